@@ -1,0 +1,1 @@
+"""assay: evaluates students programming assignments."""

@@ -1,0 +1,140 @@
+"""The assignment model every package format loads into (native and Kattis alike)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assay.sandbox import Limits
+
+
+class PackageError(ValueError):
+    """A package is malformed. The message names the file, the field and what is wrong."""
+
+    def __init__(self, file: str, message: str, field: str | None = None):
+        self.file = file
+        self.field = field
+        self.message = message
+        where = f"{file}: {field}" if field else file
+        super().__init__(f"{where}: {message}")
+
+
+class Verdict(enum.StrEnum):
+    """The verdict of one test, and (with CE) of a whole submission."""
+
+    AC = "AC"  # accepted
+    PA = "PA"  # partially accepted (a checker gave a score between 0 and 1)
+    WA = "WA"  # wrong answer
+    TLE = "TLE"  # time limit exceeded
+    MLE = "MLE"  # memory limit exceeded
+    OLE = "OLE"  # output limit exceeded
+    RTE = "RTE"  # run-time error (non-zero exit or a signal)
+    CE = "CE"  # compile error
+    IE = "IE"  # internal error: the sandbox or the checker failed; not the student's fault
+    SKIP = "SKIP"  # not run (the build failed)
+
+
+# how reference solutions are filed, and the verdict each name expects of the whole submission
+EXPECTED_VERDICTS = {
+    "accepted": Verdict.AC,
+    "wrong_answer": Verdict.WA,
+    "time_limit_exceeded": Verdict.TLE,
+    "memory_limit_exceeded": Verdict.MLE,
+    "run_time_error": Verdict.RTE,
+    "output_limit_exceeded": Verdict.OLE,
+    "compile_error": Verdict.CE,
+}
+
+
+@dataclass
+class TestCase:
+    name: str  # unique; segments of [A-Za-z0-9_.-] joined by '/'
+    input: Path
+    answer: Path
+    files: list[Path] = field(default_factory=list)  # extra files copied into the box
+    files_base: Path | None = None  # extra files keep their path relative to this (default: input's dir)
+    weight: float = 1.0
+    visible: bool = False  # may students see the input, expected and actual output?
+    group: str = "all"
+
+
+@dataclass
+class TestGroup:
+    name: str
+    points: float
+    scoring: str = "proportional"  # or "all": full points only when every test passes
+    tests: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Judge:
+    """How an output is judged. ``kind`` is one of JUDGE_KINDS."""
+
+    kind: str = "tokens"
+    case_sensitive: bool = True
+    space_sensitive: bool = False
+    abs_tol: float | None = None
+    rel_tol: float | None = None
+    checker: Path | None = None  # a file or directory, built and run in the sandbox
+    checker_limits: Limits = field(default_factory=lambda: Limits(cpu_time_s=10, memory_kib=512 * 1024))
+    checker_flags: list[str] = field(default_factory=list)
+
+    @property
+    def custom(self) -> bool:
+        return self.kind in ("checker", "interactive")
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"kind": self.kind}
+        if self.kind == "tokens":
+            d.update(case_sensitive=self.case_sensitive, space_sensitive=self.space_sensitive)
+            if self.abs_tol is not None:
+                d["abs_tol"] = self.abs_tol
+            if self.rel_tol is not None:
+                d["rel_tol"] = self.rel_tol
+        if self.custom:
+            d["checker_limits"] = self.checker_limits.to_dict()
+            d["checker_flags"] = list(self.checker_flags)
+        return d
+
+
+JUDGE_KINDS = ("exact", "tokens", "lines_unordered", "checker", "interactive")
+
+
+@dataclass
+class ReferenceSolution:
+    name: str  # e.g. "accepted/sum.c"
+    expected: Verdict
+    path: Path  # a file or a directory of files
+
+
+@dataclass
+class Assignment:
+    root: Path
+    title: str
+    runtime: str | None  # None: chosen by the submission's file extensions
+    limits: Limits
+    build_limits: Limits
+    judge: Judge
+    tests: list[TestCase]
+    groups: list[TestGroup]
+    points: float
+    description: str = ""
+    build_script: str | None = None  # contents of build.sh, if the package has one
+    run_script: str | None = None
+    required_files: list[str] = field(default_factory=list)
+    entry: str | None = None  # the file to run, for interpreted runtimes
+    solutions: list[ReferenceSolution] = field(default_factory=list)
+    box_size_kib: int = 256 * 1024
+    format: str = "assay"  # or "kattis"
+    evaluation: str = "immediate"  # or "on_demand"
+    # Kattis: without an explicit time limit, `assay check` sets it from the accepted solutions
+    time_limit_known: bool = True
+    time_multiplier: float = 2.0
+
+    def test(self, name: str) -> TestCase:
+        for t in self.tests:
+            if t.name == name:
+                return t
+        raise KeyError(name)

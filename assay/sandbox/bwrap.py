@@ -1,0 +1,582 @@
+"""The default sandbox backend: bubblewrap namespaces + control groups + rlimits.
+
+Each VM is a box: a private directory (a size-capped tmpfs when the tester is root) owned by a
+uid of its own (``uid_base + box id``, as isolate does), so that no box can read another's files
+and ``RLIMIT_NPROC`` counts only the box's processes. A run is::
+
+    tester (root) ─fork─> child: join the run's cgroup, set rlimits, drop to the box uid
+                          └─exec─> bwrap: new user, pid, net, ipc, uts, mount, cgroup namespaces;
+                                   /usr and /etc read-only, /box read-write, fresh /proc /dev /tmp
+                                   └─> the command (uid 1000 inside, no capabilities)
+
+The tester polls the cgroup's cpu time while the command runs, kills the whole group on the cpu
+or wall limit, and measures cpu time and peak memory from the kernel's rusage of the reaped tree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import fcntl
+import json
+import math
+import os
+import resource
+import select
+import shutil
+import signal as signals
+import stat
+import subprocess
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from .base import VM, Host, Limits, Process, RunResult, SandboxError, Status, Stream, open_stream
+from .cgroups import CgroupDriver
+
+INSIDE_UID = 1000
+BOX_PATH = "/box"
+DEFAULT_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "HOME": BOX_PATH,
+    "LANG": "C.UTF-8",
+    "TMPDIR": "/tmp",
+}
+# cpu time is polled at this interval while a program runs; a short program never waits for it
+CPU_POLL_S = 0.02
+# what bwrap needs beyond the program's own processes: its outer process, its pid 1, and the
+# moment between pid 1's fork and the command's exec
+BWRAP_PROCESSES = 3
+SENSITIVE_ETC = ("/etc/assay",)  # tester configuration, if any, is masked inside boxes
+
+_libc = ctypes.CDLL(None, use_errno=True)
+MS_NOSUID, MS_NODEV = 2, 4
+MNT_DETACH = 2
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _mount_tmpfs(target: Path, size_kib: int, uid: int) -> None:
+    data = f"size={size_kib}k,mode=0700,uid={uid},gid={uid}".encode()
+    if _libc.mount(b"tmpfs", str(target).encode(), b"tmpfs", MS_NOSUID | MS_NODEV, data) != 0:
+        e = ctypes.get_errno()
+        raise SandboxError(f"cannot mount a tmpfs box at {target}: {os.strerror(e)}")
+
+
+def _umount(target: Path) -> None:
+    _libc.umount2(str(target).encode(), MNT_DETACH)
+
+
+def find_bwrap() -> str:
+    path = shutil.which("bwrap")
+    if not path:
+        raise SandboxError(
+            "bubblewrap is not installed (no 'bwrap' on PATH): install the Debian package "
+            "'bubblewrap' (./setup.sh does)"
+        )
+    return path
+
+
+class BwrapHost(Host):
+    """Makes boxes below ``root``. Several tester processes may share one root safely."""
+
+    name = "bwrap"
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        *,
+        uid_base: int = 60000,
+        max_boxes: int = 1000,
+    ) -> None:
+        self.is_root = os.geteuid() == 0
+        self.root = Path(root or _default_root(self.is_root))
+        self.uid_base = uid_base
+        self.max_boxes = max_boxes
+        self.bwrap = find_bwrap()
+        self.cgroups = CgroupDriver()
+        # bwrap's outer process exits without reaping the namespace's pid 1; as a subreaper the
+        # tester inherits and reaps it, so no zombie of a box uid counts against RLIMIT_NPROC
+        _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        for d in (self.root, self.root / "locks", self.root / "boxes"):
+            d.mkdir(parents=True, exist_ok=True)
+            d.chmod(0o711)  # box uids must traverse to their own box, and list nothing
+        self._check_userns()
+
+    def _check_userns(self) -> None:
+        status_r, status_w = os.pipe()
+        probe = subprocess.run(
+            [self.bwrap, "--unshare-all", "--ro-bind", "/", "/"]
+            + ["--json-status-fd", str(status_w), "--", "/bin/true"],
+            capture_output=True,
+            pass_fds=(status_w,),
+            preexec_fn=self._drop_to(self.uid_base) if self.is_root else None,
+        )
+        os.close(status_w)
+        _reap(_read_all(status_r))
+        if probe.returncode != 0:
+            raise SandboxError(
+                "bubblewrap cannot create namespaces here: "
+                f"{probe.stderr.decode(errors='replace').strip()}. Allow unprivileged user "
+                "namespaces (sysctl kernel.unprivileged_userns_clone=1, "
+                "user.max_user_namespaces>0)"
+            )
+
+    def _drop_to(self, uid: int) -> Any:
+        def drop() -> None:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+
+        return drop
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "bwrap": self.bwrap,
+            "cgroups": self.cgroups.describe(),
+            "root": str(self.root),
+            "box_uids": f"{self.uid_base}..{self.uid_base + self.max_boxes - 1}"
+            if self.is_root
+            else f"{os.geteuid()} (not root: boxes share the tester's uid, no box size cap)",
+        }
+
+    def get_vm(self, *, box_size_kib: int = 256 * 1024) -> BwrapVM:
+        for box_id in range(self.max_boxes):
+            lock = open(self.root / "locks" / f"{box_id}.lock", "w")  # noqa: SIM115
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock.close()
+                continue
+            try:
+                return BwrapVM(self, box_id, lock, box_size_kib)
+            except BaseException:
+                lock.close()
+                raise
+        raise SandboxError(f"all {self.max_boxes} boxes under {self.root} are in use")
+
+
+def _default_root(is_root: bool) -> Path:
+    env = os.environ.get("ASSAY_SANDBOX_ROOT")
+    if env:
+        return Path(env)
+    if is_root:
+        return Path("/var/lib/assay/sandbox")
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "assay" / "sandbox"
+
+
+class BwrapVM(VM):
+    box_path = BOX_PATH
+
+    def __init__(self, host: BwrapHost, box_id: int, lock: IO[str], box_size_kib: int) -> None:
+        self.host = host
+        self.box_id = box_id
+        self._lock = lock
+        self.uid = host.uid_base + box_id if host.is_root else os.geteuid()
+        self.box_size_kib = box_size_kib
+        self.dir = host.root / "boxes" / str(box_id)
+        self._runs = 0
+        self._destroyed = False
+        self._cleanup_leftovers()
+        self.dir.mkdir(mode=0o700)
+        if host.is_root:
+            _mount_tmpfs(self.dir, box_size_kib, self.uid)
+
+    def _cleanup_leftovers(self) -> None:
+        """A crashed tester may have left this box behind: its processes, its mount, its files."""
+        if self.host.is_root:
+            self._kill_uid_processes()
+        if self.dir.exists() or self.dir.is_symlink():
+            if self.host.is_root:
+                _umount(self.dir)
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _kill_uid_processes(self) -> None:
+        """Kill any process running as this box's uid (none should outlive a run)."""
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                if entry.stat().st_uid == self.uid:
+                    os.kill(int(entry.name), signals.SIGKILL)
+
+    # -- files ---------------------------------------------------------------------------
+    def _inside(self, rel: str) -> Path:
+        p = Path(os.path.normpath(self.dir / rel))
+        if p != self.dir and self.dir not in p.parents:
+            raise SandboxError(f"path {rel!r} is outside the box")
+        return p
+
+    def copy_in(self, source: Path, dest: str = ".") -> None:
+        target = self._inside(dest)
+        if source.is_dir():
+            if target == self.dir:
+                for child in source.iterdir():
+                    self.copy_in(child, child.name)
+                return
+            shutil.copytree(source, target, symlinks=False, dirs_exist_ok=True)
+        else:
+            if target.is_dir():
+                target = target / source.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, target)
+        self._chown_tree(target)
+
+    def write_file(self, rel: str, data: bytes, mode: int = 0o644) -> None:
+        target = self._inside(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        target.chmod(mode)
+        self._chown_tree(target)
+
+    def make_dir(self, dest: str, *, empty: bool = False) -> None:
+        target = self._inside(dest)
+        if empty and (target.exists() or target.is_symlink()):
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            else:
+                target.unlink()
+        target.mkdir(parents=True, exist_ok=True)
+        self._chown_tree(target)
+
+    def _chown_tree(self, path: Path) -> None:
+        if not self.host.is_root:
+            return
+        os.lchown(path, self.uid, self.uid)
+        if path.is_dir() and not path.is_symlink():
+            for base, dirs, files in os.walk(path):
+                for n in dirs + files:
+                    os.lchown(os.path.join(base, n), self.uid, self.uid)
+        parent = path.parent
+        while parent != self.dir and self.dir in parent.parents:
+            os.lchown(parent, self.uid, self.uid)
+            parent = parent.parent
+
+    def copy_out(self, source: str, dest: Path, max_bytes: int | None = None) -> None:
+        """Copy a regular file out; a symlink, a device or a directory is refused."""
+        path = self._inside(source)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError as e:
+            raise FileNotFoundError(f"{source}: {e.strerror} in the box") from e
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise FileNotFoundError(f"{source} in the box is not a regular file")
+            data = f.read(max_bytes if max_bytes is not None else -1)
+        dest.write_bytes(data)
+
+    def exists(self, rel: str) -> bool:
+        return self._inside(rel).exists()
+
+    # -- runs ----------------------------------------------------------------------------
+    def bwrap_args(
+        self, limits: Limits, env: dict[str, str] | None, readonly_binds: dict[str, Path] | None
+    ) -> list[str]:
+        args = [
+            self.host.bwrap,
+            "--unshare-all",
+            "--unshare-user",
+            "--disable-userns",
+            "--die-with-parent",
+            "--new-session",
+            "--uid", str(INSIDE_UID),
+            "--gid", str(INSIDE_UID),
+            "--hostname", "box",
+            "--ro-bind", "/usr", "/usr",
+            "--ro-bind", "/etc", "/etc",
+        ]  # fmt: skip
+        for d in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
+            if os.path.islink(d):
+                args += ["--symlink", os.readlink(d), d]
+            elif os.path.isdir(d):
+                args += ["--ro-bind", d, d]
+        for d in SENSITIVE_ETC:
+            if os.path.isdir(d):
+                args += ["--tmpfs", d]
+        tmp_size = min(self.box_size_kib, max(limits.file_size_kib, 1024)) * 1024
+        args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_size), "--tmpfs", "/tmp"]
+        args += ["--bind", str(self.dir), BOX_PATH]
+        for inside, host_path in (readonly_binds or {}).items():
+            args += ["--ro-bind", str(host_path), inside]
+        args += ["--chdir", BOX_PATH, "--clearenv"]
+        for key, value in {**DEFAULT_ENV, **(env or {})}.items():
+            args += ["--setenv", key, value]
+        return args
+
+    def start(
+        self,
+        command: list[str],
+        limits: Limits,
+        *,
+        stdin: Stream = None,
+        stdout: Stream = None,
+        stderr: Stream = None,
+        env: dict[str, str] | None = None,
+        readonly_binds: dict[str, Path] | None = None,
+    ) -> BwrapProcess:
+        if self._destroyed:
+            raise SandboxError("the VM was destroyed")
+        self._runs += 1
+        cgroup = self.host.cgroups.create(f"box{self.box_id}-{os.getpid()}-{self._runs}")
+        try:
+            cgroup.set_limits(limits.memory_kib, limits.processes + BWRAP_PROCESSES)
+        except OSError as e:
+            cgroup.remove()
+            raise SandboxError(f"cannot set cgroup limits: {e}") from e
+        status_r, status_w = os.pipe()
+        args = self.bwrap_args(limits, env, readonly_binds)
+        args += ["--json-status-fd", str(status_w), "--", *command]
+        opened: list[IO[bytes]] = []
+        fds: list[int | None] = []
+        for stream, mode in ((stdin, "rb"), (stdout, "wb"), (stderr, "wb")):
+            fd, f = open_stream(stream, mode)
+            fds.append(fd if fd is not None else subprocess.DEVNULL)
+            if f is not None:
+                opened.append(f)
+        procs_files = cgroup.procs_files
+        uid = self.uid if self.host.is_root else None
+        rlimits = _rlimits(limits)
+
+        def prepare_child() -> None:
+            # runs in the forked child, before exec: anything that fails here fails the run
+            for pf in procs_files:
+                with open(pf, "w") as f:
+                    f.write(str(os.getpid()))
+            for which, value in rlimits:
+                resource.setrlimit(which, value)
+            if uid is not None:
+                os.setgroups([])
+                os.setresgid(uid, uid, uid)
+                os.setresuid(uid, uid, uid)
+
+        started = time.monotonic()
+        try:
+            popen = subprocess.Popen(
+                args,
+                stdin=fds[0],
+                stdout=fds[1],
+                stderr=fds[2],
+                pass_fds=(status_w,),
+                preexec_fn=prepare_child,
+            )
+        except (OSError, subprocess.SubprocessError) as e:
+            cgroup.remove()
+            raise SandboxError(f"cannot start bwrap: {e}") from e
+        finally:
+            os.close(status_w)
+            for f in opened:
+                f.close()
+        return BwrapProcess(self, popen, cgroup, limits, started, status_r, stdout, stderr)
+
+    def destroy(self) -> None:
+        if self._destroyed:
+            return
+        self._destroyed = True
+        try:
+            if self.host.is_root:
+                self._kill_uid_processes()
+                _umount(self.dir)
+            shutil.rmtree(self.dir, ignore_errors=True)
+        finally:
+            self._lock.close()
+
+
+def _rlimits(limits: Limits) -> list[tuple[int, tuple[int, int]]]:
+    inf = resource.RLIM_INFINITY
+    cpu = math.ceil(limits.cpu_time_s) + 1  # a backstop: the tester kills on the exact limit
+    fsize = max(limits.output_kib, limits.file_size_kib) * 1024 + 1
+    return [
+        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+        (resource.RLIMIT_FSIZE, (fsize, fsize)),
+        (resource.RLIMIT_NOFILE, (max(limits.open_files, 8),) * 2),
+        (resource.RLIMIT_NPROC, (limits.processes + BWRAP_PROCESSES,) * 2),
+        (resource.RLIMIT_CORE, (0, 0)),
+        (resource.RLIMIT_STACK, (inf, inf)),  # stack use counts against the memory limit
+        (resource.RLIMIT_MEMLOCK, (0, 0)),
+        (resource.RLIMIT_MSGQUEUE, (0, 0)),
+    ]
+
+
+class BwrapProcess(Process):
+    def __init__(
+        self,
+        vm: BwrapVM,
+        popen: subprocess.Popen[bytes],
+        cgroup: Any,
+        limits: Limits,
+        started: float,
+        status_fd: int,
+        stdout: Stream,
+        stderr: Stream,
+    ) -> None:
+        self.vm = vm
+        self.popen = popen
+        self.cgroup = cgroup
+        self.limits = limits
+        self.started = started
+        self.status_fd = status_fd
+        self.stdout = stdout
+        self.stderr = stderr
+        self._killed_for: str | None = None
+        self._result: RunResult | None = None
+
+    def kill(self) -> None:
+        with contextlib.suppress(SandboxError):
+            self.cgroup.kill_all()
+
+    def _watch(self) -> None:
+        """Wait for the outer bwrap to exit, killing the group on the cpu or wall limit."""
+        wall_deadline = self.started + self.limits.effective_wall_time_s
+        pidfd = os.pidfd_open(self.popen.pid)
+        try:
+            poller = select.poll()
+            poller.register(pidfd, select.POLLIN)
+            while True:
+                now = time.monotonic()
+                timeout = min(wall_deadline - now, CPU_POLL_S)
+                if timeout > 0 and poller.poll(timeout * 1000):
+                    return
+                if time.monotonic() >= wall_deadline:
+                    self._killed_for = "wall time"
+                elif self.cgroup.cpu_time_s() > self.limits.cpu_time_s:
+                    self._killed_for = "cpu time"
+                else:
+                    continue
+                self.kill()
+                return
+        finally:
+            os.close(pidfd)
+
+    def wait(self) -> RunResult:
+        if self._result is not None:
+            return self._result
+        try:
+            self._watch()
+            _, wait_status, _ = os.wait4(self.popen.pid, 0)
+            wall = time.monotonic() - self.started
+            self.popen.returncode = os.waitstatus_to_exitcode(wait_status)
+            self.cgroup.kill_all()  # whatever the program left behind
+            status_lines = _read_all(self.status_fd)
+            self.status_fd = -1
+            _reap(status_lines)
+            cpu = self.cgroup.cpu_time_s()
+            oom = self.cgroup.oom_killed()
+            memory = self.cgroup.memory_peak_kib() or 0
+            self.cgroup.remove()
+        except SandboxError as e:
+            self._result = RunResult(Status.XX, message=str(e))
+            return self._result
+        finally:
+            if self.status_fd >= 0:
+                os.close(self.status_fd)
+        self._result = self._judge(wait_status, cpu, wall, oom, memory, status_lines)
+        return self._result
+
+    def _judge(
+        self,
+        wait_status: int,
+        cpu: float,
+        wall: float,
+        oom: bool,
+        memory: int,
+        status_lines: str,
+    ) -> RunResult:
+        # cpu time and peak memory are the control group's: every process of the run together,
+        # as the limits count them (rusage would miss processes bwrap's pid 1 never reaped)
+        result = RunResult(Status.OK, cpu_time_s=cpu, wall_time_s=wall, memory_kib=memory)
+        if "child-pid" not in status_lines:
+            # bwrap failed before it could start the command: the sandbox's fault
+            result.status = Status.XX
+            if self._killed_for:
+                result.message = f"bwrap did not start within the {self._killed_for} limit"
+            else:
+                result.message = "bwrap failed: " + _head(self.stderr)
+            return result
+        code = _bwrap_exit_code(status_lines, wait_status)
+        if 128 < code < 128 + 65:  # bwrap reports a signal N as 128 + N, like a shell
+            result.signal = code - 128
+        else:
+            result.exit_code = code
+        sig = result.signal
+        limits = self.limits
+        if self._killed_for:
+            result.status = Status.TO
+            result.message = f"{self._killed_for} limit exceeded"
+        elif result.cpu_time_s > limits.cpu_time_s or sig == signals.SIGXCPU:
+            result.status = Status.TO
+            result.message = "cpu time limit exceeded"
+        elif oom:
+            result.status = Status.ML
+            result.message = "memory limit exceeded"
+        elif sig == signals.SIGXFSZ or _too_big(self.stdout, limits) or _too_big(
+            self.stderr, limits
+        ):
+            result.status = Status.OL
+            result.message = "output limit exceeded"
+        elif sig is not None:
+            result.status = Status.SG
+            result.message = f"killed by signal {sig} ({_signal_name(sig)})"
+        elif code != 0:
+            result.status = Status.RE
+            result.message = f"exit code {code}"
+        return result
+
+
+def _bwrap_exit_code(status_lines: str, wait_status: int) -> int:
+    for line in status_lines.splitlines():
+        with contextlib.suppress(ValueError):
+            doc = json.loads(line)
+            if "exit-code" in doc:
+                return int(doc["exit-code"])
+    code = os.waitstatus_to_exitcode(wait_status)
+    return 128 - code if code < 0 else code
+
+
+def _read_all(fd: int) -> str:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError as e:
+            if e.errno == errno.EINTR:
+                continue
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def _reap(status_lines: str) -> None:
+    """Reap the namespace's pid 1, which bwrap leaves to its parent's reaper (us)."""
+    for line in status_lines.splitlines():
+        with contextlib.suppress(ValueError, TypeError):
+            pid = json.loads(line).get("child-pid")
+            if pid:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(int(pid), 0)
+
+
+def _too_big(stream: Stream, limits: Limits) -> bool:
+    if isinstance(stream, (str, Path)):
+        try:
+            return os.path.getsize(stream) > limits.output_kib * 1024
+        except OSError:
+            return False
+    return False
+
+
+def _head(stream: Stream, n: int = 2000) -> str:
+    if isinstance(stream, (str, Path)):
+        with contextlib.suppress(OSError), open(stream, "rb") as f:
+            return f.read(n).decode(errors="replace").strip()
+    return "(its message went to the program's stderr)"
+
+
+def _signal_name(sig: int) -> str:
+    try:
+        return signals.Signals(sig).name
+    except ValueError:
+        return "unknown"

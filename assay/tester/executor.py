@@ -1,0 +1,241 @@
+"""The executor (seed 000): build a submission once, run every test, judge, write the result archive.
+
+1. Copy the submission (and build.sh / run.sh, if the package has its own) into a fresh box.
+2. Build with the build limits; a failed build is a compile error (CE) with the compiler's
+   output in build_stderr.vmr, and no test runs.
+3. For each test: copy its extra files in, run with its input on stdin and the output captured,
+   then judge: a run that did not end OK gets the verdict of its status (TLE, MLE, OLE, RTE);
+   otherwise the built-in judge or the sandboxed checker decides.
+4. Write result.yaml and the .vmr files (capped) to the output directory.
+
+A failure of the sandbox itself (SandboxError) or of the checker (CheckerError) does not become
+a verdict: the evaluation is marked ``failed`` with the error, for a retry or an administrator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from assay.judges import JudgeResult, judge_output
+from assay.package.model import TestCase, Verdict
+from assay.sandbox import VM, Host, SandboxError, Status
+from assay.scoring import compute_score
+
+from .checker import CheckerError, PreparedChecker, verdict_of_run
+from .spec import JobSpec, test_files
+
+VMR_CAP = 64 * 1024  # bytes of each captured stream kept in the result archive
+RESULT_FORMAT = "assay-result/1"
+
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class Evaluation:
+    """The outcome of one evaluation; ``doc`` is result.yaml's content."""
+
+    doc: dict[str, Any]
+    out: Path
+
+    @property
+    def failed(self) -> bool:
+        return self.doc["status"] == "failed"
+
+    @property
+    def verdict(self) -> str:
+        return self.doc.get("verdict", "IE")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def _cap(path: Path, cap: int = VMR_CAP) -> bool:
+    """Truncate a captured stream to the cap; True if it was longer."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        path.write_bytes(b"")
+        return False
+    if size > cap:
+        os.truncate(path, cap)
+        return True
+    return False
+
+
+def _read_capped(path: Path, limit: int) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(limit)
+
+
+class Executor:
+    def __init__(self, host: Host, tester_name: str | None = None) -> None:
+        self.host = host
+        self.tester_name = tester_name or socket.gethostname()
+
+    def evaluate(
+        self,
+        spec: JobSpec,
+        files: dict[str, bytes],
+        tests: dict[str, TestCase],
+        out: Path,
+        *,
+        scripts: dict[str, str] | None = None,
+        checker: PreparedChecker | None = None,
+        checker_source: Path | None = None,
+        progress: Progress | None = None,
+    ) -> Evaluation:
+        """Evaluate ``files`` under ``spec``; write the result archive's files into ``out``."""
+        out.mkdir(parents=True, exist_ok=True)
+        doc: dict[str, Any] = {
+            "format": RESULT_FORMAT,
+            "job_id": spec.job_id,
+            "attempt": spec.attempt,
+            "tester": self.tester_name,
+            "runtime": spec.runtime,
+            "started_at": _now(),
+            "status": "done",
+            "limits": spec.limits.to_dict(),
+            "steps": {},
+        }
+        started = time.monotonic()
+        own_checker = None
+        vm: VM | None = None
+        try:
+            vm = self.host.get_vm(box_size_kib=spec.box_size_kib)
+            self._build(vm, spec, files, scripts or {}, out, doc)
+            doc["steps"]["build_s"] = round(time.monotonic() - started, 4)
+            if progress:
+                progress("build", doc["build"])
+            if doc["build"]["status"] == "OK":
+                judge = spec.judge_model()
+                if judge.custom and checker is None:
+                    if checker_source is None or spec.checker_runtime is None:
+                        raise CheckerError("the judge needs a checker, and the job has none")
+                    judge.checker = checker_source
+                    own_checker = checker = PreparedChecker.build(
+                        self.host, judge, spec.checker_runtime, spec.checker_main
+                    )
+                doc["tests"] = []
+                for t in spec.tests:
+                    entry = self._run_test(vm, spec, tests[t.name], t, out, checker)
+                    doc["tests"].append(entry)
+                    if progress:
+                        progress("test", entry)
+            else:
+                doc["tests"] = [
+                    {"name": t.name, "group": t.group, "weight": t.weight, "visible": t.visible,
+                     "verdict": str(Verdict.SKIP), "score": 0.0, "message": "not run: the build failed"}
+                    for t in spec.tests
+                ]  # fmt: skip
+            if any(t["verdict"] == Verdict.IE for t in doc["tests"]):
+                bad = next(t for t in doc["tests"] if t["verdict"] == Verdict.IE)
+                raise CheckerError(f"test {bad['name']}: {bad['message']}")
+            score = compute_score(spec.groups, doc["tests"], build_failed=doc["build"]["status"] != "OK")
+            doc.update(
+                verdict=str(score.verdict),
+                score=round(score.score, 4),
+                points=score.points,
+                max_points=score.max_points,
+                groups=[
+                    {"name": g.name, "points": g.points, "max_points": g.max_points, "score": round(g.score, 4)}
+                    for g in score.groups
+                ],
+            )
+        except (SandboxError, CheckerError) as e:
+            doc["status"] = "failed"
+            doc["error"] = f"{type(e).__name__}: {e}"
+        finally:
+            if own_checker is not None:
+                own_checker.close()
+            if vm is not None:
+                vm.destroy()
+            doc["finished_at"] = _now()
+            doc["steps"]["total_s"] = round(time.monotonic() - started, 4)
+            (out / "result.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+        return Evaluation(doc, out)
+
+    def _build(
+        self, vm: VM, spec: JobSpec, files: dict[str, bytes], scripts: dict[str, str], out: Path,
+        doc: dict[str, Any],
+    ) -> None:  # fmt: skip
+        for name, data in files.items():
+            vm.write_file(name, data, 0o644)
+        for name, text in scripts.items():
+            vm.write_file(name, text.encode(), 0o755)
+        stdout, stderr = out / "build_stdout.vmr", out / "build_stderr.vmr"
+        if not spec.build_command:
+            stdout.write_bytes(b"")
+            stderr.write_bytes(b"")
+            doc["build"] = {"status": "OK", "message": "nothing to build"}
+            return
+        res = vm.run(spec.build_command, spec.build_limits, stdout=stdout, stderr=stderr)
+        if res.status is Status.XX:
+            raise SandboxError(f"build: {res.message}")
+        doc["build"] = res.to_dict()
+        doc["build"]["stdout_truncated"] = _cap(stdout)
+        doc["build"]["stderr_truncated"] = _cap(stderr)
+
+    def _run_test(
+        self, vm: VM, spec: JobSpec, test: TestCase, t: Any, out: Path,
+        checker: PreparedChecker | None,
+    ) -> dict[str, Any]:  # fmt: skip
+        test_dir = out / t.name
+        test_dir.mkdir(parents=True, exist_ok=True)
+        for source, rel in test_files(test):
+            vm.copy_in(source, rel)
+        stdout, stderr = test_dir / "run_stdout.vmr", test_dir / "run_stderr.vmr"
+        judged: JudgeResult
+        if spec.judge.get("kind") == "interactive":
+            assert checker is not None
+            res, judged = checker.interact(
+                vm, spec.run_command, spec.limits, test.input, test.answer, stderr
+            )
+            stdout.write_bytes(b"")
+        else:
+            res = vm.run(spec.run_command, spec.limits, stdin=test.input, stdout=stdout, stderr=stderr)
+            if res.status is Status.XX:
+                raise SandboxError(f"test {t.name}: {res.message}")
+            if res.status is not Status.OK:
+                judged = verdict_of_run(res)
+            elif checker is not None:
+                judged = checker.check(test.input, test.answer, stdout)
+            else:
+                limit = spec.limits.output_kib * 1024 + 1
+                judged = judge_output(
+                    spec.judge_model(), _read_capped(test.answer, 1 << 30), _read_capped(stdout, limit)
+                )
+        entry = {
+            "name": t.name,
+            "group": t.group,
+            "weight": t.weight,
+            "visible": t.visible,
+            **res.to_dict(),
+            "verdict": str(judged.verdict),
+            "score": round(judged.score, 4),
+            "judge_message": judged.message,
+            "stdout_truncated": _cap(stdout),
+            "stderr_truncated": _cap(stderr),
+        }
+        return entry
+
+
+def zip_result(out: Path, target: Path) -> None:
+    """Pack a result directory as the result archive (result.yaml + .vmr files)."""
+    from assay.lib.archive import zip_directory
+
+    zip_directory(out, target)
+
+
+def clean(out: Path) -> None:
+    shutil.rmtree(out, ignore_errors=True)
