@@ -178,7 +178,9 @@ def _probe_time_limit(
     if not accepted:
         return None
     saved = assignment.limits
-    assignment.limits = saved.replace(cpu_time_s=PROBE_TIME_LIMIT_S, wall_time_s=2 * PROBE_TIME_LIMIT_S)
+    assignment.limits = saved.replace(
+        cpu_time_s=PROBE_TIME_LIMIT_S, wall_time_s=2 * PROBE_TIME_LIMIT_S
+    )
     slowest = 0.0
     try:
         for sol in accepted:
@@ -198,7 +200,9 @@ def _report(sol: ReferenceSolution, evaluation: Evaluation | str) -> SolutionRep
         return SolutionReport(sol, str(Verdict.CE), ok, error=evaluation)
     doc = evaluation.doc
     if evaluation.failed:
-        return SolutionReport(sol, "IE", False, error=doc.get("error", ""), tests=doc.get("tests", []))
+        return SolutionReport(
+            sol, "IE", False, error=doc.get("error", ""), tests=doc.get("tests", [])
+        )
     verdict = Verdict(doc["verdict"])
     return SolutionReport(
         sol,

@@ -47,7 +47,11 @@ def _host() -> Any:
 
 
 def _fmt_limit(value: float, limit: float, unit: str) -> str:
-    return f"{value:.3f}/{limit:g} {unit}" if unit == "s" else f"{value / 1024:.1f}/{limit / 1024:g} MiB"
+    return (
+        f"{value:.3f}/{limit:g} {unit}"
+        if unit == "s"
+        else f"{value / 1024:.1f}/{limit / 1024:g} MiB"
+    )
 
 
 @app.command()
@@ -55,7 +59,8 @@ def check(
     package: Annotated[Path, typer.Argument(help="A package directory or zip (native or Kattis).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     solution: Annotated[
-        list[str] | None, typer.Option("--solution", "-s", help="Check only this solution (repeatable).")
+        list[str] | None,
+        typer.Option("--solution", "-s", help="Check only this solution (repeatable)."),
     ] = None,
     keep: Annotated[
         Path | None, typer.Option("--keep", help="Keep each solution's result archive files here.")
@@ -72,7 +77,11 @@ def check(
         with open_package(package) as assignment:
             from assay.check import check_package
 
-            total = sum(len(assignment.tests) + 1 for s in assignment.solutions if not solution or s.name in solution or s.path.name in solution)
+            total = sum(
+                len(assignment.tests) + 1
+                for s in assignment.solutions
+                if not solution or s.name in solution or s.path.name in solution
+            )
             progress = Progress(
                 TextColumn("[progress.description]{task.description}"),
                 BarColumn(),
@@ -119,9 +128,13 @@ def _print_report(report: Any) -> None:
                 s.solution.name,
                 t["name"],
                 t["verdict"],
-                _fmt_limit(t.get("cpu_time_s", 0), limits["cpu_time_s"], "s") if "cpu_time_s" in t else "",
+                _fmt_limit(t.get("cpu_time_s", 0), limits["cpu_time_s"], "s")
+                if "cpu_time_s" in t
+                else "",
                 f"{t['wall_time_s']:.3f} s" if "wall_time_s" in t else "",
-                _fmt_limit(t.get("memory_kib", 0), limits["memory_kib"], "KiB") if "memory_kib" in t else "",
+                _fmt_limit(t.get("memory_kib", 0), limits["memory_kib"], "KiB")
+                if "memory_kib" in t
+                else "",
                 (t.get("judge_message") or t.get("message") or "")[:80],
             )
     out.print(table)
@@ -147,9 +160,13 @@ def _print_report(report: Any) -> None:
 @tester_app.command("run-bundle")
 def run_bundle(
     bundle: Annotated[Path, typer.Argument(help="A job bundle zip (archive.zip, tests.zip, ...).")],
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Directory for result.yaml and the .vmr files.")],
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Directory for result.yaml and the .vmr files.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print result.yaml as JSON.")] = False,
-    zip_to: Annotated[Path | None, typer.Option("--zip", help="Also write the result archive zip here.")] = None,
+    zip_to: Annotated[
+        Path | None, typer.Option("--zip", help="Also write the result archive zip here.")
+    ] = None,
 ) -> None:
     """Evaluate one job bundle in the sandbox and write its result archive to --out."""
     from assay.tester.bundle import BundleError, open_bundle
@@ -178,7 +195,9 @@ def run_bundle(
     elif evaluation.failed:
         err.print(f"evaluation failed: {doc.get('error')}")
     else:
-        out.print(f"{doc['verdict']}  {doc['points']:g}/{doc['max_points']:g} points  -> {out_dir}/result.yaml")
+        out.print(
+            f"{doc['verdict']}  {doc['points']:g}/{doc['max_points']:g} points  -> {out_dir}/result.yaml"
+        )
     raise typer.Exit(3 if evaluation.failed else 0)
 
 
@@ -187,7 +206,9 @@ def make_bundle(
     package: Annotated[Path, typer.Argument(help="The assignment package (directory or zip).")],
     files: Annotated[list[Path], typer.Argument(help="The submission's files (or one directory).")],
     output: Annotated[Path, typer.Option("--out", "-o", help="Where to write the bundle zip.")],
-    job_id: Annotated[str, typer.Option(help="The job id written into submission_config.")] = "local",
+    job_id: Annotated[
+        str, typer.Option(help="The job id written into submission_config.")
+    ] = "local",
 ) -> None:
     """Make a job bundle from a package and a submission (what the storer sends a tester)."""
     from assay.tester.bundle import build_bundle

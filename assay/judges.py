@@ -82,7 +82,9 @@ def _parse_float(token: bytes) -> float | None:
         value = float(token)
     except ValueError:
         return None
-    return value if math.isfinite(value) or token.lower().lstrip(b"+-") in (b"inf", b"nan") else None
+    return (
+        value if math.isfinite(value) or token.lower().lstrip(b"+-") in (b"inf", b"nan") else None
+    )
 
 
 def judge_tokens(

@@ -32,7 +32,9 @@ class Runtime:
         return ["/bin/sh", "-c", " ".join(self.build).replace("{main}", main)]
 
     def run_command(self, main: str, memory_mib: int) -> list[str]:
-        return [a.replace("{main}", main).replace("{memory_mib}", str(memory_mib)) for a in self.run]
+        return [
+            a.replace("{main}", main).replace("{memory_mib}", str(memory_mib)) for a in self.run
+        ]
 
 
 RUNTIMES: dict[str, Runtime] = {

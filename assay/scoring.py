@@ -53,15 +53,20 @@ def compute_score(
                 fraction = 1.0 if all(Verdict(t["verdict"]) is Verdict.AC for t in members) else 0.0
             else:
                 fraction = (
-                    sum(float(t.get("weight", 1.0)) * _test_score(t) for t in members) / total_weight
+                    sum(float(t.get("weight", 1.0)) * _test_score(t) for t in members)
+                    / total_weight
                 )
         max_points = float(g["points"])
-        group_scores.append(GroupScore(g["name"], round(max_points * fraction, 4), max_points, fraction))
+        group_scores.append(
+            GroupScore(g["name"], round(max_points * fraction, 4), max_points, fraction)
+        )
     max_points = sum(g.max_points for g in group_scores)
     points = round(sum(g.points for g in group_scores), 4)
     return Score(
         verdict=overall_verdict(tests, build_failed),
-        score=(points / max_points) if max_points else (1.0 if overall_verdict(tests, build_failed) is Verdict.AC else 0.0),
+        score=(points / max_points)
+        if max_points
+        else (1.0 if overall_verdict(tests, build_failed) is Verdict.AC else 0.0),
         points=points,
         max_points=max_points,
         groups=group_scores,

@@ -47,11 +47,13 @@ def safe_member_name(name: str) -> str:
 
 
 def _is_symlink(info: zipfile.ZipInfo) -> bool:
-    mode = info.external_attr >> 16
-    return stat.S_ISLNK(mode) or (mode != 0 and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)))
+    kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when the archiver recorded no type
+    return kind not in (0, stat.S_IFREG, stat.S_IFDIR)
 
 
-def check_zip(zf: zipfile.ZipFile, limits: ArchiveLimits = DEFAULT_LIMITS) -> list[tuple[zipfile.ZipInfo, str]]:
+def check_zip(
+    zf: zipfile.ZipFile, limits: ArchiveLimits = DEFAULT_LIMITS
+) -> list[tuple[zipfile.ZipInfo, str]]:
     """Check every member's name and type; return (info, safe name) for the files."""
     infos = zf.infolist()
     if len(infos) > limits.max_members:
@@ -72,9 +74,8 @@ def check_zip(zf: zipfile.ZipFile, limits: ArchiveLimits = DEFAULT_LIMITS) -> li
             raise ArchiveError(
                 f"{info.filename!r}: {info.file_size} bytes, more than {limits.max_member_bytes}"
             )
-        if (
-            info.file_size > 1024 * 1024
-            and info.file_size > limits.max_ratio * max(info.compress_size, 1)
+        if info.file_size > 1024 * 1024 and info.file_size > limits.max_ratio * max(
+            info.compress_size, 1
         ):
             raise ArchiveError(f"{info.filename!r}: compression ratio too high (a zip bomb?)")
         files.append((info, name))

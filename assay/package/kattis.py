@@ -28,7 +28,13 @@ from .model import (
     TestCase,
     TestGroup,
 )
-from .native import DEFAULT_BUILD_LIMITS, DEFAULT_RUN_LIMITS, check_test_name, natural_key, read_yaml
+from .native import (
+    DEFAULT_BUILD_LIMITS,
+    DEFAULT_RUN_LIMITS,
+    check_test_name,
+    natural_key,
+    read_yaml,
+)
 
 FILE = "problem.yaml"
 KATTIS_VERDICTS = {**EXPECTED_VERDICTS, "partially_accepted": EXPECTED_VERDICTS["wrong_answer"]}
@@ -57,7 +63,9 @@ def parse_validator_flags(flags: str | list[str] | None) -> Judge:
             try:
                 value = float(words[i + 1])
             except ValueError as e:
-                raise PackageError(FILE, f"{w} needs a number, got {words[i + 1]!r}", "validator_flags") from e
+                raise PackageError(
+                    FILE, f"{w} needs a number, got {words[i + 1]!r}", "validator_flags"
+                ) from e
             if w != "float_relative_tolerance":
                 judge.abs_tol = value
             if w != "float_absolute_tolerance":
@@ -88,7 +96,8 @@ def _single_program(directory: Path, what: str) -> Path:
     entries = [p for p in sorted(directory.iterdir()) if not p.name.startswith(".")]
     if len(entries) != 1:
         raise PackageError(
-            f"{directory.name}/", f"expected exactly one {what} (a file or a directory), found {len(entries)}"
+            f"{directory.name}/",
+            f"expected exactly one {what} (a file or a directory), found {len(entries)}",
         )
     return entries[0]
 
@@ -121,20 +130,27 @@ def load_kattis(root: Path, work: Path) -> Assignment:
     else:
         vdir = root / "output_validators"
         if not vdir.is_dir():
-            raise PackageError("output_validators/", "missing, but problem.yaml says validation: custom")
+            raise PackageError(
+                "output_validators/", "missing, but problem.yaml says validation: custom"
+            )
         judge = Judge(kind="interactive" if "interactive" in validation else "checker")
         judge.checker = _single_program(vdir, "output validator")
         flags = doc.get("validator_flags") or ""
         judge.checker_flags = flags.split() if isinstance(flags, str) else list(flags)
         judge.checker_limits = Limits(
             cpu_time_s=_number(limits_doc, "validation_time", 60, "limits.validation_time"),
-            memory_kib=int(_number(limits_doc, "validation_memory", 2048, "limits.validation_memory")) * 1024,
+            memory_kib=int(
+                _number(limits_doc, "validation_memory", 2048, "limits.validation_memory")
+            )
+            * 1024,
             processes=16,
         )
 
     data = root / "data"
     if not data.is_dir():
-        raise PackageError("data/", "missing: a Kattis package keeps its tests in data/sample and data/secret")
+        raise PackageError(
+            "data/", "missing: a Kattis package keeps its tests in data/sample and data/secret"
+        )
     samples = _collect(data / "sample", "sample") if (data / "sample").is_dir() else []
     for t in samples:
         t.visible, t.group = True, "sample"
@@ -142,19 +158,36 @@ def load_kattis(root: Path, work: Path) -> Assignment:
     if not secret_dir.is_dir():
         raise PackageError("data/secret/", "missing: the package has no secret tests")
     points = float(doc.get("points", 10))
-    subgroups = sorted((p for p in secret_dir.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name))
-    groups = [TestGroup("sample", 0.0, "proportional", [t.name for t in samples])] if samples else []
+    subgroups = sorted(
+        (p for p in secret_dir.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name)
+    )
+    groups = (
+        [TestGroup("sample", 0.0, "proportional", [t.name for t in samples])] if samples else []
+    )
     tests = list(samples)
     if doc.get("type") == "scoring" and subgroups:
         loose = [p for p in secret_dir.glob("*.in")]
         if loose:
-            raise PackageError("data/secret/", "a scoring problem with groups keeps every test in a group directory")
+            raise PackageError(
+                "data/secret/",
+                "a scoring problem with groups keeps every test in a group directory",
+            )
         shares = []
         for g in subgroups:
-            meta = read_yaml(g / "testdata.yaml", f"data/secret/{g.name}/testdata.yaml") if (g / "testdata.yaml").is_file() else {}
+            meta = (
+                read_yaml(g / "testdata.yaml", f"data/secret/{g.name}/testdata.yaml")
+                if (g / "testdata.yaml").is_file()
+                else {}
+            )
             flags = str(meta.get("grader_flags", ""))
             score = meta.get("accept_score", meta.get("points"))
-            shares.append((g, float(score) if score is not None else None, "all" if "min" in flags.split() else "proportional"))
+            shares.append(
+                (
+                    g,
+                    float(score) if score is not None else None,
+                    "all" if "min" in flags.split() else "proportional",
+                )
+            )
         explicit = sum(s for _, s, _ in shares if s is not None)
         unset = [g for g, s, _ in shares if s is None]
         remaining = max(points - explicit, 0.0)
@@ -166,7 +199,14 @@ def load_kattis(root: Path, work: Path) -> Assignment:
             for t in group_tests:
                 t.group = name
             tests += group_tests
-            groups.append(TestGroup(name, share if share is not None else remaining / len(unset), scoring, [t.name for t in group_tests]))
+            groups.append(
+                TestGroup(
+                    name,
+                    share if share is not None else remaining / len(unset),
+                    scoring,
+                    [t.name for t in group_tests],
+                )
+            )
         points = sum(g.points for g in groups)
     else:
         secret = _collect(secret_dir, "secret")
@@ -175,7 +215,14 @@ def load_kattis(root: Path, work: Path) -> Assignment:
         for t in secret:
             t.group = "secret"
         tests += secret
-        groups.append(TestGroup("secret", points, "all" if doc.get("type") != "scoring" else "proportional", [t.name for t in secret]))
+        groups.append(
+            TestGroup(
+                "secret",
+                points,
+                "all" if doc.get("type") != "scoring" else "proportional",
+                [t.name for t in secret],
+            )
+        )
 
     solutions = []
     sub_dir = root / "submissions"
@@ -183,13 +230,20 @@ def load_kattis(root: Path, work: Path) -> Assignment:
         for vdir in sorted(p for p in sub_dir.iterdir() if p.is_dir()):
             expected = KATTIS_VERDICTS.get(vdir.name)
             if expected is None:
-                raise PackageError(f"submissions/{vdir.name}/", f"unknown verdict; use one of {', '.join(KATTIS_VERDICTS)}")
+                raise PackageError(
+                    f"submissions/{vdir.name}/",
+                    f"unknown verdict; use one of {', '.join(KATTIS_VERDICTS)}",
+                )
             for sol in sorted(vdir.iterdir()):
                 if not sol.name.startswith("."):
                     solutions.append(ReferenceSolution(f"{vdir.name}/{sol.name}", expected, sol))
 
     statement = ""
-    for candidate in ("problem_statement/problem.en.md", "problem_statement/problem.md", "statement.md"):
+    for candidate in (
+        "problem_statement/problem.en.md",
+        "problem_statement/problem.md",
+        "statement.md",
+    ):
         if (root / candidate).is_file():
             statement = (root / candidate).read_text(encoding="utf-8", errors="replace")
             break

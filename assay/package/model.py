@@ -54,7 +54,9 @@ class TestCase:
     input: Path
     answer: Path
     files: list[Path] = field(default_factory=list)  # extra files copied into the box
-    files_base: Path | None = None  # extra files keep their path relative to this (default: input's dir)
+    files_base: Path | None = (
+        None  # extra files keep their path relative to this (default: input's dir)
+    )
     weight: float = 1.0
     visible: bool = False  # may students see the input, expected and actual output?
     group: str = "all"
@@ -78,7 +80,9 @@ class Judge:
     abs_tol: float | None = None
     rel_tol: float | None = None
     checker: Path | None = None  # a file or directory, built and run in the sandbox
-    checker_limits: Limits = field(default_factory=lambda: Limits(cpu_time_s=10, memory_kib=512 * 1024))
+    checker_limits: Limits = field(
+        default_factory=lambda: Limits(cpu_time_s=10, memory_kib=512 * 1024)
+    )
     checker_flags: list[str] = field(default_factory=list)
 
     @property

@@ -71,7 +71,9 @@ class JudgeSpec(Strict):
     def known_type(cls, v: str) -> str:
         aliases = {"case_insensitive": "tokens", "float": "tokens", "whitespace": "tokens"}
         if v not in JUDGE_KINDS and v not in aliases:
-            raise ValueError(f"unknown judge {v!r}; use one of {', '.join(JUDGE_KINDS + tuple(aliases))}")
+            raise ValueError(
+                f"unknown judge {v!r}; use one of {', '.join(JUDGE_KINDS + tuple(aliases))}"
+            )
         return v
 
 
@@ -183,7 +185,9 @@ def _test_from_dir(directory: Path, name: str, where: str) -> TestCase:
     if inp is None:
         raise PackageError(where, f"test {name!r} has no input file (name it 'input' or '*.in')")
     if ans is None:
-        raise PackageError(where, f"test {name!r} has no expected output (name it 'output' or '*.out')")
+        raise PackageError(
+            where, f"test {name!r} has no expected output (name it 'output' or '*.out')"
+        )
     files = sorted(p for p in directory.rglob("*") if p.is_file() and p not in (inp, ans))
     return TestCase(name=name, input=inp, answer=ans, files=files)
 
@@ -223,7 +227,9 @@ def discover_tests(root: Path, work: Path) -> list[TestCase]:
             if not entry.with_suffix(".in").is_file():
                 raise PackageError(where, f"no input {entry.stem}.in beside it")
         else:
-            raise PackageError(where, "not a test: use a directory, NAME.zip, or NAME.in + NAME.out")
+            raise PackageError(
+                where, "not a test: use a directory, NAME.zip, or NAME.in + NAME.out"
+            )
     if not tests:
         raise PackageError("tests/", "no tests found")
     return list(tests.values())
@@ -256,9 +262,7 @@ def _match(name: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-def assign_groups(
-    tests: list[TestCase], spec: AssignmentSpec, file: str
-) -> list[TestGroup]:
+def assign_groups(tests: list[TestCase], spec: AssignmentSpec, file: str) -> list[TestGroup]:
     by_name = {t.name: t for t in tests}
     for name in spec.tests:
         if name not in by_name:
@@ -308,12 +312,17 @@ def _script(root: Path, name: str) -> str | None:
 
 def load_native(root: Path, work: Path) -> Assignment:
     file = "assignment.yaml"
-    spec: AssignmentSpec = parse_spec(AssignmentSpec, read_yaml(root / file, file), file)
+    doc = read_yaml(root / file, file)
+    if isinstance(doc.get("tests"), dict):  # YAML reads a test named 1 as a number
+        doc["tests"] = {str(k): v for k, v in doc["tests"].items()}
+    spec: AssignmentSpec = parse_spec(AssignmentSpec, doc, file)
     tests = discover_tests(root, work)
     groups = assign_groups(tests, spec, file)
     kind = spec.judge.type
     judge = Judge(
-        kind={"case_insensitive": "tokens", "float": "tokens", "whitespace": "tokens"}.get(kind, kind),
+        kind={"case_insensitive": "tokens", "float": "tokens", "whitespace": "tokens"}.get(
+            kind, kind
+        ),
         case_sensitive=spec.judge.case_sensitive and kind != "case_insensitive",
         abs_tol=spec.judge.abs_tol if kind != "float" or spec.judge.abs_tol is not None else 1e-6,
         rel_tol=spec.judge.rel_tol if kind != "float" or spec.judge.rel_tol is not None else 1e-6,
@@ -324,10 +333,16 @@ def load_native(root: Path, work: Path) -> Assignment:
             raise PackageError(file, f"judge {kind!r} needs a checker file", "judge.checker")
         checker = root / spec.judge.checker
         if not checker.exists() or root.resolve() not in checker.resolve().parents:
-            raise PackageError(file, f"checker {spec.judge.checker!r} not found in the package", "judge.checker")
+            raise PackageError(
+                file, f"checker {spec.judge.checker!r} not found in the package", "judge.checker"
+            )
         judge.checker = checker
     description = spec.description or ""
-    statement = root / (spec.description if spec.description and spec.description.endswith(".md") else "statement.md")
+    statement = root / (
+        spec.description
+        if spec.description and spec.description.endswith(".md")
+        else "statement.md"
+    )
     if statement.is_file():
         description = statement.read_text(encoding="utf-8", errors="replace")
     return Assignment(

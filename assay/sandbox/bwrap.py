@@ -509,8 +509,8 @@ class BwrapProcess(Process):
         elif oom:
             result.status = Status.ML
             result.message = "memory limit exceeded"
-        elif sig == signals.SIGXFSZ or _too_big(self.stdout, limits) or _too_big(
-            self.stderr, limits
+        elif (
+            sig == signals.SIGXFSZ or _too_big(self.stdout, limits) or _too_big(self.stderr, limits)
         ):
             result.status = Status.OL
             result.message = "output limit exceeded"

@@ -22,9 +22,20 @@ from assay.runtimes import get_runtime
 
 from .spec import JobSpec, test_files
 
-BUNDLE_MEMBERS = ("archive.zip", "tests.zip", "course_config", "submission_config", "build.sh", "run.sh")
-BUNDLE_LIMITS = ArchiveLimits(max_members=20, max_member_bytes=2 << 30, max_total_bytes=4 << 30, max_ratio=1e9)
-INNER_LIMITS = ArchiveLimits(max_members=100_000, max_member_bytes=1 << 30, max_total_bytes=4 << 30, max_ratio=1e9)
+BUNDLE_MEMBERS = (
+    "archive.zip",
+    "tests.zip",
+    "course_config",
+    "submission_config",
+    "build.sh",
+    "run.sh",
+)
+BUNDLE_LIMITS = ArchiveLimits(
+    max_members=20, max_member_bytes=2 << 30, max_total_bytes=4 << 30, max_ratio=1e9
+)
+INNER_LIMITS = ArchiveLimits(
+    max_members=100_000, max_member_bytes=1 << 30, max_total_bytes=4 << 30, max_ratio=1e9
+)
 
 
 class BundleError(ValueError):
@@ -128,7 +139,11 @@ def open_bundle(bundle: Path | bytes, work: Path) -> OpenedBundle:
         d = tests_dir / "tests" / t.name
         if not (d / "input").is_file() or not (d / "answer").is_file():
             raise BundleError(f"bundle: tests.zip lacks tests/{t.name}/input or answer")
-        extra = sorted(p for p in (d / "files").rglob("*") if p.is_file()) if (d / "files").is_dir() else []
+        extra = (
+            sorted(p for p in (d / "files").rglob("*") if p.is_file())
+            if (d / "files").is_dir()
+            else []
+        )
         tests[t.name] = TestCase(
             name=t.name, input=d / "input", answer=d / "answer", files=extra, files_base=d / "files",
             weight=t.weight, visible=t.visible, group=t.group,

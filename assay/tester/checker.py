@@ -15,10 +15,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from assay.judges import JudgeResult
 from assay.package.model import Judge, Verdict
 from assay.runtimes import get_runtime
 from assay.sandbox import VM, Host, Limits, RunResult, SandboxError, Status
-from assay.judges import JudgeResult
 
 ACCEPT, REJECT = 42, 43
 JUDGE_DIR = "_judge"
@@ -62,7 +62,9 @@ class PreparedChecker:
                 processes=judge.checker_limits.processes + runtime.extra_processes
             )
             memory_mib = judge.checker_limits.memory_kib // 1024
-            return cls(vm, runtime.run_command(main, memory_mib), limits, judge.checker_flags, scratch)
+            return cls(
+                vm, runtime.run_command(main, memory_mib), limits, judge.checker_flags, scratch
+            )
         except BaseException:
             vm.destroy()
             shutil.rmtree(scratch, ignore_errors=True)
@@ -102,7 +104,11 @@ class PreparedChecker:
         team_msg = self._feedback("teammessage.txt") or ""
         message = "; ".join(m for m in (team_msg, judge_msg) if m)
         if res.exit_code not in (ACCEPT, REJECT) or res.status not in (Status.OK, Status.RE):
-            stderr = (self.scratch / "checker_stderr").read_bytes()[:MESSAGE_CAP].decode(errors="replace")
+            stderr = (
+                (self.scratch / "checker_stderr")
+                .read_bytes()[:MESSAGE_CAP]
+                .decode(errors="replace")
+            )
             return JudgeResult(
                 Verdict.IE, 0.0,
                 f"checker failed ({res.status}: {res.message or 'exit code ' + str(res.exit_code)}) {stderr}".strip(),
@@ -112,7 +118,11 @@ class PreparedChecker:
             try:
                 score = min(max(float(score_text.split()[0]), 0.0), 1.0)
             except (ValueError, IndexError):
-                return JudgeResult(Verdict.IE, 0.0, f"checker wrote a score.txt that is not a number: {score_text!r}")
+                return JudgeResult(
+                    Verdict.IE,
+                    0.0,
+                    f"checker wrote a score.txt that is not a number: {score_text!r}",
+                )
             if res.exit_code == REJECT and score == 0:
                 return JudgeResult(Verdict.WA, 0.0, message)
             if score >= 1.0 and res.exit_code == ACCEPT:

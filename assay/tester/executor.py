@@ -141,14 +141,21 @@ class Executor:
             if any(t["verdict"] == Verdict.IE for t in doc["tests"]):
                 bad = next(t for t in doc["tests"] if t["verdict"] == Verdict.IE)
                 raise CheckerError(f"test {bad['name']}: {bad['message']}")
-            score = compute_score(spec.groups, doc["tests"], build_failed=doc["build"]["status"] != "OK")
+            score = compute_score(
+                spec.groups, doc["tests"], build_failed=doc["build"]["status"] != "OK"
+            )
             doc.update(
                 verdict=str(score.verdict),
                 score=round(score.score, 4),
                 points=score.points,
                 max_points=score.max_points,
                 groups=[
-                    {"name": g.name, "points": g.points, "max_points": g.max_points, "score": round(g.score, 4)}
+                    {
+                        "name": g.name,
+                        "points": g.points,
+                        "max_points": g.max_points,
+                        "score": round(g.score, 4),
+                    }
                     for g in score.groups
                 ],
             )
@@ -162,7 +169,9 @@ class Executor:
                 vm.destroy()
             doc["finished_at"] = _now()
             doc["steps"]["total_s"] = round(time.monotonic() - started, 4)
-            (out / "result.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+            (out / "result.yaml").write_text(
+                yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+            )
         return Evaluation(doc, out)
 
     def _build(
@@ -203,7 +212,9 @@ class Executor:
             )
             stdout.write_bytes(b"")
         else:
-            res = vm.run(spec.run_command, spec.limits, stdin=test.input, stdout=stdout, stderr=stderr)
+            res = vm.run(
+                spec.run_command, spec.limits, stdin=test.input, stdout=stdout, stderr=stderr
+            )
             if res.status is Status.XX:
                 raise SandboxError(f"test {t.name}: {res.message}")
             if res.status is not Status.OK:
@@ -213,7 +224,9 @@ class Executor:
             else:
                 limit = spec.limits.output_kib * 1024 + 1
                 judged = judge_output(
-                    spec.judge_model(), _read_capped(test.answer, 1 << 30), _read_capped(stdout, limit)
+                    spec.judge_model(),
+                    _read_capped(test.answer, 1 << 30),
+                    _read_capped(stdout, limit),
                 )
         entry = {
             "name": t.name,

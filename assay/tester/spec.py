@@ -61,7 +61,9 @@ class JobSpec:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> JobSpec:
         if d.get("format") != FORMAT:
-            raise ValueError(f"submission_config: unknown format {d.get('format')!r}, expected {FORMAT}")
+            raise ValueError(
+                f"submission_config: unknown format {d.get('format')!r}, expected {FORMAT}"
+            )
         d = {k: v for k, v in d.items() if k != "format"}
         try:
             d["limits"] = Limits(**d["limits"])
@@ -89,14 +91,25 @@ def make_spec(assignment: Assignment, files: dict[str, bytes], job_id: str = "lo
     missing = [f for f in assignment.required_files if f not in files]
     if missing:
         raise SubmissionError(f"missing required file(s): {', '.join(missing)}")
+    if not files:
+        raise SubmissionError("the submission has no files")
     try:
         runtime = get_runtime(assignment.runtime) if assignment.runtime else detect_runtime(names)
         main = find_main(runtime, files, assignment.entry)
     except KeyError as e:
         raise SubmissionError(str(e.args[0])) from e
+    if not assignment.build_script and not any(
+        Path(n).suffix.lower() in runtime.extensions for n in names
+    ):
+        raise SubmissionError(
+            f"no {runtime.title} source among {', '.join(names)} "
+            f"(expected {' or '.join(runtime.extensions)})"
+        )
     run_limits = _run_limits(assignment, runtime)
     memory_mib = max(assignment.limits.memory_kib // 1024, 16)
-    build_command = ["/bin/sh", "build.sh"] if assignment.build_script else runtime.build_command(main)
+    build_command = (
+        ["/bin/sh", "build.sh"] if assignment.build_script else runtime.build_command(main)
+    )
     run_command = (
         ["/bin/sh", "run.sh"] if assignment.run_script else runtime.run_command(main, memory_mib)
     )

@@ -1,0 +1,26 @@
+"""Shared fixtures. Sandbox tests use the real bubblewrap + cgroups sandbox: run them as root
+(or with delegated cgroups); when the machine cannot sandbox they fail with the reason."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assay.sandbox import VM, Host, get_host
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(scope="session")
+def host() -> Host:
+    return get_host()
+
+
+@pytest.fixture
+def vm(host: Host) -> Iterator[VM]:
+    box = host.get_vm(box_size_kib=64 * 1024)
+    yield box
+    box.destroy()

@@ -1,0 +1,64 @@
+import io
+import stat
+import zipfile
+
+import pytest
+
+from assay.lib.archive import ArchiveError, ArchiveLimits, extract_zip
+
+
+def make_zip(entries, symlink=None):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries:
+            zf.writestr(name, data)
+        if symlink:
+            info = zipfile.ZipInfo(symlink[0])
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, symlink[1])
+    return buf.getvalue()
+
+
+def test_it_extracts_plain_files(tmp_path):
+    names = extract_zip(make_zip([("a.c", "int x;"), ("dir/b.h", "")]), tmp_path)
+    assert sorted(names) == ["a.c", "dir/b.h"]
+    assert (tmp_path / "a.c").read_text() == "int x;"
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/../../evil", "/etc/passwd", "a\\..\\b"])
+def test_it_rejects_a_path_traversal(tmp_path, name):
+    with pytest.raises(ArchiveError, match="not allowed"):
+        extract_zip(make_zip([(name, "x")]), tmp_path / "out")
+    assert not (tmp_path / "evil").exists()
+
+
+def test_it_rejects_symlinks(tmp_path):
+    with pytest.raises(ArchiveError, match="symlinks"):
+        extract_zip(make_zip([], symlink=("link", "/etc/shadow")), tmp_path)
+
+
+def test_it_rejects_duplicate_names_also_by_case(tmp_path):
+    with pytest.raises(ArchiveError, match="duplicate"):
+        extract_zip(make_zip([("Main.java", "a"), ("main.java", "b")]), tmp_path)
+
+
+def test_it_rejects_a_zip_bomb_by_ratio(tmp_path):
+    with pytest.raises(ArchiveError, match="ratio"):
+        extract_zip(make_zip([("zeros", b"\0" * (20 * 1024 * 1024))]), tmp_path)
+
+
+def test_it_counts_bytes_actually_written_not_the_header(tmp_path):
+    data = make_zip([("big", b"x" * 5000)])
+    limits = ArchiveLimits(max_member_bytes=100_000, max_total_bytes=1000, max_ratio=1e9)
+    with pytest.raises(ArchiveError, match="larger than allowed"):
+        extract_zip(data, tmp_path, limits)
+
+
+def test_it_rejects_too_many_members(tmp_path):
+    with pytest.raises(ArchiveError, match="too many"):
+        extract_zip(make_zip([(f"f{i}", "") for i in range(5)]), tmp_path, ArchiveLimits(max_members=3))
+
+
+def test_it_rejects_garbage(tmp_path):
+    with pytest.raises(ArchiveError, match="not a valid zip"):
+        extract_zip(b"PK\x03\x04 this is not a zip", tmp_path)

@@ -1,0 +1,81 @@
+"""`assay check`: every example passes, a wrongly filed solution is caught, errors are clear."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from assay.cli import app
+from tests.conftest import EXAMPLES
+
+runner = CliRunner()
+ALL_EXAMPLES = sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir())
+
+
+def assay(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "assay", *args], capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.mark.parametrize("example", ALL_EXAMPLES)
+def test_every_example_passes_its_own_check(example):
+    result = assay("check", str(EXAMPLES / example), "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] is True
+    assert report["solutions"], "an example must have reference solutions"
+    assert any(s["expected"] == "AC" for s in report["solutions"])
+    assert any(s["expected"] != "AC" for s in report["solutions"])
+
+
+def test_the_table_shows_verdicts_and_measurements_against_limits():
+    result = assay("check", str(EXAMPLES / "sum-c"), "-s", "accepted/sum.c", "-s", "time_limit_exceeded/slow.c")
+    assert result.returncode == 0, result.stderr
+    assert "accepted/sum.c" in result.stdout
+    assert "TLE" in result.stdout
+    assert "/64 MiB" in result.stdout  # peak memory against the limit
+    assert "/1 s" in result.stdout  # cpu time against the limit
+    assert "all reference solutions got their verdicts" in result.stdout
+
+
+def test_a_wrongly_filed_solution_makes_check_fail(tmp_path):
+    pkg = tmp_path / "sum"
+    shutil.copytree(EXAMPLES / "sum-c", pkg)
+    (pkg / "solutions" / "accepted" / "sum.c").rename(pkg / "solutions" / "wrong_answer" / "sum.c")
+    result = runner.invoke(app, ["check", str(pkg), "--json", "-s", "wrong_answer/sum.c"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    (sol,) = report["solutions"]
+    assert (sol["expected"], sol["verdict"], sol["ok"]) == ("WA", "AC", False)
+
+
+def test_json_reports_every_test_with_measurements():
+    result = runner.invoke(app, ["check", str(EXAMPLES / "sum-c"), "--json", "-s", "accepted/sum.c"])
+    assert result.exit_code == 0
+    (sol,) = json.loads(result.stdout)["solutions"]
+    assert sol["points"] == sol["max_points"] == 10
+    for t in sol["tests"]:
+        assert t["verdict"] == "AC"
+        assert 0 < t["cpu_time_s"] < 1
+        assert t["wall_time_s"] > 0
+        assert 0 < t["memory_kib"] < 64 * 1024
+
+
+def test_a_malformed_package_gets_an_error_not_a_traceback(tmp_path):
+    pkg = tmp_path / "bad"
+    shutil.copytree(EXAMPLES / "sum-c", pkg)
+    (pkg / "assignment.yaml").write_text("title: Sum\nlimits: {time_s: soon}\n")
+    result = assay("check", str(pkg))
+    assert result.returncode == 2
+    assert "assignment.yaml: limits.time_s" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_documents_the_command():
+    result = runner.invoke(app, ["check", "--help"])
+    assert result.exit_code == 0
+    assert "reference solution" in result.stdout
