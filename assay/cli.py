@@ -247,3 +247,154 @@ def sandbox_info() -> None:
 
 def main() -> None:  # pragma: no cover
     app()
+
+
+DATA_DIR_OPTION = typer.Option("--data-dir", "-d", help="Where the database, files and queues live.", envvar="ASSAY_DATA_DIR")
+
+
+def _run_storer(data_dir: Path, host: str, port: int, testers: int, demo: bool) -> None:
+    from assay.storer import serve
+
+    data_dir = data_dir.resolve()
+    serve.setup_django(data_dir, demo=demo)
+    logins = serve.create_demo(data_dir) if demo else []
+
+    def banner(url: str, resent: int) -> None:
+        out.print(f"[bold]assay storer[/] at [link={url}]{url}[/]  (data: {data_dir}, testers: {testers})")
+        out.print(f"API: {url}/api/docs   OpenAPI schema: {url}/api/openapi.json   admin: {url}/admin/")
+        if resent:
+            out.print(f"sent again {resent} job(s) left unfinished by the previous run")
+        if logins:
+            table = Table(title="demo logins")
+            for col in ("user", "password", "role", "API token"):
+                table.add_column(col, overflow="fold")
+            for login in logins:
+                table.add_row(login.username, login.password, login.role, login.token)
+            out.print(table)
+            alice = next(lg for lg in logins if lg.username == "alice")
+            out.print(
+                "try: uv run assay submit demo/sum-c examples/sum-c/solutions/accepted/sum.c "
+                f"--url {url} --token {alice.token} --wait"
+            )
+        out.print("stop with Ctrl+C")
+
+    serve.Supervisor(data_dir, host, port, testers).serve(banner)
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[Path, DATA_DIR_OPTION] = Path("var"),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    testers: Annotated[int, typer.Option(help="Tester processes to start on this machine.")] = 2,
+) -> None:
+    """Run the embedded default with demo data: a course, users (printed with passwords and API
+    tokens) and the example assignments. A second run reuses what exists."""
+    _run_storer(data_dir, host, port, testers, demo=True)
+
+
+@app.command()
+def serve(
+    data_dir: Annotated[Path, DATA_DIR_OPTION] = Path("var"),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    testers: Annotated[int, typer.Option(help="Tester processes to start on this machine (0: none).")] = 2,
+) -> None:
+    """Run the storer and its testers on this machine (settings: ASSAY_* environment variables)."""
+    _run_storer(data_dir, host, port, testers, demo=False)
+
+
+@app.command()
+def worker(
+    url: Annotated[str, typer.Option(help="The storer's URL.", envvar="ASSAY_STORER_URL")],
+    token: Annotated[str, typer.Option(help="This tester's credential.", envvar="ASSAY_TESTER_TOKEN")],
+    broker_url: Annotated[str, typer.Option("--broker", help="The broker's URL.", envvar="ASSAY_BROKER_URL")],
+    name: Annotated[str | None, typer.Option(help="This tester's name (default: the host name).")] = None,
+    slots: Annotated[int, typer.Option(help="Jobs evaluated at once.")] = 1,
+    runtimes: Annotated[str, typer.Option(help="Comma-separated runtimes offered (default: all).")] = "",
+    pool: Annotated[str, typer.Option(help="The pool of testers this one belongs to.")] = "default",
+    ca_file: Annotated[Path | None, typer.Option(help="CA certificate to trust for an HTTPS storer.")] = None,
+) -> None:
+    """Run a tester: take jobs from the broker, evaluate them in the sandbox, report to the storer."""
+    from assay.tester.worker import StorerRefused, start_worker
+
+    try:
+        start_worker(
+            url, token, broker_url, name=name, slots=slots, pool=pool,
+            runtimes=[r.strip() for r in runtimes.split(",") if r.strip()],
+            verify=str(ca_file) if ca_file else True,
+        )  # fmt: skip
+    except SandboxError as e:
+        fail(f"the sandbox is not usable on this machine: {e}", EXIT_SANDBOX)
+    except StorerRefused as e:
+        fail(f"the storer refused this tester ({e}); check --token", EXIT_BAD_INPUT)
+    except ValueError as e:
+        fail(str(e), EXIT_BAD_INPUT)
+    except OSError as e:
+        fail(f"cannot reach the storer at {url}: {e}", EXIT_BAD_INPUT)
+
+
+@app.command()
+def submit(
+    assignment: Annotated[str, typer.Argument(help="The assignment: its id, or COURSE/SLUG.")],
+    files: Annotated[list[Path], typer.Argument(help="The files to submit (or one .zip).")],
+    url: Annotated[str, typer.Option(help="The storer's URL.", envvar="ASSAY_URL")] = "http://127.0.0.1:8000",
+    token: Annotated[str, typer.Option(help="Your API token.", envvar="ASSAY_TOKEN")] = "",
+    for_user: Annotated[str | None, typer.Option("--for", help="Submit for this student (supervisors).")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for the result and print it.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the submission as JSON.")] = False,
+) -> None:
+    """Submit files to an assignment through the REST API; --wait shows the evaluation's progress
+    and ends with a table of per-test results."""
+    import httpx
+
+    from assay.client import ApiError, Client
+
+    if not token:
+        fail("no API token: pass --token or set ASSAY_TOKEN", EXIT_BAD_INPUT)
+    for f in files:
+        if not f.is_file():
+            fail(f"{f}: no such file", EXIT_BAD_INPUT)
+    client = Client(url, token)
+    try:
+        assignment_id = client.resolve_assignment(assignment)
+        doc = client.submit(assignment_id, files, for_user)
+        if wait:
+            with err.status("submitted", spinner="dots") as status:
+
+                def update(d: dict[str, Any]) -> None:
+                    where = f", position {d['queue_position']} in the queue" if d.get("queue_position") else ""
+                    status.update(f"submission {d['id']}: {d['status']}{where}")
+
+                doc = client.wait(doc["id"], update)
+    except ApiError as e:
+        fail(f"{e} ({e.status} {e.code})", EXIT_BAD_INPUT)
+    except httpx.HTTPError as e:
+        fail(f"cannot reach the storer at {url}: {e}", EXIT_BAD_INPUT)
+    if as_json:
+        sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+    else:
+        _print_submission(doc)
+    raise typer.Exit(3 if doc["status"] == "failed" else 0)
+
+
+def _print_submission(doc: dict[str, Any]) -> None:
+    by = f" by {doc['submitted_by']} for {doc['author']}" if doc.get("cross_submitted") else ""
+    out.print(f"submission {doc['id']}{by}: [bold]{doc['status']}[/]", highlight=False)
+    if doc.get("error"):
+        out.print(f"error: {doc['error']}", highlight=False)
+    build = doc.get("build") or {}
+    if build.get("stderr"):
+        out.print("build output:\n" + build["stderr"], highlight=False)
+    if doc.get("tests"):
+        limits = doc.get("limits") or {}
+        table = Table()
+        for col in ("test", "verdict", "cpu time", "peak memory", "message"):
+            table.add_column(col)
+        for t in doc["tests"]:
+            cpu = _fmt_limit(t["cpu_time_s"], limits.get("cpu_time_s", 0), "s") if t.get("cpu_time_s") is not None else ""
+            mem = _fmt_limit(t["memory_kib"], limits.get("memory_kib", 0), "KiB") if t.get("memory_kib") is not None else ""
+            table.add_row(t["name"], t["verdict"], cpu, mem, (t.get("judge_message") or t.get("message") or "")[:60])
+        out.print(table)
+    if doc.get("verdict"):
+        out.print(f"verdict {doc['verdict']}, {doc['points']:g}/{doc['max_points']:g} points", highlight=False)

@@ -111,6 +111,26 @@ def machine() -> str:
     )
 
 
+def run_bwrap(argv: list[str], **kw: object) -> None:
+    """Run bwrap (argv[0]) and reap the namespace's pid 1, which bwrap leaves to its parent's
+    reaper (the sandbox's host makes the tester a child subreaper), as the sandbox does: the pid
+    comes on the json status pipe."""
+    from assay.sandbox.bwrap import _read_all, _reap
+
+    r, w = os.pipe()
+    argv = [argv[0], "--json-status-fd", str(w), *argv[1:]]
+    try:
+        p = subprocess.run(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, pass_fds=(w,), **kw,  # type: ignore[call-overload]
+        )  # fmt: skip
+    finally:
+        os.close(w)
+    _reap(_read_all(r))
+    if p.returncode != 0:
+        raise RuntimeError(f"bwrap failed ({p.returncode}): {p.stderr.decode().strip()}")
+
+
 def require_root() -> None:
     if os.geteuid() != 0:
         raise SystemExit("run this benchmark as root (the sandbox's production mode)")

@@ -29,24 +29,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import Stats, compile_c, header, interleave, machine, require_root
+from _common import Stats, compile_c, header, interleave, machine, require_root, run_bwrap
 
 from assay.sandbox import Limits, Status, get_host
 from assay.sandbox.bwrap import BWRAP_PROCESSES, _rlimits
 
 TRIVIAL_C = "int main(void) { return 0; }\n"
 DEVNULL = subprocess.DEVNULL
-
-
-def reap_orphans() -> None:
-    """The host is a child subreaper: reap whatever bwrap left to us (as the sandbox does)."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
 
 def main() -> None:
@@ -135,12 +124,10 @@ def part2(host, vm, exe: Path, limits: Limits, runs: int, part1_results: dict[st
         g.remove()
 
     def bwrap_alone() -> None:
-        run(bwrap, **as_uid)
-        reap_orphans()
+        run_bwrap(bwrap, **as_uid)
 
     def bwrap_preexec() -> None:
-        run(bwrap, preexec_fn=prepare_child)
-        reap_orphans()
+        run_bwrap(bwrap, preexec_fn=prepare_child)
 
     def sandboxed() -> None:
         r = vm.run(["./trivial"], limits)

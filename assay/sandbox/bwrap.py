@@ -10,7 +10,13 @@ and ``RLIMIT_NPROC`` counts only the box's processes. A run is::
                                    └─> the command (uid 1000 inside, no capabilities)
 
 The tester polls the cgroup's cpu time while the command runs, kills the whole group on the cpu
-or wall limit, and measures cpu time and peak memory from the kernel's rusage of the reaped tree.
+or wall limit, and measures cpu time and peak memory from the cgroup.
+
+bwrap is started with an empty environment and its options in a memfd (``--args``): its pid 1,
+which the program can read through /proc/1, then shows neither the tester's environment nor
+host paths. The tester's own file operations on a box (copy_in, write_file, make_dir, copy_out)
+walk the box one directory descriptor at a time and never follow a symlink the program made.
+See docs/security.md.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import signal as signals
 import stat
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -45,19 +52,32 @@ DEFAULT_ENV = {
 }
 # cpu time is polled at this interval while a program runs; a short program never waits for it
 CPU_POLL_S = 0.02
-# what bwrap needs beyond the program's own processes: its outer process, its pid 1, and the
-# moment between pid 1's fork and the command's exec
-BWRAP_PROCESSES = 3
+# what bwrap needs beyond the program's own processes: its outer process and its pid 1 (the
+# command itself, forked by pid 1, is the program's first process)
+BWRAP_PROCESSES = 2
 SENSITIVE_ETC = ("/etc/assay",)  # tester configuration, if any, is masked inside boxes
 
 _libc = ctypes.CDLL(None, use_errno=True)
 MS_NOSUID, MS_NODEV = 2, 4
 MNT_DETACH = 2
 PR_SET_CHILD_SUBREAPER = 36
+CLOCK_REALTIME_COARSE = 5  # the clock the kernel stamps file times with
+# files and directories a box may hold: one per 4 KiB of its size (empty files cost kernel memory
+# that the box size does not count)
+MIN_BOX_INODES = 4096
+# the scan for a file over the size limit after a run stops after this many entries
+SCAN_MAX_ENTRIES = 100_000
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def box_inodes(size_kib: int) -> int:
+    return max(MIN_BOX_INODES, size_kib // 4)
 
 
 def _mount_tmpfs(target: Path, size_kib: int, uid: int) -> None:
-    data = f"size={size_kib}k,mode=0700,uid={uid},gid={uid}".encode()
+    data = (
+        f"size={size_kib}k,nr_inodes={box_inodes(size_kib)},mode=0700,uid={uid},gid={uid}"
+    ).encode()
     if _libc.mount(b"tmpfs", str(target).encode(), b"tmpfs", MS_NOSUID | MS_NODEV, data) != 0:
         e = ctypes.get_errno()
         raise SandboxError(f"cannot mount a tmpfs box at {target}: {os.strerror(e)}")
@@ -65,6 +85,24 @@ def _mount_tmpfs(target: Path, size_kib: int, uid: int) -> None:
 
 def _umount(target: Path) -> None:
     _libc.umount2(str(target).encode(), MNT_DETACH)
+
+
+def uid_processes(uid: int) -> list[int]:
+    """Pids of the processes with ``uid`` as their real, effective, saved or filesystem uid."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/status", "rb") as f:
+                for line in f:
+                    if line.startswith(b"Uid:"):
+                        if uid in (int(v) for v in line.split()[1:]):
+                            found.append(int(entry.name))
+                        break
+        except (OSError, ValueError):
+            continue
+    return found
 
 
 def find_bwrap() -> str:
@@ -110,6 +148,7 @@ class BwrapHost(Host):
             + ["--json-status-fd", str(status_w), "--", "/bin/true"],
             capture_output=True,
             pass_fds=(status_w,),
+            env={},
             preexec_fn=self._drop_to(self.uid_base) if self.is_root else None,
         )
         os.close(status_w)
@@ -193,73 +232,170 @@ class BwrapVM(VM):
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def _kill_uid_processes(self) -> None:
-        """Kill any process running as this box's uid (none should outlive a run)."""
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            with contextlib.suppress(OSError):
-                if entry.stat().st_uid == self.uid:
-                    os.kill(int(entry.name), signals.SIGKILL)
+        """Kill any process running as this box's uid (none should outlive a run).
+
+        The uids are read from /proc/PID/status: the owner of /proc/PID is root for a process
+        that made itself non-dumpable, so it cannot hide that way. Repeated until a pass finds
+        none, for processes that fork while they are killed.
+        """
+        for _ in range(100):
+            pids = uid_processes(self.uid)
+            if not pids:
+                return
+            for pid in pids:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signals.SIGKILL)
+            time.sleep(0.002)
 
     # -- files ---------------------------------------------------------------------------
+    # The box is the program's: between runs it may hold symlinks to anywhere on the host, fifos
+    # or files where the tester expects directories. The tester works on it as root, so every
+    # operation walks the box one directory descriptor at a time with O_NOFOLLOW: a symlink is
+    # never followed (reading through one is refused; writing replaces the link itself).
+
     def _inside(self, rel: str) -> Path:
         p = Path(os.path.normpath(self.dir / rel))
         if p != self.dir and self.dir not in p.parents:
             raise SandboxError(f"path {rel!r} is outside the box")
         return p
 
-    def copy_in(self, source: Path, dest: str = ".") -> None:
-        target = self._inside(dest)
+    def _parts(self, rel: str) -> tuple[str, ...]:
+        return self._inside(rel).relative_to(self.dir).parts
+
+    @contextlib.contextmanager
+    def _open_parent(self, rel: str, *, create: bool) -> Iterator[tuple[int, str]]:
+        """Yield (descriptor of the directory holding ``rel``, last name; '' for the box)."""
+        parts = self._parts(rel)
+        fd = os.open(self.dir, _DIR_FLAGS)
+        try:
+            for part in parts[:-1]:
+                sub = self._enter(fd, part, create=create)
+                os.close(fd)
+                fd = sub
+            yield fd, (parts[-1] if parts else "")
+        finally:
+            os.close(fd)
+
+    def _enter(self, dir_fd: int, name: str, *, create: bool) -> int:
+        """Open the subdirectory ``name`` of ``dir_fd``. With ``create``, a missing
+        directory is made, and a symlink in its place is replaced by a real directory (the link
+        is removed, its target is never touched); otherwise a symlink is refused."""
+        try:
+            return os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+        except OSError as e:
+            st = self._lstat_at(dir_fd, name)
+            if st is None and create:
+                pass
+            elif st is not None and stat.S_ISLNK(st.st_mode) and create:
+                os.unlink(name, dir_fd=dir_fd)
+            elif st is not None and not stat.S_ISDIR(st.st_mode):
+                raise NotADirectoryError(
+                    errno.ENOTDIR, f"{name!r} in the box is a symlink or not a directory"
+                ) from e
+            else:
+                raise
+        os.mkdir(name, 0o755, dir_fd=dir_fd)
+        self._chown_at(dir_fd, name)
+        return os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+
+    def _chown_at(self, dir_fd: int, name: str) -> None:
+        if self.host.is_root:
+            os.chown(name, self.uid, self.uid, dir_fd=dir_fd, follow_symlinks=False)
+
+    def _lstat_at(self, dir_fd: int, name: str) -> os.stat_result | None:
+        try:
+            return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+
+    def _write_at(self, dir_fd: int, name: str, source: IO[bytes] | bytes, mode: int) -> None:
+        """Create or replace the regular file ``name``; a symlink, fifo… there is replaced."""
+        st = self._lstat_at(dir_fd, name)
+        if st is not None and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+            os.unlink(name, dir_fd=dir_fd)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK
+        fd = os.open(name, flags | os.O_CLOEXEC, mode, dir_fd=dir_fd)
+        with os.fdopen(fd, "wb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise SandboxError(f"{name!r} in the box changed while it was written")
+            if isinstance(source, bytes):
+                f.write(source)
+            else:
+                shutil.copyfileobj(source, f)
+            os.fchmod(fd, mode)
+            if self.host.is_root:
+                os.fchown(fd, self.uid, self.uid)
+
+    def _copy_at(self, source: Path, dir_fd: int, name: str) -> None:
         if source.is_dir():
-            if target == self.dir:
+            sub = self._enter(dir_fd, name, create=True)
+            try:
                 for child in source.iterdir():
-                    self.copy_in(child, child.name)
-                return
-            shutil.copytree(source, target, symlinks=False, dirs_exist_ok=True)
+                    self._copy_at(child, sub, child.name)
+            finally:
+                os.close(sub)
         else:
-            if target.is_dir():
-                target = target / source.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(source, target)
-        self._chown_tree(target)
+            with open(source, "rb") as f:
+                self._write_at(dir_fd, name, f, stat.S_IMODE(os.fstat(f.fileno()).st_mode))
+
+    def copy_in(self, source: Path, dest: str = ".") -> None:
+        with self._open_parent(dest, create=True) as (dir_fd, name):
+            if not name:  # into the box itself
+                if source.is_dir():
+                    for child in source.iterdir():
+                        self._copy_at(child, dir_fd, child.name)
+                else:
+                    self._copy_at(source, dir_fd, source.name)
+                return
+            st = self._lstat_at(dir_fd, name)
+            if not source.is_dir() and st is not None and stat.S_ISDIR(st.st_mode):
+                sub = self._enter(dir_fd, name, create=False)
+                try:
+                    self._copy_at(source, sub, source.name)
+                finally:
+                    os.close(sub)
+                return
+            self._copy_at(source, dir_fd, name)
 
     def write_file(self, rel: str, data: bytes, mode: int = 0o644) -> None:
-        target = self._inside(rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        target.chmod(mode)
-        self._chown_tree(target)
+        with self._open_parent(rel, create=True) as (dir_fd, name):
+            if not name:
+                raise IsADirectoryError(f"{rel!r} is the box itself")
+            self._write_at(dir_fd, name, data, mode)
 
     def make_dir(self, dest: str, *, empty: bool = False) -> None:
-        target = self._inside(dest)
-        if empty and (target.exists() or target.is_symlink()):
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            else:
-                target.unlink()
-        target.mkdir(parents=True, exist_ok=True)
-        self._chown_tree(target)
+        with self._open_parent(dest, create=True) as (dir_fd, name):
+            if not name:  # the box itself
+                if empty:
+                    for entry in os.listdir(dir_fd):
+                        self._remove_at(dir_fd, entry)
+                return
+            if empty:
+                self._remove_at(dir_fd, name)
+            os.close(self._enter(dir_fd, name, create=True))
 
-    def _chown_tree(self, path: Path) -> None:
-        if not self.host.is_root:
+    def _remove_at(self, dir_fd: int, name: str) -> None:
+        st = self._lstat_at(dir_fd, name)
+        if st is None:
             return
-        os.lchown(path, self.uid, self.uid)
-        if path.is_dir() and not path.is_symlink():
-            for base, dirs, files in os.walk(path):
-                for n in dirs + files:
-                    os.lchown(os.path.join(base, n), self.uid, self.uid)
-        parent = path.parent
-        while parent != self.dir and self.dir in parent.parents:
-            os.lchown(parent, self.uid, self.uid)
-            parent = parent.parent
+        if stat.S_ISDIR(st.st_mode):
+            shutil.rmtree(name, dir_fd=dir_fd)  # never follows symlinks
+        else:
+            os.unlink(name, dir_fd=dir_fd)
 
     def copy_out(self, source: str, dest: Path, max_bytes: int | None = None) -> None:
-        """Copy a regular file out; a symlink, a device or a directory is refused."""
-        path = self._inside(source)
+        """Copy a regular file out; a symlink (anywhere in the path), a device or a directory
+        is refused with FileNotFoundError."""
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            with self._open_parent(source, create=False) as (dir_fd, name):
+                if not name:
+                    raise IsADirectoryError(errno.EISDIR, "the box itself")
+                fd = os.open(
+                    name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                    dir_fd=dir_fd,
+                )  # fmt: skip
         except OSError as e:
-            raise FileNotFoundError(f"{source}: {e.strerror} in the box") from e
+            raise FileNotFoundError(f"{source}: {e.strerror or e} in the box") from e
         with os.fdopen(fd, "rb") as f:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise FileNotFoundError(f"{source} in the box is not a regular file")
@@ -267,7 +403,37 @@ class BwrapVM(VM):
         dest.write_bytes(data)
 
     def exists(self, rel: str) -> bool:
-        return self._inside(rel).exists()
+        """Is there anything (a symlink too) at ``rel``, without following symlinks?"""
+        try:
+            with self._open_parent(rel, create=False) as (dir_fd, name):
+                return not name or self._lstat_at(dir_fd, name) is not None
+        except OSError:
+            return False
+
+    def oversized_file(self, limit_bytes: int, since_ns: int) -> str | None:
+        """A regular file of the box over ``limit_bytes`` changed after ``since_ns`` (file times
+        on the coarse clock), if any; the scan is bounded and never follows symlinks."""
+        seen = 0
+        stack = [""]
+        while stack and seen < SCAN_MAX_ENTRIES:
+            rel = stack.pop()
+            try:
+                with os.scandir(self.dir / rel) as it:
+                    for entry in it:
+                        seen += 1
+                        st = entry.stat(follow_symlinks=False)
+                        name = f"{rel}/{entry.name}" if rel else entry.name
+                        if stat.S_ISDIR(st.st_mode):
+                            stack.append(name)
+                        elif (
+                            stat.S_ISREG(st.st_mode)
+                            and st.st_size > limit_bytes
+                            and st.st_ctime_ns > since_ns
+                        ):
+                            return name
+            except OSError:
+                continue
+        return None
 
     # -- runs ----------------------------------------------------------------------------
     def bwrap_args(
@@ -325,7 +491,13 @@ class BwrapVM(VM):
             cgroup.remove()
             raise SandboxError(f"cannot set cgroup limits: {e}") from e
         status_r, status_w = os.pipe()
-        args = self.bwrap_args(limits, env, readonly_binds)
+        # bwrap's options go through a memfd, not its argv: the program can read the argv of
+        # bwrap's pid 1 in /proc/1/cmdline, and the options name host paths
+        options = self.bwrap_args(limits, env, readonly_binds)
+        args_fd = os.memfd_create("bwrap-args")
+        os.write(args_fd, b"".join(os.fsencode(a) + b"\0" for a in options[1:]))
+        os.lseek(args_fd, 0, os.SEEK_SET)
+        args = [options[0], "--args", str(args_fd)]
         args += ["--json-status-fd", str(status_w), "--", *command]
         opened: list[IO[bytes]] = []
         fds: list[int | None] = []
@@ -351,13 +523,17 @@ class BwrapVM(VM):
                 os.setresuid(uid, uid, uid)
 
         started = time.monotonic()
+        started_files_ns = time.clock_gettime_ns(CLOCK_REALTIME_COARSE)
         try:
             popen = subprocess.Popen(
                 args,
                 stdin=fds[0],
                 stdout=fds[1],
                 stderr=fds[2],
-                pass_fds=(status_w,),
+                pass_fds=(status_w, args_fd),
+                # bwrap's pid 1 keeps the environment bwrap was started with (--clearenv only
+                # clears the command's), and the program can read it in /proc/1/environ
+                env={},
                 preexec_fn=prepare_child,
             )
         except (OSError, subprocess.SubprocessError) as e:
@@ -365,9 +541,12 @@ class BwrapVM(VM):
             raise SandboxError(f"cannot start bwrap: {e}") from e
         finally:
             os.close(status_w)
+            os.close(args_fd)
             for f in opened:
                 f.close()
-        return BwrapProcess(self, popen, cgroup, limits, started, status_r, stdout, stderr)
+        process = BwrapProcess(self, popen, cgroup, limits, started, status_r, stdout, stderr)
+        process.started_files_ns = started_files_ns
+        return process
 
     def destroy(self) -> None:
         if self._destroyed:
@@ -420,6 +599,8 @@ class BwrapProcess(Process):
         self.stderr = stderr
         self._killed_for: str | None = None
         self._result: RunResult | None = None
+        # files of the box changed after this (coarse clock) were written by this run
+        self.started_files_ns = time.clock_gettime_ns(CLOCK_REALTIME_COARSE)
 
     def kill(self) -> None:
         with contextlib.suppress(SandboxError):
@@ -471,7 +652,21 @@ class BwrapProcess(Process):
             if self.status_fd >= 0:
                 os.close(self.status_fd)
         self._result = self._judge(wait_status, cpu, wall, oom, memory, status_lines)
+        if self._result.status in (Status.OK, Status.RE, Status.SG):
+            self._check_file_sizes(self._result)
         return self._result
+
+    def _check_file_sizes(self, result: RunResult) -> None:
+        """A program that ignores SIGXFSZ (every Python program does) gets EFBIG instead of
+        being killed; a file over the limit left in the box still makes the run OL."""
+        limit = self.limits.file_size_kib * 1024
+        try:
+            name = self.vm.oversized_file(limit, self.started_files_ns)
+        except OSError:
+            return
+        if name is not None:
+            result.status = Status.OL
+            result.message = f"file size limit exceeded ({name} in the box)"
 
     def _judge(
         self,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,11 +156,13 @@ class PreparedChecker:
         to_validator_r, to_validator_w = os.pipe()
         to_program_r, to_program_w = os.pipe()
         try:
+            validator_t0 = time.monotonic()
             validator = self.vm.start(
                 command, self.limits.replace(wall_time_s=max(
                     self.limits.effective_wall_time_s, program_limits.effective_wall_time_s + 1)),
                 stdin=to_validator_r, stdout=to_program_w, stderr=self.scratch / "checker_stderr",
             )  # fmt: skip
+            program_t0 = time.monotonic()
             program = program_vm.start(
                 program_command, program_limits,
                 stdin=to_program_r, stdout=to_validator_w, stderr=program_stderr, env=env,
@@ -170,8 +173,15 @@ class PreparedChecker:
         program_result = program.wait()
         validator_result = validator.wait()
         verdict = self.verdict(validator_result)
-        # the validator's word decides a wrong answer; otherwise a failing program is its own verdict
-        if verdict.verdict is Verdict.WA:
+        # As Kattis judges: the validator's wrong answer decides when the validator ended first
+        # (the program then failed only because its pipes closed); when the program ended first
+        # (it crashed, or was killed at a limit, and the validator then read end of file), the
+        # program's failure is the verdict.
+        validator_end = getattr(validator, "started", validator_t0) + validator_result.wall_time_s
+        program_end = getattr(program, "started", program_t0) + program_result.wall_time_s
+        if verdict.verdict is Verdict.WA and (
+            program_result.status is Status.OK or validator_end <= program_end
+        ):
             return program_result, verdict
         if program_result.status is not Status.OK:
             return program_result, verdict_of_run(program_result)

@@ -1,8 +1,10 @@
 import java.lang.reflect.Field;
 import java.util.Scanner;
 
-// Keeps its data off the Java heap (sun.misc.Unsafe), where -Xmx does not bound it, and never
-// frees it: the process outgrows the memory limit and the kernel kills it.
+// Keeps its data off the Java heap (sun.misc.Unsafe.allocateMemory), where -Xmx does not
+// bound it, and never frees it: the process outgrows the memory limit and is killed by the
+// kernel, which is what "memory limit exceeded" means for the JVM. (A plain heap hog gets an
+// OutOfMemoryError instead: see run_time_error/counting-sort.)
 public class Main {
     public static void main(String[] args) throws Exception {
         Field f = Class.forName("sun.misc.Unsafe").getDeclaredField("theUnsafe");

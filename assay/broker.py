@@ -1,0 +1,61 @@
+"""The broker (Celery): the storer sends job ids, testers take them (Django-free).
+
+Messages carry only ``(job_id, attempt)``: the database is the source of truth, the broker just
+moves the news that a job waits. Queues are named ``assay.<pool>.<runtime>`` (evaluations) and
+``assay.<pool>.validate`` (package validations), so a job reaches only a tester that offers its
+runtime in its pool; a tester takes one job per free slot (prefetch 1, late acks).
+
+The embedded default keeps its queues in files (``filesystem:///DIR``) and needs no server; in
+production the URL names RabbitMQ (``amqp://…``) or Redis (``redis://…``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from celery import Celery
+
+EVALUATE_TASK = "assay.evaluate"
+VALIDATE_TASK = "assay.validate"
+FILESYSTEM_POLL_S = 0.05
+
+
+def queue_name(pool: str, runtime: str) -> str:
+    return f"assay.{pool}.{runtime}"
+
+
+def validation_queue(pool: str = "default") -> str:
+    return f"assay.{pool}.validate"
+
+
+def make_celery(broker_url: str, name: str = "assay") -> Celery:
+    app = Celery(name)
+    conf: dict = {
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_ignore_result": True,
+        "result_backend": None,
+        "task_acks_late": True,  # a tester that dies mid-job leaves the message to another
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,  # a busy tester takes nothing more
+        "worker_hijack_root_logger": False,
+        "broker_connection_retry_on_startup": True,
+        "task_default_queue": queue_name("default", "any"),
+    }
+    if broker_url.startswith("filesystem://"):
+        folder = Path(broker_url.removeprefix("filesystem://") or ".")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "processed").mkdir(exist_ok=True)
+        conf["broker_url"] = "filesystem://"
+        conf["broker_transport_options"] = {
+            "data_folder_in": str(folder),
+            "data_folder_out": str(folder),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+            "polling_interval": FILESYSTEM_POLL_S,
+        }
+    else:
+        conf["broker_url"] = broker_url
+        conf["broker_transport_options"] = {"confirm_publish": True} if broker_url.startswith("amqp") else {}
+    app.conf.update(conf)
+    return app

@@ -1,0 +1,399 @@
+"""The REST API for people: courses, assignments, package versions, submissions, results."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+from ninja import Field, File, Form, Router, Schema
+from ninja.files import UploadedFile
+
+from assay.storer.courses.models import Assignment, AssignmentVersion, Course, Membership
+from assay.storer.courses.permissions import can_supervise, can_view, is_admin, visible_courses
+from assay.storer.evaluation import services
+from assay.storer.evaluation.models import Job, Submission, Tester
+
+from .auth import USER_AUTH
+from .errors import ApiError, forbidden, not_found
+
+router = Router(auth=USER_AUTH)
+
+
+# -- serialisation --------------------------------------------------------------------------
+
+
+def course_json(c: Course, user: Any) -> dict[str, Any]:
+    role = "administrator" if is_admin(user) else Membership.objects.filter(course=c, user=user).values_list("role", flat=True).first()
+    return {"slug": c.slug, "title": c.title, "role": role}
+
+
+def assignment_json(a: Assignment) -> dict[str, Any]:
+    v = a.current_version
+    return {
+        "id": a.id,
+        "course": a.course.slug,
+        "slug": a.slug,
+        "title": a.title,
+        "description": a.description,
+        "deadline": a.deadline,
+        "points": a.points,
+        "evaluation": a.evaluation,
+        "test_details": a.test_details,
+        "published": a.published,
+        "version": v.number if v else None,
+        "limits": v.meta.get("limits") if v else None,
+        "runtime": v.meta.get("runtime") if v else None,
+        "required_files": v.meta.get("required_files", []) if v else [],
+        "tests": len(v.meta.get("tests", [])) if v else 0,
+    }
+
+
+def version_json(v: AssignmentVersion) -> dict[str, Any]:
+    job = v.jobs.filter(kind=Job.VALIDATION).order_by("-id").first()
+    return {
+        "number": v.number,
+        "format": v.format,
+        "state": v.state,
+        "title": v.meta.get("title"),
+        "tests": len(v.meta.get("tests", [])),
+        "solutions": v.meta.get("solutions", []),
+        "validation": v.validation,
+        "validation_job": {"id": job.id, "state": job.state, "error": job.error} if job else None,
+        "created_at": v.created_at,
+    }
+
+
+TEST_DETAIL_KEYS = ("status", "exit_code", "signal", "cpu_time_s", "wall_time_s", "memory_kib", "score", "message", "judge_message")
+
+
+def submission_json(s: Submission, user: Any) -> dict[str, Any]:
+    """A submission as ``user`` may see it: a student sees hidden tests' verdicts only."""
+    supervisor = can_supervise(user, s.assignment.course)
+    job = s.latest_job()
+    details = s.assignment.test_details
+    doc: dict[str, Any] = {
+        "id": s.id,
+        "assignment": s.assignment_id,
+        "course": s.assignment.course.slug,
+        "author": s.author.username,
+        "submitted_by": s.submitted_by.username if s.submitted_by else None,
+        "cross_submitted": s.cross_submitted,
+        "created_at": s.created_at,
+        "runtime": s.runtime,
+        "files": [{"name": f.name, "size": f.size} for f in s.files.all()],
+        "status": job.state if job else "not_evaluated",
+        "job": job.id if job else None,
+        "attempt": job.attempt if job else None,
+        "queue_position": services.queue_position(job) if job else None,
+        "verdict": job.verdict or None if job else None,
+        "points": job.points if job else None,
+        "max_points": job.max_points if job else s.assignment.points,
+        "score": job.score if job else None,
+        "limits": job.version.meta.get("limits") if job else None,
+        "tests": [],
+    }
+    if job is None:
+        return doc
+    if job.state == Job.FAILED:
+        # an infrastructure failure is not the student's: they see that it failed, staff see why
+        doc["error"] = job.error if supervisor else "the evaluation failed; the administrators were notified"
+    if job.state == Job.DONE:
+        doc["build"] = {k: job.build.get(k) for k in ("status", "message", "exit_code", "cpu_time_s", "wall_time_s") if k in job.build}
+        if job.build.get("status") not in (None, "OK"):
+            out = services.read_result_file(job, "build_stderr.vmr") or b""
+            doc["build"]["stderr"] = out.decode(errors="replace")
+        doc["timings"] = step_timings(job)
+        for t in job.tests.all():
+            entry: dict[str, Any] = {"name": t.name, "group": t.group, "verdict": t.verdict, "visible": t.visible}
+            if supervisor or details == Assignment.DETAILS_ALL or (details == Assignment.DETAILS_VISIBLE and t.visible):
+                entry.update({k: getattr(t, k) for k in TEST_DETAIL_KEYS})
+            doc["tests"].append(entry)
+    return doc
+
+
+def step_timings(job: Job) -> dict[str, float | None]:
+    def gap(a: dt.datetime | None, b: dt.datetime | None) -> float | None:
+        return round((b - a).total_seconds(), 4) if a and b else None
+
+    return {
+        "queue_s": gap(job.queued_at, job.claimed_at),
+        "bundle_s": gap(job.claimed_at, job.bundle_sent_at),
+        "evaluation_s": gap(job.bundle_sent_at, job.result_received_at),
+        "ingestion_s": gap(job.result_received_at, job.finished_at),
+        "total_s": gap(job.created_at, job.finished_at),
+        **{f"tester_{k}": v for k, v in (job.steps or {}).items()},
+    }
+
+
+# -- lookups with permission checks ---------------------------------------------------------
+
+
+def get_course(slug: str, user: Any) -> Course:
+    course = Course.objects.filter(slug=slug).first()
+    if course is None or not can_view(user, course):
+        raise not_found(f"course {slug!r}")  # no difference between absent and not yours
+    return course
+
+
+def get_assignment(assignment_id: int, user: Any) -> Assignment:
+    a = Assignment.objects.select_related("course", "current_version").filter(pk=assignment_id).first()
+    if a is None or not can_view(user, a.course) or (not a.published and not can_supervise(user, a.course)):
+        raise not_found(f"assignment {assignment_id}")
+    return a
+
+
+def get_submission(submission_id: int, user: Any) -> Submission:
+    s = Submission.objects.select_related("assignment__course", "author", "submitted_by").filter(pk=submission_id).first()
+    if s is None or (s.author_id != user.id and not can_supervise(user, s.assignment.course)):
+        raise not_found(f"submission {submission_id}")
+    return s
+
+
+def require_supervisor(user: Any, course: Course) -> None:
+    if not can_supervise(user, course):
+        raise forbidden(f"only supervisors of {course.slug} and administrators may do this")
+
+
+# -- endpoints ------------------------------------------------------------------------------
+
+
+@router.get("/me", summary="The authenticated user")
+def me(request):
+    u = request.auth
+    return {"username": u.username, "email": u.email, "administrator": is_admin(u)}
+
+
+@router.get("/courses", summary="Courses the user belongs to (all, for administrators)")
+def list_courses(request):
+    return [course_json(c, request.auth) for c in visible_courses(request.auth).order_by("slug")]
+
+
+@router.get("/courses/{slug}", summary="One course")
+def course_detail(request, slug: str):
+    return course_json(get_course(slug, request.auth), request.auth)
+
+
+@router.get("/courses/{slug}/assignments", summary="A course's assignments (published ones, for students)")
+def list_assignments(request, slug: str):
+    course = get_course(slug, request.auth)
+    qs = course.assignments.select_related("course", "current_version").order_by("id")
+    if not can_supervise(request.auth, course):
+        qs = qs.filter(current_version__isnull=False)
+    return [assignment_json(a) for a in qs]
+
+
+@router.post("/courses/{slug}/assignments", response={201: dict}, summary="Create an assignment from a package")
+def create_assignment(
+    request,
+    slug: str,
+    slug_: Form[str] = Field(..., alias="slug", pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=50),
+    publish: Form[bool] = True,
+    package: UploadedFile = File(...),
+):
+    """Upload a package (zip, native or Kattis). Its structure is checked now; its reference
+    solutions run on a tester, and the assignment is published when they get their verdicts
+    (``publish=false`` waits for an explicit publish)."""
+    course = get_course(slug, request.auth)
+    require_supervisor(request.auth, course)
+    if course.assignments.filter(slug=slug_).exists():
+        raise ApiError(409, "exists", f"assignment {slug_!r} already exists in {slug}", "slug")
+    data = package.read()
+
+    with transaction.atomic():
+        a = Assignment.objects.create(course=course, slug=slug_, title=slug_)
+        version = services.add_version(a, data, request.auth, publish_when_valid=publish)
+    a.refresh_from_db()
+    return 201, {**assignment_json(a), "version": version.number, "validation": version_json(version)}
+
+
+@router.get("/assignments/{assignment_id}", summary="One assignment")
+def assignment_detail(request, assignment_id: int):
+    return assignment_json(get_assignment(assignment_id, request.auth))
+
+
+class AssignmentPatch(Schema):
+    deadline: dt.datetime | None = None
+    clear_deadline: bool = False
+    points: float | None = Field(None, ge=0)
+    evaluation: Literal["immediate", "on_demand"] | None = None
+    test_details: Literal["verdicts", "visible", "all"] | None = None
+    title: str | None = Field(None, min_length=1, max_length=200)
+
+
+@router.patch("/assignments/{assignment_id}", summary="Change deadline, points, evaluation mode, visibility")
+def update_assignment(request, assignment_id: int, patch: AssignmentPatch):
+    a = get_assignment(assignment_id, request.auth)
+    require_supervisor(request.auth, a.course)
+    for key in ("deadline", "points", "evaluation", "test_details", "title"):
+        value = getattr(patch, key)
+        if value is not None:
+            setattr(a, key, value)
+    if patch.clear_deadline:
+        a.deadline = None
+    a.save()
+    return assignment_json(a)
+
+
+@router.get("/assignments/{assignment_id}/versions", summary="Package versions with their validation")
+def list_versions(request, assignment_id: int):
+    a = get_assignment(assignment_id, request.auth)
+    require_supervisor(request.auth, a.course)
+    return [version_json(v) for v in a.versions.order_by("number")]
+
+
+@router.post("/assignments/{assignment_id}/versions", response={201: dict}, summary="Upload a new package version")
+def upload_version(request, assignment_id: int, publish: Form[bool] = True, package: UploadedFile = File(...)):
+    a = get_assignment(assignment_id, request.auth)
+    require_supervisor(request.auth, a.course)
+    version = services.add_version(a, package.read(), request.auth, publish_when_valid=publish)
+    return 201, version_json(version)
+
+
+@router.post("/assignments/{assignment_id}/versions/{number}/publish", summary="Publish a validated version")
+def publish_version(request, assignment_id: int, number: int):
+    a = get_assignment(assignment_id, request.auth)
+    require_supervisor(request.auth, a.course)
+    v = a.versions.filter(number=number).first()
+    if v is None:
+        raise not_found(f"version {number}")
+    services.publish(v)
+    return version_json(v)
+
+
+@router.post("/assignments/{assignment_id}/submissions", response={201: dict}, summary="Submit files")
+def submit(
+    request,
+    assignment_id: int,
+    files: list[UploadedFile] = File(None),
+    archive: UploadedFile = File(None),
+    for_user: Form[str | None] = None,
+):
+    """Upload several files (``files``), or one zip (``archive``). A supervisor or an
+    administrator may submit for a student of the course (``for_user``)."""
+    user = request.auth
+    a = get_assignment(assignment_id, user)
+    supervisor = can_supervise(user, a.course)
+    author = user
+    if for_user:
+        if not supervisor:
+            raise forbidden("only supervisors and administrators may submit for another user")
+        author = get_user_model().objects.filter(username=for_user).first()
+        if author is None or not Membership.objects.filter(course=a.course, user=author).exists():
+            raise ApiError(400, "unknown_user", f"{for_user!r} is not a member of {a.course.slug}", "for_user")
+    elif not supervisor and not Membership.objects.filter(course=a.course, user=user, role=Membership.STUDENT).exists():
+        raise forbidden("only students of the course may submit")
+    if a.deadline_passed() and not supervisor:
+        raise ApiError(403, "deadline_passed", f"the deadline ({a.deadline:%Y-%m-%d %H:%M} UTC) has passed")
+    if files and archive:
+        raise ApiError(400, "invalid", "send either files or one archive, not both", "archive")
+    if archive:
+        content = services.files_from_zip(archive.read())
+    else:
+        content = {}
+        for f in files or []:
+            name = f.name or ""
+            if not name or "/" in name or "\\" in name or name in (".", "..") or name.startswith("."):
+                raise ApiError(400, "bad_file_name", f"file name {name!r} is not allowed", "files")
+            if name in content:
+                raise ApiError(400, "duplicate_file", f"file {name!r} was sent twice", "files")
+            if f.size > settings.MAX_UPLOAD_FILE_BYTES:
+                raise ApiError(413, "file_too_large", f"{name}: {f.size} bytes; at most {settings.MAX_UPLOAD_FILE_BYTES} per file", "files")
+            content[name] = f.read()
+    submission = services.create_submission(a, author, user, content)
+    return 201, submission_json(submission, user)
+
+
+@router.get("/submissions", summary="Submissions: one's own, or a course's for its supervisors")
+def list_submissions(request, assignment: int | None = None, author: str | None = None, limit: int = 100):
+    user = request.auth
+    qs = Submission.objects.select_related("assignment__course", "author", "submitted_by")
+    if not is_admin(user):
+        supervised = Course.objects.filter(memberships__user=user, memberships__role=Membership.SUPERVISOR)
+        qs = qs.filter(Q(author=user) | Q(assignment__course__in=supervised))
+    if assignment is not None:
+        qs = qs.filter(assignment_id=assignment)
+    if author:
+        qs = qs.filter(author__username=author)
+    return [submission_json(s, user) for s in qs.order_by("-id")[: max(1, min(limit, 1000))]]
+
+
+@router.get("/submissions/{submission_id}", summary="A submission's status and results")
+def submission_detail(request, submission_id: int):
+    return submission_json(get_submission(submission_id, request.auth), request.auth)
+
+
+@router.post("/submissions/{submission_id}/evaluate", response={202: dict}, summary="Evaluate an on-demand submission")
+def evaluate(request, submission_id: int):
+    s = get_submission(submission_id, request.auth)
+    job = s.latest_job()
+    if job is not None and job.state in (Job.QUEUED, Job.RUNNING):
+        raise ApiError(409, "in_progress", f"submission {s.id} is already being evaluated")
+    if job is not None and not can_supervise(request.auth, s.assignment.course):
+        raise ApiError(409, "already_evaluated", f"submission {s.id} was evaluated; ask a supervisor to re-evaluate it")
+
+    with transaction.atomic():
+        services.start_evaluation(s, request.auth)
+    return 202, submission_json(s, request.auth)
+
+
+@router.post("/submissions/{submission_id}/reevaluate", response={202: dict}, summary="Re-evaluate (supervisors)")
+def reevaluate(request, submission_id: int):
+    s = get_submission(submission_id, request.auth)
+    require_supervisor(request.auth, s.assignment.course)
+
+    with transaction.atomic():
+        services.start_evaluation(s, request.auth)
+    return 202, submission_json(s, request.auth)
+
+
+# -- administration -------------------------------------------------------------------------
+
+
+def require_admin(user: Any) -> None:
+    if not is_admin(user):
+        raise forbidden("only administrators may do this")
+
+
+@router.get("/jobs", summary="Jobs, e.g. the failed ones (administrators)")
+def list_jobs(request, state: str | None = None, limit: int = 100):
+    require_admin(request.auth)
+    qs = Job.objects.select_related("tester", "version__assignment__course")
+    if state:
+        qs = qs.filter(state=state)
+    return [
+        {
+            "id": j.id, "kind": j.kind, "state": j.state, "attempt": j.attempt, "queue": j.queue,
+            "submission": j.submission_id, "assignment": str(j.version.assignment),
+            "tester": j.tester.name if j.tester else None, "error": j.error, "verdict": j.verdict or None,
+            "created_at": j.created_at, "finished_at": j.finished_at,
+        }  # fmt: skip
+        for j in qs.order_by("-id")[: max(1, min(limit, 1000))]
+    ]
+
+
+@router.post("/jobs/{job_id}/retry", response={202: dict}, summary="Retry a failed job (administrators)")
+def retry_job(request, job_id: int):
+    require_admin(request.auth)
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None:
+        raise not_found(f"job {job_id}")
+    job = services.retry_failed(job, request.auth)
+    return 202, {"id": job.id, "state": job.state, "attempt": job.attempt}
+
+
+@router.get("/testers", summary="Testers and what they do (administrators)")
+def list_testers(request):
+    require_admin(request.auth)
+    return [
+        {
+            "name": t.name, "runtimes": t.runtimes, "pool": t.pool, "slots": t.slots, "revoked": t.revoked,
+            "last_seen_at": t.last_seen_at, "jobs_done": t.jobs_done,
+            "running": list(t.jobs.filter(state=Job.RUNNING).values_list("id", flat=True)),
+            "average_job_s": round(t.busy_seconds / t.jobs_done, 3) if t.jobs_done else None,
+        }  # fmt: skip
+        for t in Tester.objects.order_by("name")
+    ]

@@ -1,0 +1,561 @@
+"""The storer's daemon (seed 000: ``queue_task()`` and ``notify()``) and what surrounds it:
+package versions, submissions, dispatch, claims, bundles, result ingestion, failures."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from assay import broker
+from assay.lib.archive import ArchiveError, ArchiveLimits, extract_zip
+from assay.package import Assignment as PackageModel
+from assay.package import PackageError, open_package
+from assay.package.model import Verdict
+from assay.scoring import compute_score
+from assay.storer.courses.models import Assignment, AssignmentVersion, Course
+from assay.tester.bundle import build_bundle
+from assay.tester.spec import SubmissionError, make_spec
+
+from .models import Job, Submission, SubmissionFile, Tester, TestResult
+
+log = logging.getLogger("assay.storer")
+RESULT_LIMITS = ArchiveLimits(max_members=5000, max_member_bytes=64 << 20, max_total_bytes=256 << 20, max_ratio=1e6)
+
+
+class ServiceError(Exception):
+    """A refused request: ``status`` is the HTTP status, ``code`` a stable machine-readable name."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+
+# -- packages -------------------------------------------------------------------------------
+
+
+def _cache_dir(version: AssignmentVersion) -> Path:
+    return Path(settings.DATA_DIR) / "cache" / "packages" / str(version.id)
+
+
+def _extracted(version: AssignmentVersion) -> Path:
+    """The version's package, extracted once into the local cache."""
+    target = _cache_dir(version)
+    if not (target / ".complete").exists():
+        tmp = Path(tempfile.mkdtemp(prefix="pkg-", dir=target.parent if target.parent.exists() else None))
+        with version.package.open("rb") as f:
+            extract_zip(io.BytesIO(f.read()), tmp)
+        (tmp / ".complete").write_text("")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            tmp.rename(target)
+        except OSError:  # another process got there first
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+@contextlib.contextmanager
+def load_version(version: AssignmentVersion) -> Iterator[PackageModel]:
+    with open_package(_extracted(version)) as pkg:
+        override = version.meta.get("cpu_time_s_override")
+        if override:
+            pkg.limits = pkg.limits.replace(cpu_time_s=override, wall_time_s=None)
+        yield pkg
+
+
+def package_meta(pkg: PackageModel) -> dict[str, Any]:
+    return {
+        "title": pkg.title,
+        "format": pkg.format,
+        "runtime": pkg.runtime,
+        "points": pkg.points,
+        "evaluation": pkg.evaluation,
+        "limits": pkg.limits.to_dict(),
+        "judge": pkg.judge.kind,
+        "required_files": pkg.required_files,
+        "groups": [{"name": g.name, "points": g.points, "scoring": g.scoring, "tests": g.tests} for g in pkg.groups],
+        "tests": [{"name": t.name, "group": t.group, "weight": t.weight, "visible": t.visible} for t in pkg.tests],
+        "solutions": [{"name": s.name, "expected": str(s.expected)} for s in pkg.solutions],
+        "time_limit_known": pkg.time_limit_known,
+    }
+
+
+def _zip_of(data: bytes) -> bytes:
+    """Normalise an uploaded package to a zip (it may already be one)."""
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise ServiceError(400, "bad_package", "the package must be a zip of the package directory", "package")
+    return data
+
+
+def add_version(
+    assignment: Assignment,
+    data: bytes,
+    user: Any,
+    *,
+    publish_when_valid: bool = True,
+    trusted: bool = False,
+) -> AssignmentVersion:
+    """Store a new package version; check its structure now and its reference solutions on a
+    tester (the version is published when they pass). ``trusted`` publishes at once (demo)."""
+    if len(data) > settings.MAX_PACKAGE_BYTES:
+        raise ServiceError(413, "too_large", f"the package is larger than {settings.MAX_PACKAGE_BYTES} bytes", "package")
+    data = _zip_of(data)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "package.zip"
+        path.write_bytes(data)
+        try:
+            with open_package(path) as pkg:
+                meta = package_meta(pkg)
+        except PackageError as e:
+            raise ServiceError(400, "bad_package", str(e), "package") from e
+    with transaction.atomic():
+        locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
+        number = (locked.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+        version = AssignmentVersion(
+            assignment=locked, number=number, format=meta["format"], meta=meta,
+            uploaded_by=user, publish_when_valid=publish_when_valid,
+        )  # fmt: skip
+        version.package.save("package.zip", ContentFile(data), save=False)
+        version.save()
+        if trusted:
+            _publish(version, locked)
+        else:
+            job = Job.objects.create(
+                kind=Job.VALIDATION, version=version, queue=broker.validation_queue(_pool(locked.course)),
+                requested_by=user,
+            )  # fmt: skip
+            queue_task(job)
+    return version
+
+
+def _publish(version: AssignmentVersion, assignment: Assignment) -> None:
+    version.state = AssignmentVersion.PUBLISHED
+    version.save(update_fields=["state"])
+    first = assignment.current_version_id is None
+    assignment.current_version = version
+    if first:
+        assignment.title = version.meta["title"]
+        assignment.points = version.meta["points"]
+        assignment.evaluation = version.meta.get("evaluation", Assignment.IMMEDIATE)
+        with contextlib.suppress(Exception), load_version(version) as pkg:
+            assignment.description = pkg.description
+    assignment.save()
+
+
+def publish(version: AssignmentVersion) -> None:
+    if version.state not in (AssignmentVersion.VALID, AssignmentVersion.PUBLISHED):
+        raise ServiceError(409, "not_valid", f"version {version.number} is {version.state}; only a valid version can be published")
+    with transaction.atomic():
+        _publish(version, Assignment.objects.select_for_update().get(pk=version.assignment_id))
+
+
+def _pool(course: Course) -> str:
+    return str(course.config.get("pool", "default"))
+
+
+# -- submissions ----------------------------------------------------------------------------
+
+
+def check_upload(files: dict[str, bytes]) -> None:
+    if not files:
+        raise ServiceError(400, "no_files", "the submission has no files", "files")
+    if len(files) > settings.MAX_UPLOAD_FILES:
+        raise ServiceError(413, "too_many_files", f"{len(files)} files; at most {settings.MAX_UPLOAD_FILES}", "files")
+    for name, data in files.items():
+        if len(data) > settings.MAX_UPLOAD_FILE_BYTES:
+            raise ServiceError(
+                413, "file_too_large", f"{name}: {len(data)} bytes; at most {settings.MAX_UPLOAD_FILE_BYTES} per file", "files"
+            )
+    total = sum(len(d) for d in files.values())
+    if total > settings.MAX_UPLOAD_TOTAL_BYTES:
+        raise ServiceError(413, "upload_too_large", f"{total} bytes in all; at most {settings.MAX_UPLOAD_TOTAL_BYTES}", "files")
+
+
+def files_from_zip(data: bytes) -> dict[str, bytes]:
+    limits = ArchiveLimits(
+        max_members=settings.MAX_UPLOAD_FILES,
+        max_member_bytes=settings.MAX_UPLOAD_FILE_BYTES,
+        max_total_bytes=settings.MAX_UPLOAD_TOTAL_BYTES,
+        max_ratio=100,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            names = extract_zip(data, Path(tmp), limits)
+        except ArchiveError as e:
+            raise ServiceError(400, "bad_archive", f"the zip was refused: {e}", "archive") from e
+        return {n: (Path(tmp) / n).read_bytes() for n in names}
+
+
+def create_submission(assignment: Assignment, author: Any, submitted_by: Any, files: dict[str, bytes]) -> Submission:
+    """Store a submission and queue its evaluation (unless the assignment is on demand).
+
+    Everything is checked before anything is stored; the files and the rows are written in one
+    transaction, and the job reaches the broker only after it commits."""
+    version = assignment.current_version
+    if version is None:
+        raise ServiceError(404, "not_found", "the assignment is not published")
+    check_upload(files)
+    with load_version(version) as pkg:
+        try:
+            spec = make_spec(pkg, files)
+        except SubmissionError as e:
+            raise ServiceError(400, "bad_submission", str(e), "files") from e
+    with transaction.atomic():
+        submission = Submission.objects.create(
+            assignment=assignment, version=version, author=author, submitted_by=submitted_by, runtime=spec.runtime
+        )
+        for name, data in sorted(files.items()):
+            sf = SubmissionFile(submission=submission, name=name, size=len(data))
+            sf.file.save(name, ContentFile(data), save=False)
+            sf.save()
+        if assignment.evaluation == Assignment.IMMEDIATE:
+            start_evaluation(submission, submitted_by)
+    return submission
+
+
+def start_evaluation(submission: Submission, user: Any) -> Job:
+    """Queue a (re-)evaluation of ``submission`` with the assignment's current version."""
+    assignment = submission.assignment
+    version = assignment.current_version or submission.version
+    job = Job.objects.create(
+        kind=Job.EVALUATION, submission=submission, version=version, requested_by=user,
+        queue=broker.queue_name(_pool(assignment.course), submission.runtime),
+    )  # fmt: skip
+    queue_task(job)
+    return job
+
+
+# -- dispatch -------------------------------------------------------------------------------
+
+_celery = None
+
+
+def celery_app():
+    global _celery
+    if _celery is None:
+        _celery = broker.make_celery(settings.BROKER_URL, name="assay-storer")
+    return _celery
+
+
+def queue_task(job: Job) -> None:
+    """Hand the job to the broker once the transaction that created it has committed."""
+    job_id, attempt, queue, kind = job.id, job.attempt, job.queue, job.kind
+
+    def send() -> None:
+        task = broker.VALIDATE_TASK if kind == Job.VALIDATION else broker.EVALUATE_TASK
+        try:
+            celery_app().send_task(task, args=[job_id, attempt], queue=queue)
+        except Exception as e:  # the broker is down: the job stays queued; redispatch sends it later
+            log.warning("job %s: cannot reach the broker (%s); it stays queued", job_id, e)
+
+    transaction.on_commit(send)
+
+
+def redispatch_unfinished() -> int:
+    """At start: send again what was queued, and give running jobs a new attempt (their testers
+    may be gone; a late result of the old attempt is ignored)."""
+    count = 0
+    for job in Job.objects.filter(state__in=(Job.QUEUED, Job.RUNNING)).order_by("id"):
+        with transaction.atomic():
+            if job.state == Job.RUNNING:
+                requeue(job, "the storer restarted while the job was running")
+            else:
+                queue_task(job)
+        count += 1
+    return count
+
+
+def requeue(job: Job, reason: str) -> None:
+    """Give the job a new attempt, or fail it after the last one."""
+    if job.attempt >= settings.MAX_EVALUATION_ATTEMPTS:
+        _fail(job, f"gave up after {job.attempt} attempts; last: {reason}")
+        return
+    updated = Job.objects.filter(pk=job.pk, state=job.state, attempt=job.attempt).update(
+        state=Job.QUEUED, attempt=F("attempt") + 1, tester=None, queued_at=timezone.now(),
+        claimed_at=None, bundle_sent_at=None, heartbeat_at=None, error=reason,
+    )  # fmt: skip
+    if updated:
+        job.refresh_from_db()
+        queue_task(job)
+
+
+def queue_position(job: Job) -> int | None:
+    if job.state != Job.QUEUED:
+        return None
+    return Job.objects.filter(state=Job.QUEUED, queue=job.queue, id__lt=job.id).count() + 1
+
+
+# -- the tester's side ----------------------------------------------------------------------
+
+
+def claim(job_id: int, attempt: int, tester: Tester) -> Job:
+    """Give the job to the tester if it is still waiting for this attempt (a conditional update:
+    of two testers holding the same message, exactly one wins)."""
+    now = timezone.now()
+    updated = Job.objects.filter(pk=job_id, state=Job.QUEUED, attempt=attempt).update(
+        state=Job.RUNNING, tester=tester, claimed_at=now, heartbeat_at=now
+    )
+    if not updated:
+        raise ServiceError(409, "stale", f"job {job_id} attempt {attempt} is not waiting for a tester")
+    return Job.objects.select_related("version__assignment__course", "submission").get(pk=job_id)
+
+
+def held_job(job_id: int, attempt: int, tester: Tester) -> Job:
+    """The job, if this tester holds this attempt of it; else a 403/409."""
+    job = Job.objects.select_related("version__assignment__course", "submission", "tester").filter(pk=job_id).first()
+    if job is None:
+        raise ServiceError(404, "not_found", f"no job {job_id}")
+    if job.tester_id != tester.id:
+        raise ServiceError(403, "not_your_job", f"job {job_id} is not held by tester {tester.name}")
+    if job.attempt != attempt or job.state != Job.RUNNING:
+        raise ServiceError(409, "stale", f"job {job_id} attempt {attempt} was given up or finished")
+    return job
+
+
+def job_bundle(job: Job) -> bytes:
+    """The seed's job bundle (evaluation) or the package itself (validation)."""
+    if job.kind == Job.VALIDATION:
+        with job.version.package.open("rb") as f:
+            data = f.read()
+    else:
+        submission = job.submission
+        assert submission is not None
+        files = {}
+        for sf in submission.files.all():
+            with sf.file.open("rb") as f:
+                files[sf.name] = f.read()
+        with load_version(job.version) as pkg:
+            spec = make_spec(pkg, files, job_id=str(job.id))
+            spec.attempt = job.attempt
+            course = job.version.assignment.course
+            data = build_bundle(pkg, spec, files, {"course": course.slug, **course.config})
+    Job.objects.filter(pk=job.pk).update(bundle_sent_at=timezone.now())
+    return data
+
+
+def heartbeat(tester: Tester, job_ids: list[int]) -> None:
+    now = timezone.now()
+    Tester.objects.filter(pk=tester.pk).update(last_seen_at=now)
+    if job_ids:
+        Job.objects.filter(pk__in=job_ids, tester=tester, state=Job.RUNNING).update(heartbeat_at=now)
+
+
+def notify(job: Job, tester: Tester, archive: bytes) -> Job:
+    """Ingest a result archive (seed 001): unzip, load result.yaml, take time and memory,
+    compute score and points with the storer's own copy of the groups, store all at once."""
+    received = timezone.now()
+    if len(archive) > settings.MAX_RESULT_BYTES:
+        raise ServiceError(413, "too_large", "the result archive is too large")
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            extract_zip(archive, Path(tmp), RESULT_LIMITS)
+        except ArchiveError as e:
+            _fail_malformed(job, f"malformed result archive: {e}")
+        if job.kind == Job.VALIDATION:
+            return _ingest_validation(job, tester, Path(tmp), received)
+        return _ingest_evaluation(job, tester, Path(tmp), archive, received)
+
+
+def _fail_malformed(job: Job, message: str) -> None:
+    with transaction.atomic():
+        _fail(job, message)
+    raise ServiceError(400, "bad_result", message)
+
+
+def _load_result(job: Job, tmp: Path) -> dict[str, Any]:
+    path = tmp / "result.yaml"
+    if not path.is_file():
+        _fail_malformed(job, "malformed result archive: no result.yaml")
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        _fail_malformed(job, f"malformed result.yaml: {e}")
+    if not isinstance(doc, dict):
+        _fail_malformed(job, "malformed result.yaml: not a mapping")
+    if str(doc.get("job_id")) != str(job.id) or int(doc.get("attempt", 0)) != job.attempt:
+        _fail_malformed(job, f"result.yaml is for job {doc.get('job_id')} attempt {doc.get('attempt')}, not job {job.id} attempt {job.attempt}")
+    return doc
+
+
+def _ingest_evaluation(job: Job, tester: Tester, tmp: Path, archive: bytes, received: Any) -> Job:
+    doc = _load_result(job, tmp)
+    if doc.get("status") == "failed":
+        error = str(doc.get("error") or "the tester reported a failure")
+        # a sandbox hiccup may pass on another attempt; a broken checker will not
+        return report_failure(job, tester, error, retry=error.startswith("SandboxError"))
+    meta = job.version.meta
+    expected = [t["name"] for t in meta["tests"]]
+    tests = doc.get("tests")
+    try:
+        by_name = {t["name"]: t for t in tests}
+        missing = [n for n in expected if n not in by_name]
+        if missing:
+            raise ValueError(f"no result for test(s) {', '.join(missing[:5])}")
+        for t in by_name.values():
+            Verdict(t["verdict"])
+            float(t.get("score", 0))
+        build_failed = (doc.get("build") or {}).get("status") != "OK"
+        score = compute_score(meta["groups"], [by_name[n] for n in expected], build_failed=build_failed)
+    except (TypeError, KeyError, ValueError) as e:
+        _fail_malformed(job, f"malformed result.yaml: {e}")
+    assignment_points = job.version.assignment.points
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        if locked.state != Job.RUNNING or locked.attempt != job.attempt or locked.tester_id != tester.id:
+            raise ServiceError(409, "stale", "the job was given up or finished meanwhile")
+        visible = {t["name"]: t["visible"] for t in meta["tests"]}
+        TestResult.objects.bulk_create(
+            [
+                TestResult(
+                    job=locked, order=i, name=n, group=by_name[n].get("group", ""), visible=visible[n],
+                    status=by_name[n].get("status") or "", exit_code=by_name[n].get("exit_code"),
+                    signal=by_name[n].get("signal"), cpu_time_s=by_name[n].get("cpu_time_s"),
+                    wall_time_s=by_name[n].get("wall_time_s"), memory_kib=by_name[n].get("memory_kib"),
+                    verdict=by_name[n]["verdict"], score=float(by_name[n].get("score", 0)),
+                    message=str(by_name[n].get("message") or "")[:2000],
+                    judge_message=str(by_name[n].get("judge_message") or "")[:2000],
+                )  # fmt: skip
+                for i, n in enumerate(expected)
+            ]
+        )
+        locked.result_archive.save("result.zip", ContentFile(archive), save=False)
+        locked.state = Job.DONE
+        locked.verdict = str(score.verdict)
+        locked.score = score.score
+        locked.max_points = assignment_points
+        locked.points = round(score.score * assignment_points, 4)
+        locked.build = doc.get("build") or {}
+        locked.steps = doc.get("steps") or {}
+        locked.result_received_at = received
+        locked.finished_at = timezone.now()
+        locked.error = ""
+        locked.save()
+        _count_done(tester, locked)
+    return locked
+
+
+def _ingest_validation(job: Job, tester: Tester, tmp: Path, received: Any) -> Job:
+    try:
+        report = json.loads((tmp / "report.json").read_text())
+        ok = bool(report["ok"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        _fail_malformed(job, f"malformed validation report: {e}")
+    if report.get("error"):
+        return report_failure(job, tester, str(report["error"]))
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        if locked.state != Job.RUNNING or locked.attempt != job.attempt or locked.tester_id != tester.id:
+            raise ServiceError(409, "stale", "the job was given up or finished meanwhile")
+        locked.state, locked.report = Job.DONE, report
+        locked.verdict = "AC" if ok else "WA"
+        locked.result_received_at, locked.finished_at = received, timezone.now()
+        locked.save()
+        version = AssignmentVersion.objects.select_for_update().get(pk=job.version_id)
+        version.validation = report
+        version.state = AssignmentVersion.VALID if ok else AssignmentVersion.INVALID
+        if ok and not version.meta.get("time_limit_known", True):
+            version.meta = {**version.meta, "cpu_time_s_override": report["limits"]["cpu_time_s"]}
+        version.save()
+        if ok and version.publish_when_valid:
+            _publish(version, Assignment.objects.select_for_update().get(pk=version.assignment_id))
+        _count_done(tester, locked)
+    return locked
+
+
+def _count_done(tester: Tester, job: Job) -> None:
+    busy = (job.finished_at - job.claimed_at).total_seconds() if job.claimed_at and job.finished_at else 0.0
+    Tester.objects.filter(pk=tester.pk).update(
+        jobs_done=F("jobs_done") + 1, busy_seconds=F("busy_seconds") + busy, last_seen_at=timezone.now()
+    )
+
+
+def report_failure(job: Job, tester: Tester, error: str, *, retry: bool = False) -> Job:
+    """The tester could not evaluate the job: retry on a sandbox hiccup, else store the failure."""
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        if locked.state != Job.RUNNING or locked.attempt != job.attempt or locked.tester_id != tester.id:
+            raise ServiceError(409, "stale", "the job was given up or finished meanwhile")
+        if retry:
+            requeue(locked, f"tester {tester.name}: {error}")
+        else:
+            _fail(locked, f"tester {tester.name}: {error}")
+    locked.refresh_from_db()
+    return locked
+
+
+def _fail(job: Job, error: str) -> None:
+    """Store the job as failed and e-mail the administrators (after commit)."""
+    now = timezone.now()
+    Job.objects.filter(pk=job.pk).update(state=Job.FAILED, error=error[:10000], finished_at=now)
+    job_id = job.id
+
+    def mail() -> None:
+        try:
+            mail_failure(job_id)
+        except Exception as e:  # the failure is stored; a broken mail server must not hide it
+            log.error("cannot e-mail the administrators about job %s: %s", job_id, e)
+
+    transaction.on_commit(mail)
+
+
+def mail_failure(job_id: int) -> None:
+    job = Job.objects.select_related("version__assignment__course", "submission__author").get(pk=job_id)
+    recipients = list(
+        get_user_model().objects.filter(is_superuser=True, is_active=True).exclude(email="").values_list("email", flat=True)
+    )
+    if not recipients:
+        return
+    a = job.version.assignment
+    what = f"submission {job.submission_id} of {job.submission.author}" if job.submission else f"package {job.version}"
+    send_mail(
+        subject=f"[assay] {job.kind} job {job.id} failed ({a.course.slug}/{a.slug})",
+        message=(
+            f"The {job.kind} of {what} for {a.course.slug}/{a.slug} failed and cannot be completed.\n\n"
+            f"Job: {job.id}, attempt {job.attempt}\nError: {job.error}\n\n"
+            f"Retry it from the administration once the cause is fixed.\n"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=recipients,
+    )
+
+
+def retry_failed(job: Job, user: Any) -> Job:
+    """An administrator retries a failed job: a fresh attempt counter, queued again."""
+    if job.state != Job.FAILED:
+        raise ServiceError(409, "not_failed", f"job {job.id} is {job.state}, not failed")
+    with transaction.atomic():
+        Job.objects.filter(pk=job.pk, state=Job.FAILED).update(
+            state=Job.QUEUED, attempt=F("attempt") + 1, tester=None, queued_at=timezone.now(), error=""
+        )
+        job.refresh_from_db()
+        queue_task(job)
+    return job
+
+
+def read_result_file(job: Job, member: str, limit: int = 64 * 1024) -> bytes | None:
+    """A file of a job's result archive (e.g. ``NAME/run_stdout.vmr``), or None."""
+    if not job.result_archive:
+        return None
+    with default_storage.open(job.result_archive.name, "rb") as f, zipfile.ZipFile(io.BytesIO(f.read())) as zf:
+        try:
+            with zf.open(member) as m:
+                return m.read(limit)
+        except KeyError:
+            return None

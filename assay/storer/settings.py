@@ -1,0 +1,172 @@
+"""Storer settings: everything an administrator sets comes from ASSAY_* environment variables,
+read through strict helpers that fail loudly on a bad value (docs/deploy.md lists them)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+
+def env_str(name: str, default: str = "") -> str:
+    value = os.environ.get(name)
+    if value is None:
+        file = os.environ.get(name + "_FILE")  # secrets may come from a file
+        if file:
+            return Path(file).read_text().strip()
+        return default
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise ImproperlyConfigured(f"Unexpected value {name}={value!r}, use 'true' or 'false'")
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"Unexpected value {name}={value!r}, use a whole number") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+DATA_DIR = Path(env_str("ASSAY_DATA_DIR", "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    key = env_str("ASSAY_SECRET_KEY")
+    if key:
+        return key
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("ASSAY_DEBUG", False)
+ALLOWED_HOSTS = env_list("ASSAY_ALLOWED_HOSTS", ["*"])
+CSRF_TRUSTED_ORIGINS = env_list("ASSAY_CSRF_TRUSTED_ORIGINS", [])
+SITE_URL = env_str("ASSAY_SITE_URL", "http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "assay.storer.accounts",
+    "assay.storer.courses",
+    "assay.storer.evaluation",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "assay.storer.urls"
+WSGI_APPLICATION = "assay.storer.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_default_db = f"sqlite:///{DATA_DIR / 'db.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(env_str("ASSAY_DATABASE_URL", _default_db), conn_max_age=60)}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        # several processes and threads write: wait for a lock instead of failing, take write
+        # locks up front (no deadlocked upgrades), and let readers go on during a write
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_ROOT = Path(env_str("ASSAY_FILES_DIR", str(DATA_DIR / "files")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 200
+
+# e-mail: failed evaluations go to the administrators (users with is_superuser and an address)
+EMAIL_BACKEND = env_str("ASSAY_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("ASSAY_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("ASSAY_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("ASSAY_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env_str("ASSAY_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("ASSAY_EMAIL_TLS", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("ASSAY_EMAIL_FROM", "assay@localhost")
+
+# the broker (Celery): the embedded default keeps its queues in files, no server needed
+BROKER_URL = env_str("ASSAY_BROKER_URL", f"filesystem://{DATA_DIR / 'broker'}")
+
+# submissions
+MAX_UPLOAD_FILES = env_int("ASSAY_MAX_UPLOAD_FILES", 50)
+MAX_UPLOAD_FILE_BYTES = env_int("ASSAY_MAX_UPLOAD_FILE_KIB", 1024) * 1024
+MAX_UPLOAD_TOTAL_BYTES = env_int("ASSAY_MAX_UPLOAD_TOTAL_KIB", 4096) * 1024
+MAX_PACKAGE_BYTES = env_int("ASSAY_MAX_PACKAGE_MIB", 256) * 1024 * 1024
+MAX_RESULT_BYTES = env_int("ASSAY_MAX_RESULT_MIB", 64) * 1024 * 1024
+MAX_EVALUATION_ATTEMPTS = env_int("ASSAY_MAX_EVALUATION_ATTEMPTS", 3)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("ASSAY_LOG_LEVEL", "WARNING")},
+    "loggers": {"assay": {"level": env_str("ASSAY_LOG_LEVEL", "INFO"), "propagate": True}},
+}

@@ -1,0 +1,261 @@
+"""`assay worker`: the tester process (seed 000's queue manager + executor, seed 001's worker).
+
+It takes job ids from the broker — only from the queues of the runtimes it offers, one per free
+slot — and for each:
+
+1. claims the job from the storer over HTTP with its own credential (a conditional update on the
+   storer: a stale or duplicate message gets 409 and is dropped);
+2. downloads the job bundle, evaluates it in the sandbox (heartbeats go on meanwhile);
+3. uploads the result archive; the storer ingests it (``notify``) and answers.
+
+A job it cannot evaluate is reported with its error: a sandbox error asks for a retry (another
+attempt, maybe on another tester), a malformed bundle does not. Never imports Django.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import warnings
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from assay import broker
+from assay.runtimes import RUNTIMES
+from assay.sandbox import SandboxError, get_host
+
+log = logging.getLogger("assay.worker")
+HEARTBEAT_S = 5.0
+
+
+class StorerClient:
+    """The tester's side of the storer's tester API."""
+
+    def __init__(self, url: str, token: str, timeout: float = 60.0, verify: bool | str = True) -> None:
+        self.http = httpx.Client(
+            base_url=url.rstrip("/") + "/api/tester",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+            verify=verify,
+        )
+
+    def _check(self, response: httpx.Response) -> httpx.Response:
+        if response.status_code >= 400:
+            try:
+                message = response.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                message = response.text[:200]
+            raise StorerRefused(response.status_code, message)
+        return response
+
+    def claim(self, job_id: int, attempt: int) -> dict[str, Any] | None:
+        r = self.http.post(f"/jobs/{job_id}/claim", json={"attempt": attempt})
+        if r.status_code == 409:
+            return None  # already taken, finished or given up: drop the message
+        return self._check(r).json()
+
+    def bundle(self, job_id: int, attempt: int) -> bytes:
+        return self._check(self.http.get(f"/jobs/{job_id}/bundle", params={"attempt": attempt})).content
+
+    def result(self, job_id: int, attempt: int, archive: bytes) -> dict[str, Any]:
+        files = {"archive": ("result.zip", archive, "application/zip")}
+        return self._check(self.http.post(f"/jobs/{job_id}/result", params={"attempt": attempt}, files=files)).json()
+
+    def fail(self, job_id: int, attempt: int, error: str, retry: bool) -> None:
+        self._check(self.http.post(f"/jobs/{job_id}/fail", json={"attempt": attempt, "error": error, "retry": retry}))
+
+    def heartbeat(self, jobs: list[int], runtimes: list[str] | None = None, slots: int | None = None) -> None:
+        body: dict[str, Any] = {"jobs": jobs}
+        if runtimes is not None:
+            body["runtimes"] = runtimes
+        if slots is not None:
+            body["slots"] = slots
+        self._check(self.http.post("/heartbeat", json=body))
+
+
+class StorerRefused(RuntimeError):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"storer answered {status}: {message}")
+        self.status = status
+
+
+# -- configuration of this process (set by `assay worker` before the broker starts) ----------
+
+CONFIG: dict[str, Any] = {}
+_client: StorerClient | None = None
+
+
+def client() -> StorerClient:
+    global _client
+    if _client is None:
+        _client = StorerClient(CONFIG["url"], CONFIG["token"], verify=CONFIG.get("verify", True))
+    return _client
+
+
+@contextmanager
+def beating(job_id: int) -> Iterator[None]:
+    """Send the job's heartbeat every few seconds while the block runs."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(HEARTBEAT_S):
+            try:
+                client().heartbeat([job_id])
+            except Exception as e:  # the storer may be restarting; the job goes on
+                log.warning("heartbeat for job %s failed: %s", job_id, e)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+
+
+def run_evaluation(job_id: int, attempt: int) -> str:
+    from assay.tester.bundle import BundleError, open_bundle
+    from assay.tester.executor import Executor
+
+    c = client()
+    if c.claim(job_id, attempt) is None:
+        return "stale"
+    work = Path(tempfile.mkdtemp(prefix=f"assay-job-{job_id}-"))
+    try:
+        with beating(job_id):
+            try:
+                opened = open_bundle(c.bundle(job_id, attempt), work / "bundle")
+            except BundleError as e:
+                c.fail(job_id, attempt, str(e), retry=False)
+                return "failed"
+            try:
+                host = get_host()
+            except SandboxError as e:
+                c.fail(job_id, attempt, f"SandboxError: {e}", retry=True)
+                return "failed"
+            evaluation = Executor(host, tester_name=CONFIG.get("name")).evaluate(
+                opened.spec, opened.files, opened.tests, work / "result",
+                scripts=opened.scripts, checker_source=opened.checker_source,
+            )  # fmt: skip
+            buf = io.BytesIO()
+            from assay.lib.archive import zip_directory
+
+            zip_directory(work / "result", buf)
+            c.result(job_id, attempt, buf.getvalue())
+            return evaluation.doc["status"]
+    except StorerRefused as e:
+        if e.status == 409:
+            return "stale"  # given up meanwhile: another attempt owns it now
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_validation(job_id: int, attempt: int) -> str:
+    from assay.check import check_package
+    from assay.package import PackageError, open_package
+
+    c = client()
+    if c.claim(job_id, attempt) is None:
+        return "stale"
+    work = Path(tempfile.mkdtemp(prefix=f"assay-validate-{job_id}-"))
+    try:
+        with beating(job_id):
+            package = work / "package.zip"
+            package.write_bytes(c.bundle(job_id, attempt))
+            try:
+                with open_package(package) as assignment:
+                    report = check_package(assignment, get_host()).to_dict()
+            except PackageError as e:
+                report = {"ok": False, "error": f"the package is malformed: {e}"}
+            except SandboxError as e:
+                c.fail(job_id, attempt, f"SandboxError: {e}", retry=True)
+                return "failed"
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w") as zf:
+                zf.writestr("report.json", json.dumps(report, default=str))
+            c.result(job_id, attempt, buf.getvalue())
+            return "done"
+    except StorerRefused as e:
+        if e.status == 409:
+            return "stale"
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def make_worker_app(broker_url: str) -> Any:
+    app = broker.make_celery(broker_url, name="assay-tester")
+
+    @app.task(name=broker.EVALUATE_TASK, acks_late=True, ignore_result=True)
+    def evaluate_job_task(job_id: int, attempt: int) -> str:
+        return run_evaluation(job_id, attempt)
+
+    @app.task(name=broker.VALIDATE_TASK, acks_late=True, ignore_result=True)
+    def validate_package_task(job_id: int, attempt: int) -> str:
+        return run_validation(job_id, attempt)
+
+    return app
+
+
+def queues_for(pool: str, runtimes: list[str]) -> list[str]:
+    offered = runtimes or list(RUNTIMES)
+    queues = [broker.queue_name(pool, r) for r in offered]
+    if set(offered) >= set(RUNTIMES):  # a package may have solutions in every language
+        queues.append(broker.validation_queue(pool))
+    return queues
+
+
+def start_worker(
+    url: str,
+    token: str,
+    broker_url: str,
+    *,
+    name: str | None = None,
+    slots: int = 1,
+    runtimes: list[str] | None = None,
+    pool: str = "default",
+    verify: bool | str = True,
+) -> None:
+    """Run the tester until SIGTERM: heartbeats in a thread, jobs from the broker."""
+    name = name or socket.gethostname()
+    CONFIG.update(url=url, token=token, name=name, verify=verify)
+    runtimes = runtimes or []
+    unknown = [r for r in runtimes if r not in RUNTIMES]
+    if unknown:
+        raise ValueError(f"unknown runtime(s) {', '.join(unknown)}; known: {', '.join(RUNTIMES)}")
+    get_host()  # fail now, with the reason, if this machine cannot sandbox
+    client().heartbeat([], runtimes=runtimes, slots=slots)  # fail now if the credential is bad
+
+    def idle_beat() -> None:
+        while True:
+            threading.Event().wait(HEARTBEAT_S)
+            try:
+                client().heartbeat([])
+            except Exception as e:
+                log.warning("heartbeat failed: %s", e)
+
+    threading.Thread(target=idle_beat, daemon=True).start()
+    app = make_worker_app(broker_url)
+    warnings.filterwarnings("ignore", message=".*superuser privileges.*")
+    argv = [
+        "--quiet",
+        "worker",
+        "--loglevel=WARNING",
+        "-Q", ",".join(queues_for(pool, runtimes)),
+        "-c", str(slots),
+        "-P", "solo" if slots == 1 else "prefork",
+        "-n", f"{name}@{socket.gethostname()}-{os.getpid()}",
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+    ]  # fmt: skip
+    app.worker_main(argv)
