@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+# the storer's settings (loaded by pytest-django) give the run a private data directory
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assay.storer.settings")
 
-from assay.sandbox import VM, Host, get_host
+import pytest  # noqa: E402
+
+from assay.sandbox import VM, Host, get_host  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

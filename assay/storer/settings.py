@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -49,6 +51,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+if "ASSAY_DATA_DIR" not in os.environ and "pytest" in sys.modules:
+    # the test suite never touches a real data directory
+    os.environ["ASSAY_DATA_DIR"] = tempfile.mkdtemp(prefix="assay-test-data-")
 DATA_DIR = Path(env_str("ASSAY_DATA_DIR", "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 

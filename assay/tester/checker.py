@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ ACCEPT, REJECT = 42, 43
 JUDGE_DIR = "_judge"
 FEEDBACK_DIR = f"{JUDGE_DIR}/feedback"
 MESSAGE_CAP = 4096
+KILL_SLACK_S = 0.05  # see PreparedChecker.interact
 
 
 class CheckerError(RuntimeError):
@@ -170,15 +172,22 @@ class PreparedChecker:
         finally:
             for fd in (to_validator_r, to_validator_w, to_program_r, to_program_w):
                 os.close(fd)
-        program_result = program.wait()
-        validator_result = validator.wait()
+        # wait for both at once, so that each one's end (started + wall time) is measured when
+        # it happens: which of the two ended first decides the verdict below
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            validator_waiting = pool.submit(validator.wait)
+            program_result = program.wait()
+            validator_result = validator_waiting.result()
         verdict = self.verdict(validator_result)
         # As Kattis judges: the validator's wrong answer decides when the validator ended first
         # (the program then failed only because its pipes closed); when the program ended first
         # (it crashed, or was killed at a limit, and the validator then read end of file), the
-        # program's failure is the verdict.
+        # program's failure is the verdict. A program killed for time is measured only after the
+        # kill is complete, by when the validator may have reacted: hence the slack.
         validator_end = getattr(validator, "started", validator_t0) + validator_result.wall_time_s
         program_end = getattr(program, "started", program_t0) + program_result.wall_time_s
+        if program_result.status is Status.TO:
+            program_end -= KILL_SLACK_S
         if verdict.verdict is Verdict.WA and (
             program_result.status is Status.OK or validator_end <= program_end
         ):

@@ -35,7 +35,10 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(ValidationError)
     def validation_error(request: Any, exc: ValidationError) -> HttpResponse:
         first = exc.errors[0] if exc.errors else {}
-        loc = [str(x) for x in first.get("loc", []) if x not in ("body", "query", "path", "form", "file")]
+        loc = [str(x) for x in first.get("loc", [])]
+        if loc and loc[0] == "body" and len(loc) > 2:
+            loc = loc[2:]  # ("body", "<parameter>", "field", ...) -> the field inside the body
+        loc = [x for x in loc if x not in ("body", "query", "path", "form", "file")]
         field = ".".join(loc) or None
         message = first.get("msg", "invalid request")
         if field:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
-from ninja import Field, File, Form, Router, Schema
+from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from assay.storer.courses.models import Assignment, AssignmentVersion, Course, Membership
@@ -207,7 +207,7 @@ def create_assignment(
         a = Assignment.objects.create(course=course, slug=slug_, title=slug_)
         version = services.add_version(a, data, request.auth, publish_when_valid=publish)
     a.refresh_from_db()
-    return 201, {**assignment_json(a), "version": version.number, "validation": version_json(version)}
+    return Status(201, {**assignment_json(a), "version": version.number, "validation": version_json(version)})
 
 
 @router.get("/assignments/{assignment_id}", summary="One assignment")
@@ -250,7 +250,7 @@ def upload_version(request, assignment_id: int, publish: Form[bool] = True, pack
     a = get_assignment(assignment_id, request.auth)
     require_supervisor(request.auth, a.course)
     version = services.add_version(a, package.read(), request.auth, publish_when_valid=publish)
-    return 201, version_json(version)
+    return Status(201, version_json(version))
 
 
 @router.post("/assignments/{assignment_id}/versions/{number}/publish", summary="Publish a validated version")
@@ -304,7 +304,7 @@ def submit(
                 raise ApiError(413, "file_too_large", f"{name}: {f.size} bytes; at most {settings.MAX_UPLOAD_FILE_BYTES} per file", "files")
             content[name] = f.read()
     submission = services.create_submission(a, author, user, content)
-    return 201, submission_json(submission, user)
+    return Status(201, submission_json(submission, user))
 
 
 @router.get("/submissions", summary="Submissions: one's own, or a course's for its supervisors")
@@ -337,7 +337,7 @@ def evaluate(request, submission_id: int):
 
     with transaction.atomic():
         services.start_evaluation(s, request.auth)
-    return 202, submission_json(s, request.auth)
+    return Status(202, submission_json(s, request.auth))
 
 
 @router.post("/submissions/{submission_id}/reevaluate", response={202: dict}, summary="Re-evaluate (supervisors)")
@@ -347,7 +347,7 @@ def reevaluate(request, submission_id: int):
 
     with transaction.atomic():
         services.start_evaluation(s, request.auth)
-    return 202, submission_json(s, request.auth)
+    return Status(202, submission_json(s, request.auth))
 
 
 # -- administration -------------------------------------------------------------------------
@@ -382,7 +382,7 @@ def retry_job(request, job_id: int):
     if job is None:
         raise not_found(f"job {job_id}")
     job = services.retry_failed(job, request.auth)
-    return 202, {"id": job.id, "state": job.state, "attempt": job.attempt}
+    return Status(202, {"id": job.id, "state": job.state, "attempt": job.attempt})
 
 
 @router.get("/testers", summary="Testers and what they do (administrators)")
