@@ -10,10 +10,10 @@ its stdout is the program's stdin and the program's stdout its stdin.
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import tempfile
-import time
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +26,6 @@ ACCEPT, REJECT = 42, 43
 JUDGE_DIR = "_judge"
 FEEDBACK_DIR = f"{JUDGE_DIR}/feedback"
 MESSAGE_CAP = 4096
-KILL_SLACK_S = 0.05  # see PreparedChecker.interact
 
 
 class CheckerError(RuntimeError):
@@ -158,43 +157,65 @@ class PreparedChecker:
         to_validator_r, to_validator_w = os.pipe()
         to_program_r, to_program_w = os.pipe()
         try:
-            validator_t0 = time.monotonic()
             validator = self.vm.start(
                 command, self.limits.replace(wall_time_s=max(
                     self.limits.effective_wall_time_s, program_limits.effective_wall_time_s + 1)),
                 stdin=to_validator_r, stdout=to_program_w, stderr=self.scratch / "checker_stderr",
             )  # fmt: skip
-            program_t0 = time.monotonic()
             program = program_vm.start(
                 program_command, program_limits,
                 stdin=to_program_r, stdout=to_validator_w, stderr=program_stderr, env=env,
             )  # fmt: skip
+            first = _FirstToHangUp(program_side=to_validator_r, validator_side=to_program_r)
         finally:
             for fd in (to_validator_r, to_validator_w, to_program_r, to_program_w):
                 os.close(fd)
-        # wait for both at once, so that each one's end (started + wall time) is measured when
-        # it happens: which of the two ended first decides the verdict below
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            validator_waiting = pool.submit(validator.wait)
-            program_result = program.wait()
-            validator_result = validator_waiting.result()
+        program_result = program.wait()
+        validator_result = validator.wait()
+        first.join()
         verdict = self.verdict(validator_result)
         # As Kattis judges: the validator's wrong answer decides when the validator ended first
         # (the program then failed only because its pipes closed); when the program ended first
-        # (it crashed, or was killed at a limit, and the validator then read end of file), the
-        # program's failure is the verdict. A program killed for time is measured only after the
-        # kill is complete, by when the validator may have reacted: hence the slack.
-        validator_end = getattr(validator, "started", validator_t0) + validator_result.wall_time_s
-        program_end = getattr(program, "started", program_t0) + program_result.wall_time_s
-        if program_result.status is Status.TO:
-            program_end -= KILL_SLACK_S
+        # (it crashed or was killed at a limit, and the validator then read end of file), the
+        # program's failure is its verdict.
         if verdict.verdict is Verdict.WA and (
-            program_result.status is Status.OK or validator_end <= program_end
+            program_result.status is Status.OK or first.side != "program"
         ):
             return program_result, verdict
         if program_result.status is not Status.OK:
             return program_result, verdict_of_run(program_result)
         return program_result, verdict
+
+
+class _FirstToHangUp(threading.Thread):
+    """Which end of an interaction closed its output first, the program's or the validator's.
+
+    Watches a duplicate of the read end of each pipe for the hang-up (every writer gone, the
+    sandbox's own processes included), which orders the two ends exactly where wall times
+    cannot. The duplicates are closed at the first hang-up, so that writing to a peer that has
+    gone still fails (EPIPE) rather than filling a pipe nobody reads."""
+
+    def __init__(self, program_side: int, validator_side: int) -> None:
+        super().__init__(daemon=True)
+        self.fds = {os.dup(program_side): "program", os.dup(validator_side): "validator"}
+        self.side: str | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            poller = select.poll()
+            for fd in self.fds:
+                poller.register(fd, 0)  # hang-up and error are reported without asking
+            while self.side is None:
+                ended = [self.fds[fd] for fd, _ in poller.poll() if fd in self.fds]
+                if ended:
+                    self.side = ended[0] if len(ended) == 1 else "both"
+        finally:
+            for fd in self.fds:
+                os.close(fd)
+
+    def join(self, timeout: float | None = 5.0) -> None:
+        super().join(timeout)  # both processes have ended by now, so both have hung up
 
 
 def verdict_of_run(res: RunResult) -> JudgeResult:

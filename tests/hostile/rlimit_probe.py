@@ -7,8 +7,15 @@ import resource
 
 INF = resource.RLIM_INFINITY
 report = {"raised": [], "refused": []}
-for name in ("RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_CORE",
-             "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE"):
+for name in (
+    "RLIMIT_CPU",
+    "RLIMIT_FSIZE",
+    "RLIMIT_NOFILE",
+    "RLIMIT_NPROC",
+    "RLIMIT_CORE",
+    "RLIMIT_MEMLOCK",
+    "RLIMIT_MSGQUEUE",
+):
     which = getattr(resource, name)
     soft, hard = resource.getrlimit(which)
     for new in ((INF, INF), (hard + 1, hard + 1) if hard != INF else None):

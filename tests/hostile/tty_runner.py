@@ -16,7 +16,12 @@ from pathlib import Path
 from assay.sandbox import Limits
 from assay.sandbox.bwrap import BwrapHost
 
-root, uid_base, probes, scratch = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
+root, uid_base, probes, scratch = (
+    Path(sys.argv[1]),
+    int(sys.argv[2]),
+    Path(sys.argv[3]),
+    Path(sys.argv[4]),
+)
 master, slave = os.openpty()
 fcntl.ioctl(slave, termios.TIOCSCTTY, 0)  # the pty is now this session's controlling terminal
 tty.setraw(slave)  # no line discipline: anything pushed into the input is readable at once

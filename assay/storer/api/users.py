@@ -190,7 +190,7 @@ def list_assignments(request, slug: str):
 def create_assignment(
     request,
     slug: str,
-    slug_: Form[str] = Field(..., alias="slug", pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=50),
+    slug_: str = Form(..., alias="slug", pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=50),
     publish: Form[bool] = True,
     package: UploadedFile = File(...),
 ):

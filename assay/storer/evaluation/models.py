@@ -134,6 +134,8 @@ class Job(models.Model):
 
 
 class TestResult(models.Model):
+    __test__ = False  # not a pytest test class
+
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="tests")
     order = models.PositiveIntegerField()
     name = models.CharField(max_length=200)

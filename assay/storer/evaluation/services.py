@@ -322,6 +322,8 @@ def held_job(job_id: int, attempt: int, tester: Tester) -> Job:
     job = Job.objects.select_related("version__assignment__course", "submission", "tester").filter(pk=job_id).first()
     if job is None:
         raise ServiceError(404, "not_found", f"no job {job_id}")
+    if job.attempt != attempt and job.attempt > attempt:
+        raise ServiceError(409, "stale", f"job {job_id} attempt {attempt} was given up")
     if job.tester_id != tester.id:
         raise ServiceError(403, "not_your_job", f"job {job_id} is not held by tester {tester.name}")
     if job.attempt != attempt or job.state != Job.RUNNING:

@@ -1,0 +1,821 @@
+"""Hostile submissions against the real sandbox (bubblewrap + cgroups), one attack per test.
+
+Every test runs a hostile program (tests/hostile/: C compiled on the host, Python and shell run in
+the box) and asserts three things:
+
+(a) the status the sandbox gives it;
+(b) the usage it measured is within the limits (``Box.run`` checks memory, cpu and wall time of
+    every run; the limit tests check them more tightly);
+(c) nothing is left behind (``Box.assert_left_nothing``): no process of the box's uid, no cgroup
+    of the run, no new file of the box's uid in the host's writable places, and a fresh VM still
+    runs a normal program.
+
+The tests use a host of their own (a sandbox root in /var/tmp and box uids from ``UID_BASE``),
+not the shared one of conftest.py: other testers on the machine use the default box uids, and
+"no file and no process of the box's uid" must only see what these tests did.
+See docs/security.md for the threat model and what each case shows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assay.sandbox import Limits, RunResult, Status
+from assay.sandbox.bwrap import BwrapHost, BwrapVM
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the hostile suite needs root")
+
+HOSTILE = Path(__file__).resolve().parent / "hostile"
+REPO = Path(__file__).resolve().parent.parent
+UID_BASE = 63000  # box uids 63000..63031: unused on this machine, distinct from the default host
+MAX_BOXES = 32
+BOX_KIB = 64 * 1024
+# the host places a process of the box uid could write to, were it not confined
+WRITABLE_HOST_DIRS = [Path("/tmp"), Path("/var/tmp"), Path("/run/lock"), Path("/dev/shm")]
+CPU_SLACK_S = 0.25  # the tester polls cpu time every 20 ms; a kill takes a little longer
+WALL_SLACK_S = 1.0
+
+# a modest run: most attacks must be stopped by one of these
+LIMITS = Limits(
+    cpu_time_s=1.0, wall_time_s=3.0, memory_kib=64 * 1024, processes=1,
+    output_kib=1024, file_size_kib=1024, open_files=64,
+)  # fmt: skip
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def processes_of_uid(uid: int) -> list[tuple[int, str]]:
+    """(pid, name) of every process with ``uid`` as any of its uids (read from /proc/PID/status,
+    which stays right for processes that made themselves non-dumpable)."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = dict(
+                line.split(":", 1)
+                for line in Path(f"/proc/{entry.name}/status").read_text().splitlines()
+                if ":" in line
+            )
+        except OSError:
+            continue
+        if uid in (int(v) for v in fields.get("Uid", "").split()):
+            found.append((int(entry.name), fields.get("Name", "?").strip()))
+    return found
+
+
+def files_of_uid(uid: int, roots: list[Path], skip: set[Path]) -> set[str]:
+    """Paths below ``roots`` owned by ``uid`` (not following symlinks, not entering ``skip``)."""
+    found: set[str] = set()
+    stack = list(roots)
+    while stack:
+        d = stack.pop()
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            continue
+        for e in entries:
+            try:
+                st = e.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if st.st_uid == uid:
+                found.add(e.path)
+            if stat.S_ISDIR(st.st_mode) and Path(e.path) not in skip:
+                stack.append(Path(e.path))
+    return found
+
+
+def mount_options(path: Path) -> tuple[str, set[str]]:
+    """(filesystem type, mount + super options) of the mount at ``path``."""
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        left, _, right = line.partition(" - ")
+        fields = left.split()
+        if fields[4] == str(path):
+            fstype, _, super_opts = right.split()[:3]
+            return fstype, set(fields[5].split(",")) | set(super_opts.split(","))
+    raise AssertionError(f"{path} is not a mount point")
+
+
+def start_host_sleeper(uid: int | None = None) -> subprocess.Popen[bytes]:
+    """A host process for the box to attack: ``sleep 100`` as root, or as ``uid``."""
+
+    def drop() -> None:
+        if uid is not None:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+
+    return subprocess.Popen(["/bin/sleep", "100"], preexec_fn=drop)
+
+
+@dataclass
+class Run:
+    res: RunResult
+    out: str
+    err: str
+    limits: Limits
+
+    def json(self) -> dict[str, Any]:
+        return json.loads(self.out)
+
+
+class Box:
+    """A VM of the hostile host, with what the checks of ``assert_left_nothing`` need."""
+
+    def __init__(self, host: BwrapHost, work: Path, binaries: Path) -> None:
+        self.host = host
+        self.work = work
+        self.binaries = binaries
+        self.vm: BwrapVM = host.get_vm(box_size_kib=BOX_KIB)
+        self.uid = self.vm.uid
+        self.runs = 0
+        self.skip = {host.root / "boxes"}
+        self.roots = [*WRITABLE_HOST_DIRS, host.root]
+        assert processes_of_uid(self.uid) == [], "a process of the box uid before the test"
+        self.files_before = files_of_uid(self.uid, self.roots, self.skip)
+
+    def put(self, *names: str) -> None:
+        """Copy helpers into the box: a compiled C helper by its name, or a source file."""
+        for name in names:
+            built = self.binaries / name
+            self.vm.copy_in(built if built.exists() else HOSTILE / name)
+
+    def run(self, command: list[str], limits: Limits = LIMITS, **kwargs: Any) -> Run:
+        self.runs += 1
+        out = kwargs.pop("stdout", self.work / f"run{self.runs}.out")
+        err = kwargs.pop("stderr", self.work / f"run{self.runs}.err")
+        res = self.vm.run(command, limits, stdout=out, stderr=err, **kwargs)
+        assert res.status is not Status.XX, res.message
+        assert res.memory_kib <= limits.memory_kib, res
+        assert res.cpu_time_s <= limits.cpu_time_s + CPU_SLACK_S, res
+        assert res.wall_time_s <= limits.effective_wall_time_s + WALL_SLACK_S, res
+        text = [p.read_bytes()[:1 << 20].decode(errors="replace") if isinstance(p, Path) else ""
+                for p in (out, err)]  # fmt: skip
+        return Run(res, text[0], text[1], limits)
+
+    def assert_left_nothing(self) -> None:
+        """No process, cgroup or host file of the box is left, and a fresh VM works."""
+        assert processes_of_uid(self.uid) == [], "processes of the box uid outlived the run"
+        prefix = f"box{self.vm.box_id}-{os.getpid()}-"
+        for base in self.host.cgroups.bases.values():
+            left = [d.name for d in base.iterdir() if d.name.startswith(prefix)]
+            assert left == [], f"cgroups left in {base}: {left}"
+        new_files = files_of_uid(self.uid, self.roots, self.skip) - self.files_before
+        assert new_files == set(), f"files of the box uid outside the box: {sorted(new_files)}"
+        with self.host.get_vm(box_size_kib=16 * 1024) as fresh:
+            out = self.work / "fresh.out"
+            res = fresh.run(["/bin/echo", "fresh"], Limits(processes=1), stdout=out)
+            assert res.status is Status.OK, res
+            assert out.read_text() == "fresh\n"
+            assert processes_of_uid(fresh.uid) == []
+
+    def destroy(self) -> None:
+        self.vm.destroy()
+
+
+@pytest.fixture(scope="module")
+def hostile_host() -> Iterator[BwrapHost]:
+    root = Path(tempfile.mkdtemp(prefix="assay-hostile-", dir="/var/tmp"))
+    root.chmod(0o711)
+    try:
+        yield BwrapHost(root, uid_base=UID_BASE, max_boxes=MAX_BOXES)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def binaries(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The C helpers, compiled once on the host."""
+    out = tmp_path_factory.mktemp("hostile-bin")
+    for source in sorted(HOSTILE.glob("*.c")):
+        subprocess.run(
+            ["gcc", "-O0", "-pthread", "-o", str(out / source.stem), str(source)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    return out
+
+
+@pytest.fixture
+def box(hostile_host: BwrapHost, binaries: Path, tmp_path: Path) -> Iterator[Box]:
+    b = Box(hostile_host, tmp_path, binaries)
+    try:
+        yield b
+    finally:
+        b.destroy()
+
+
+@pytest.fixture
+def outside() -> Iterator[Path]:
+    """A world-readable, world-writable host directory: only the sandbox keeps the box out."""
+    d = Path(tempfile.mkdtemp(prefix="assay-hostile-outside-", dir="/tmp"))
+    d.chmod(0o777)
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def token() -> str:
+    return "hostile-" + uuid.uuid4().hex
+
+
+def errors_only(results: dict[str, str], keys: list[str]) -> dict[str, str]:
+    """The results of ``keys`` that are not errors (should be empty)."""
+    return {k: results[k] for k in keys if not results[k].startswith("error:")}
+
+
+# -- processes ---------------------------------------------------------------------------------
+
+
+def test_fork_bomb_is_stopped_by_the_process_limit(box: Box) -> None:
+    box.put("fork_bomb")
+    limits = LIMITS.replace(processes=8)
+    run = box.run(["./fork_bomb", "forks"], limits)
+    assert run.res.status is Status.TO, run.res
+    # no process ever exits: the program and its children existed together
+    together = 1 + (box.vm.dir / "forks").stat().st_size
+    assert together == limits.processes
+    box.assert_left_nothing()
+
+
+def test_thread_bomb_is_stopped_by_the_process_limit(box: Box) -> None:
+    box.put("thread_bomb")
+    limits = LIMITS.replace(processes=8)
+    run = box.run(["./thread_bomb", "threads"], limits)
+    assert run.res.status is Status.TO, run.res
+    together = 1 + (box.vm.dir / "threads").stat().st_size  # the main thread and the sleepers
+    assert together == limits.processes
+    box.assert_left_nothing()
+
+
+def test_children_that_outlive_the_program_are_killed_at_its_end(box: Box) -> None:
+    box.put("daemonize.py")
+    script = "nohup /bin/sleep 30 >/dev/null 2>&1 &\nsetsid /bin/sleep 30 &\npython3 daemonize.py\n"
+    run = box.run(["/bin/sh", "-c", script], LIMITS.replace(processes=8))
+    assert run.res.status is Status.OK, run.res
+    assert "parent done" in run.out
+    assert run.res.wall_time_s < 1.5  # the run does not wait for what it left behind
+    assert processes_of_uid(box.uid) == []
+    time.sleep(1.0)  # the daemon would have written ``late`` after 0.5 s
+    assert not box.vm.exists("late")
+    box.assert_left_nothing()
+
+
+def test_host_processes_survive_kill_from_the_box(box: Box) -> None:
+    as_root = start_host_sleeper()
+    as_box_uid = start_host_sleeper(box.uid)  # only the pid namespace protects this one
+    try:
+        box.put("privileged")
+        script = (
+            f"./privileged kill {as_root.pid}; ./privileged kill {as_box_uid.pid}; "
+            "kill -9 -1; echo after kill -1"
+        )
+        run = box.run(["/bin/sh", "-c", script], LIMITS.replace(processes=4))
+        assert run.res.status is Status.OK, run.res
+        assert run.out.splitlines() == ["kill refused ESRCH", "kill refused ESRCH", "after kill -1"]
+        assert as_root.poll() is None and as_box_uid.poll() is None
+    finally:
+        for p in (as_root, as_box_uid):
+            p.kill()
+            p.wait()
+    box.assert_left_nothing()
+
+
+def test_ptrace_and_memory_reads_of_host_processes_are_refused(box: Box) -> None:
+    as_root = start_host_sleeper()
+    as_box_uid = start_host_sleeper(box.uid)
+    # the sleeper of the box uid takes one of the uid's processes (RLIMIT_NPROC): one more here
+    limits = LIMITS.replace(processes=2)
+    try:
+        box.put("privileged", "read_probe.py")
+        for victim in (as_root, as_box_uid):
+            for op in ("ptrace", "vmread"):
+                run = box.run(["./privileged", op, str(victim.pid)], limits)
+                assert run.res.status is Status.OK, (run.res, run.out, run.err)
+                assert run.out == f"{op} refused ESRCH\n"
+            run = box.run(["python3", "read_probe.py", f"/proc/{victim.pid}/cmdline"], limits)
+            assert run.json()[f"/proc/{victim.pid}/cmdline"] == "error:ENOENT"
+        for victim in (as_root, as_box_uid):
+            assert victim.poll() is None
+            assert "TracerPid:\t0\n" in Path(f"/proc/{victim.pid}/status").read_text()
+    finally:
+        for p in (as_root, as_box_uid):
+            p.kill()
+            p.wait()
+    box.assert_left_nothing()
+
+
+def test_destroy_kills_leftover_processes_of_the_box_uid_even_if_non_dumpable(
+    box: Box,
+) -> None:
+    # a crashed tester can leave processes of a box uid behind; the next owner of the box kills
+    # them. A non-dumpable process has a root-owned /proc/PID: it must not hide that way.
+    code = "import ctypes, time; ctypes.CDLL(None).prctl(4, 0, 0, 0, 0); time.sleep(100)"
+    uid = box.uid
+
+    def drop() -> None:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+
+    sleeper = subprocess.Popen(["/usr/bin/python3", "-c", code], preexec_fn=drop)
+    try:
+        deadline = time.monotonic() + 5
+        while Path(f"/proc/{sleeper.pid}").stat().st_uid != 0:  # until it is non-dumpable
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        box.destroy()
+        assert sleeper.wait(timeout=5) == -signal.SIGKILL
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert processes_of_uid(box.uid) == []
+
+
+# -- memory, time, output, disk ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bomb", ["heap_bomb", "stack_bomb"])
+def test_memory_bomb_is_stopped_at_the_memory_limit(box: Box, bomb: str) -> None:
+    box.put(bomb)
+    run = box.run([f"./{bomb}"], LIMITS.replace(memory_kib=48 * 1024))
+    assert run.res.status is Status.ML, run.res
+    assert 40 * 1024 <= run.res.memory_kib <= 48 * 1024  # it did reach the limit, not beyond
+    box.assert_left_nothing()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_busy_loop_is_stopped_at_the_cpu_time_limit(box: Box, threads: int) -> None:
+    box.put("busy_loop")
+    limits = LIMITS.replace(cpu_time_s=0.5, wall_time_s=5.0, processes=threads)
+    run = box.run(["./busy_loop", str(threads)], limits)
+    assert run.res.status is Status.TO, run.res
+    assert "cpu time" in run.res.message
+    # cpu time of all threads together; stopped promptly, long before the wall limit
+    assert 0.5 <= run.res.cpu_time_s <= 0.5 + 0.15 * threads
+    assert run.res.wall_time_s < 0.5 / threads + 0.7
+    box.assert_left_nothing()
+
+
+def test_sleeping_past_the_wall_time_limit_is_stopped(box: Box) -> None:
+    run = box.run(["/bin/sleep", "30"], LIMITS.replace(wall_time_s=1.0))
+    assert run.res.status is Status.TO, run.res
+    assert "wall time" in run.res.message
+    assert 1.0 <= run.res.wall_time_s <= 1.5
+    assert run.res.cpu_time_s < 0.2
+    box.assert_left_nothing()
+
+
+@pytest.mark.parametrize(
+    "command, suffix",
+    [
+        (["./flood", "-"], "out"),
+        (["./flood", "--"], "err"),
+        (["python3", "stdout_flood.py"], "out"),  # Python ignores SIGXFSZ: EFBIG, exit 1
+    ],
+    ids=["c-stdout", "c-stderr", "python-stdout"],
+)
+def test_output_flood_is_stopped_at_the_output_limit(
+    box: Box, command: list[str], suffix: str
+) -> None:
+    box.put("flood", "stdout_flood.py")
+    limits = LIMITS.replace(output_kib=512, file_size_kib=256)
+    run = box.run(command, limits)
+    assert run.res.status is Status.OL, run.res
+    written = (box.work / f"run{box.runs}.{suffix}").stat().st_size  # the host file
+    assert limits.output_kib * 1024 < written <= limits.output_kib * 1024 + 1
+    box.assert_left_nothing()
+
+
+@pytest.mark.parametrize(
+    "command", [["./flood", "big"], ["python3", "file_flood.py", "big"]], ids=["c", "python"]
+)
+def test_huge_file_in_the_box_is_stopped_at_the_file_size_limit(
+    box: Box, command: list[str]
+) -> None:
+    box.put("flood", "file_flood.py")
+    limits = LIMITS.replace(output_kib=64, file_size_kib=512)
+    run = box.run(command, limits)
+    assert run.res.status is Status.OL, run.res
+    assert (box.vm.dir / "big").stat().st_size <= limits.file_size_kib * 1024 + 1
+    box.assert_left_nothing()
+
+
+def test_a_big_file_copied_in_by_the_tester_is_not_an_output_limit(box: Box) -> None:
+    # the other side of the file size check: only files the run itself wrote count
+    box.vm.write_file("input.bin", b"i" * (2 * 1024 * 1024))
+    run = box.run(["/usr/bin/wc", "-c", "input.bin"], LIMITS.replace(file_size_kib=1024))
+    assert run.res.status is Status.OK, run.res
+    assert run.out.startswith(str(2 * 1024 * 1024))
+    box.assert_left_nothing()
+
+
+@pytest.mark.parametrize("mode", ["big", "empty"])
+def test_filling_the_box_fails_with_no_space_and_spares_the_host(box: Box, mode: str) -> None:
+    box.put("disk_fill.py")
+    host_free_before = shutil.disk_usage("/").free
+    limits = LIMITS.replace(cpu_time_s=5.0, wall_time_s=10.0, memory_kib=256 * 1024)
+    run = box.run(["python3", "disk_fill.py", mode], limits)
+    assert run.res.status is Status.RE and run.res.exit_code == 3, (run.res, run.err)
+    count, error = run.out.split()
+    assert error == "ENOSPC"
+    fstype, options = mount_options(box.vm.dir)  # the box is memory, capped, not the host disk
+    assert fstype == "tmpfs" and "nosuid" in options and "nodev" in options
+    box_fs = os.statvfs(box.vm.dir)
+    assert box_fs.f_blocks * box_fs.f_frsize <= BOX_KIB * 1024
+    if mode == "big":
+        assert box_fs.f_bfree * box_fs.f_frsize < 512 * 1024  # full: the data is in the box
+    else:
+        assert int(count) < box_fs.f_files <= BOX_KIB // 4  # the inode cap stopped it
+        assert box_fs.f_ffree == 0
+    assert host_free_before - shutil.disk_usage("/").free < BOX_KIB * 1024
+    box.assert_left_nothing()
+
+
+# -- network -----------------------------------------------------------------------------------
+
+
+def _host_can_connect(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_network_is_unreachable_from_the_box(box: Box) -> None:
+    box.put("net_probe.py")
+    services = {5432: "PostgreSQL", 6379: "Redis", 5672: "RabbitMQ", 3306: "MariaDB"}
+    running = [port for port in services if _host_can_connect(port)]
+    assert 6379 in running or 5432 in running, "control: no local service to attack here"
+    targets = [f"tcp:127.0.0.1:{port}" for port in services]
+    targets += ["tcp:::1:6379", "tcp:1.1.1.1:80", "tcp:8.8.8.8:53", "udp:8.8.8.8:53",
+                "tcp:10.0.0.1:22", "dns:example.com",
+                "unix:/var/run/postgresql/.s.PGSQL.5432", "unix:/run/mysqld/mysqld.sock"]  # fmt: skip
+    run = box.run(["python3", "net_probe.py", *targets, "@interfaces"])
+    assert run.res.status is Status.OK, run.res
+    results = run.json()
+    assert errors_only(results, targets) == {}
+    for port in running:  # nothing listens on the box's own loopback
+        assert results[f"tcp:127.0.0.1:{port}"] == "error:ECONNREFUSED"
+    assert results["tcp:1.1.1.1:80"] == "error:ENETUNREACH"
+    assert results["@interfaces"] == "lo"
+    box.assert_left_nothing()
+
+
+# -- reading what is not the box's --------------------------------------------------------------
+
+
+def test_files_of_another_box_are_unreachable(box: Box, hostile_host: BwrapHost) -> None:
+    secret = token()
+    other = hostile_host.get_vm(box_size_kib=16 * 1024)
+    try:
+        other.write_file("secret.txt", secret.encode(), 0o644)
+        # the other box is busy while this one looks for it
+        busy = other.start(["/bin/sleep", "5"], LIMITS.replace(wall_time_s=6))
+        box.put("read_probe.py")
+        paths = [
+            str(other.dir / "secret.txt"),
+            f"/box/../{other.box_id}/secret.txt",
+            f"../{other.box_id}/secret.txt",
+            "/proc/*/root/box/secret.txt",
+            "/proc/*/cwd/secret.txt",
+        ]
+        run = box.run(["python3", "read_probe.py", *paths])
+        assert run.res.status is Status.OK, run.res
+        assert secret not in run.out
+        results = run.json()
+        assert errors_only(results, paths[:3]) == {}
+        assert results["/proc/*/root/box/secret.txt"] == "glob:"
+        # defence in depth: even with the other box in sight, its uid and mode keep it out
+        seen = f"/others/{other.box_id}/secret.txt"
+        run = box.run(
+            ["python3", "read_probe.py", seen],
+            readonly_binds={"/others": hostile_host.root / "boxes"},
+        )
+        assert run.json()[seen] == "error:EACCES"
+        assert secret not in run.out
+        busy.kill()
+        busy.wait()
+        assert (other.dir / "secret.txt").read_text() == secret
+    finally:
+        other.destroy()
+    box.assert_left_nothing()
+
+
+def test_expected_output_outside_the_box_is_unreachable(box: Box, outside: Path) -> None:
+    secret = token()
+    (outside / "1.in").write_text("3 4\n")
+    (outside / "1.ans").write_text(secret + "\n")
+    for f in outside.iterdir():
+        f.chmod(0o644)
+    box.put("read_probe.py")
+    paths = [str(outside / "1.ans"), "@stdin", "@beside-stdin:1.ans", "/proc/1/fd/0"]
+    run = box.run(["python3", "read_probe.py", *paths], stdin=outside / "1.in")
+    assert run.res.status is Status.OK, run.res
+    results = run.json()
+    assert results["@stdin"] == "read:3 4\n"  # the input is given, as it should be
+    assert secret not in run.out
+    assert results[str(outside / "1.ans")] == "error:ENOENT"
+    assert results["@beside-stdin:1.ans"].startswith("error:")
+    assert results["@beside-stdin:1.ans(via fd)"].startswith("error:")
+    box.assert_left_nothing()
+
+
+def test_shadow_and_root_home_are_unreadable(box: Box) -> None:
+    box.put("read_probe.py")
+    paths = ["/etc/shadow", "/etc/gshadow", "/root", "/root/.bashrc", "/etc/assay"]
+    run = box.run(["python3", "read_probe.py", *paths])
+    assert run.res.status is Status.OK, run.res
+    results = run.json()
+    assert results["/etc/shadow"] == "error:EACCES"
+    assert results["/root"] == "error:ENOENT"
+    assert errors_only(results, paths[:4]) == {}
+    first_entry = Path("/etc/shadow").read_text().split("\n", 1)[0]
+    assert first_entry not in run.out
+    box.assert_left_nothing()
+
+
+def test_tester_files_are_unreadable(box: Box, hostile_host: BwrapHost) -> None:
+    box.put("read_probe.py")
+    paths = [
+        str(hostile_host.root / "locks" / f"{box.vm.box_id}.lock"),
+        str(hostile_host.root),
+        str(REPO / "pyproject.toml"),
+        str(Path(__file__).resolve()),
+        str(REPO / "assay" / "sandbox" / "bwrap.py"),
+        "/var/lib/assay",
+        "/work",
+    ]
+    run = box.run(["python3", "read_probe.py", *paths])
+    assert run.res.status is Status.OK, run.res
+    results = run.json()
+    assert {k: v for k, v in results.items() if v != "error:ENOENT"} == {}
+    box.assert_left_nothing()
+
+
+def test_tester_environment_is_invisible_to_the_program(
+    box: Box, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = token()
+    monkeypatch.setenv("ASSAY_SECRET", secret)
+    box.put("env_probe.py")
+    run = box.run(["python3", "env_probe.py"], env={"GIVEN": "to-the-program"})
+    assert run.res.status is Status.OK, run.res
+    found = run.json()
+    assert found["environ"]["GIVEN"] == "to-the-program"  # the probe does see environments
+    assert "ASSAY_SECRET" not in found["environ"]
+    assert secret not in run.out
+    assert found["/proc/1/environ"] == ""  # bwrap's pid 1 has an empty environment
+    box.assert_left_nothing()
+
+
+def test_pid1_of_the_box_shows_no_host_paths(box: Box, outside: Path) -> None:
+    (outside / "lib.txt").write_text("a read-only file given to the program\n")
+    box.put("read_probe.py")
+    run = box.run(
+        ["python3", "read_probe.py", "/proc/1/cmdline", "/proc/1/environ", "/given/lib.txt"],
+        readonly_binds={"/given/lib.txt": outside / "lib.txt"},
+    )
+    assert run.res.status is Status.OK, run.res
+    results = run.json()
+    assert results["/given/lib.txt"].startswith("read:a read-only file")
+    assert results["/proc/1/environ"] == "read:"
+    cmdline = results["/proc/1/cmdline"]
+    assert cmdline.startswith("read:")
+    for leak in (str(box.host.root), str(outside), "--bind", "--ro-bind", "--setenv"):
+        assert leak not in cmdline
+    box.assert_left_nothing()
+
+
+def test_kernel_log_and_sys_are_unreadable(box: Box) -> None:
+    box.put("read_probe.py")
+    paths = ["/proc/kmsg", "/dev/kmsg", "/sys", "/sys/fs/cgroup", "/proc/kcore"]
+    run = box.run(["python3", "read_probe.py", *paths])
+    assert run.res.status is Status.OK, run.res
+    results = run.json()
+    assert errors_only(results, paths) == {}
+    assert results["/sys"] == "error:ENOENT"
+    dmesg = box.run(["/usr/bin/dmesg"])
+    assert dmesg.res.status is Status.RE, dmesg.res
+    assert "Operation not permitted" in dmesg.err
+    assert dmesg.out == ""
+    box.assert_left_nothing()
+
+
+# -- writing outside the box ---------------------------------------------------------------------
+
+
+def test_writes_outside_the_box_do_not_reach_the_host(
+    box: Box, hostile_host: BwrapHost, outside: Path
+) -> None:
+    name = token()
+    box.put("write_probe.py")
+    inside = {
+        f"/tmp/{name}": Path("/tmp") / name,  # the box's own /tmp: allowed, private
+        f"/box/../{name}": hostile_host.root / "boxes" / name,  # the box's parent directory
+        f"/{name}": Path("/") / name,
+        f"/dev/shm/{name}": Path("/dev/shm") / name,
+        f"/usr/{name}": Path("/usr") / name,
+        f"/etc/{name}": Path("/etc") / name,
+        f"/usr/local/bin/{name}": Path("/usr/local/bin") / name,
+        f"/var/tmp/{name}": Path("/var/tmp") / name,
+        f"/run/lock/{name}": Path("/run/lock") / name,
+        str(outside / name): outside / name,
+        f"{hostile_host.root}/{name}": hostile_host.root / name,
+    }
+    run = box.run(["python3", "write_probe.py", *inside])
+    assert run.res.status is Status.OK, run.res
+    results = run.json()
+    assert results[f"/usr/{name}"] in ("error:EROFS", "error:EACCES")
+    assert results[f"/etc/{name}"] in ("error:EROFS", "error:EACCES")
+    for host_path in inside.values():
+        assert not host_path.exists(), f"{host_path} was created on the host"
+    assert list(outside.iterdir()) == []
+    box.assert_left_nothing()
+
+
+# -- limits and privileges --------------------------------------------------------------------
+
+
+def test_limits_cannot_be_raised_from_inside(box: Box) -> None:
+    box.put("rlimit_probe.py")
+    limits = LIMITS.replace(processes=4, open_files=32, cpu_time_s=1.0)
+    run = box.run(["python3", "rlimit_probe.py"], limits)
+    assert run.res.status is Status.TO, run.res
+    assert "cpu time" in run.res.message
+    report = json.loads(run.out.splitlines()[0])
+    assert report["raised"] == []
+    assert len(report["refused"]) >= 7
+    assert report["open_files"] <= limits.open_files
+    assert report["processes"] <= limits.processes
+    shell = box.run(
+        ["/bin/sh", "-c", "for l in t f n u; do ulimit -$l unlimited && echo raised $l; done; "
+                          "ulimit -t; echo end"],
+    )  # fmt: skip
+    assert "raised" not in shell.out
+    assert shell.out.splitlines()[-2:] == ["2", "end"]
+    box.assert_left_nothing()
+
+
+@pytest.mark.parametrize(
+    "op, expected",
+    [
+        ("mount", "EPERM"),
+        ("chroot", "EPERM"),
+        ("userns", None),  # refused: ENOSPC (no user namespaces left) or EPERM
+        ("cloneuser", None),
+        ("netns", "EPERM"),
+        ("mountns", "EPERM"),
+        ("setuid0", None),  # EINVAL: uid 0 does not even exist in the box's user namespace
+        ("sethostname", "EPERM"),
+    ],
+)
+def test_privileged_operations_are_refused(box: Box, op: str, expected: str | None) -> None:
+    box.put("privileged")
+    run = box.run(["./privileged", op])
+    assert run.res.status is Status.OK, (run.res, run.out)
+    assert run.out.startswith(f"{op} refused "), run.out
+    if expected:
+        assert run.out == f"{op} refused {expected}\n"
+    box.assert_left_nothing()
+
+
+def test_user_namespace_tools_fail_inside(box: Box) -> None:
+    for command in (
+        ["/usr/bin/unshare", "--user", "--map-root-user", "/bin/true"],
+        ["/usr/bin/unshare", "--mount", "/bin/true"],
+        ["/usr/bin/mount", "-t", "tmpfs", "none", "/box"],  # setuid root on the host
+    ):
+        run = box.run(command)
+        assert run.res.status is Status.RE, (command, run.res, run.err)
+    box.assert_left_nothing()
+
+
+def test_setuid_binaries_do_not_give_root(box: Box, binaries: Path, outside: Path) -> None:
+    suid = outside / "whoami"
+    shutil.copy(binaries / "whoami", suid)
+    os.chown(suid, 0, 0)
+    suid.chmod(0o4755)
+    run = box.run(["/suid/whoami"], readonly_binds={"/suid/whoami": suid})
+    assert run.res.status is Status.OK, (run.res, run.out)  # exit 42 would mean euid 0
+    assert run.out == "uid=1000 euid=1000 gid=1000 egid=1000\n"
+    su = box.run(["/usr/bin/su", "-c", "/usr/bin/id", "root"], stdin=Path("/dev/null"))
+    assert su.res.status is Status.RE, su.res
+    assert "uid=0" not in su.out
+    # a setuid file the program makes in its box is inert on the host as well
+    _, options = mount_options(box.vm.dir)
+    assert {"nosuid", "nodev"} <= options
+    box.assert_left_nothing()
+
+
+# -- standard streams ----------------------------------------------------------------------------
+
+
+def test_closing_stdout_and_stderr_is_judged_normally(box: Box) -> None:
+    box.put("stdio_probe.py")
+    run = box.run(["python3", "stdio_probe.py", "close"])
+    assert run.res.status is Status.OK, run.res
+    assert (box.vm.dir / "note").read_text() == "1:error:EBADF 2:error:EBADF\n"
+    box.assert_left_nothing()
+
+
+def test_writing_to_a_closed_pipe_ends_with_sigpipe(box: Box) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        run = box.run(["/usr/bin/yes"], stdout=write_end)
+    finally:
+        os.close(write_end)
+    assert run.res.status is Status.SG and run.res.signal == signal.SIGPIPE, run.res
+    box.assert_left_nothing()
+
+
+def test_reading_past_the_end_of_input_returns_nothing(box: Box, tmp_path: Path) -> None:
+    box.put("stdio_probe.py")
+    (tmp_path / "input").write_text("only this\n")
+    run = box.run(["python3", "stdio_probe.py", "eof"], stdin=tmp_path / "input")
+    assert run.res.status is Status.OK, run.res
+    assert run.json() == {"data": "only this\n", "empty_reads": 1000}
+    box.assert_left_nothing()
+
+
+def test_the_tester_terminal_is_out_of_reach(hostile_host: BwrapHost, tmp_path: Path) -> None:
+    # a tester run from a terminal: the program's stdin is the tester's controlling terminal
+    runner = subprocess.run(
+        [sys.executable, str(HOSTILE / "tty_runner.py"), str(hostile_host.root), str(UID_BASE),
+         str(HOSTILE), str(tmp_path)],
+        capture_output=True, start_new_session=True, timeout=60, cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert runner.returncode == 0, runner.stderr.decode()
+    report = json.loads(runner.stdout)
+    assert report["status"] == "OK", report
+    probe = json.loads(report["probe"])
+    assert probe["stdin_is_a_tty"] is True  # the attack had its chance
+    assert probe["open /dev/tty"] == "error:ENXIO"  # no controlling terminal in the box
+    assert probe["TIOCSCTTY"] == "error:EPERM"
+    assert probe["injected"] == 0 and probe["TIOCSTI"] == "error:EPERM"
+    assert report["pending_input"] == ""  # nothing typed into the tester's terminal
+    assert processes_of_uid(report["uid"]) == []
+
+
+# -- the tester's own file operations on a hostile box -----------------------------------------------
+
+
+def test_symlinks_planted_in_the_box_do_not_lead_the_tester_outside(
+    box: Box, outside: Path, tmp_path: Path
+) -> None:
+    victim = outside / "victim.txt"
+    victim.write_text("the host's file\n")
+    box.put("make_links.py")
+    traps = {
+        "shadow": "/etc/shadow",
+        "etc": "/etc",
+        "out": str(outside),
+        "victim": str(victim),
+        "wipe": str(outside),
+        "fifo": "@fifo",
+    }
+    run = box.run(["python3", "make_links.py", *(f"{k}={v}" for k, v in traps.items())])
+    assert run.res.status is Status.OK, run.res
+    # reading through a link is refused: the file itself, or a directory on the way
+    for source in ("shadow", "etc/shadow", "out/victim.txt", "victim", "fifo", "etc/passwd"):
+        dest = tmp_path / "copied"
+        with pytest.raises(FileNotFoundError):
+            box.vm.copy_out(source, dest)
+        assert not dest.exists()
+    # writing through a link replaces the link in the box; the host is untouched
+    box.vm.write_file("out/planted.txt", b"tester data")
+    box.vm.write_file("victim", b"tester data")
+    box.vm.write_file("fifo", b"tester data")  # a fifo must not block the tester either
+    source = tmp_path / "test.in"
+    source.write_text("tester data")
+    box.vm.copy_in(source, "etc/copied.txt")
+    box.vm.make_dir("wipe", empty=True)
+    assert victim.read_text() == "the host's file\n"
+    assert sorted(p.name for p in outside.iterdir()) == ["victim.txt"]
+    assert not Path("/etc/copied.txt").exists()
+    for rel in ("out/planted.txt", "victim", "fifo", "etc/copied.txt"):
+        path = box.vm.dir / rel
+        assert not path.is_symlink() and path.read_bytes() == b"tester data"
+        assert path.stat().st_uid == box.uid
+    assert (box.vm.dir / "wipe").is_dir() and not (box.vm.dir / "wipe").is_symlink()
+    box.assert_left_nothing()
