@@ -90,6 +90,22 @@ def compile_c(source: str, directory: Path, name: str, *flags: str) -> Path:
     return exe
 
 
+def _busy_jiffies() -> tuple[int, int]:
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def others_load(seconds: float = 1.0) -> str:
+    """How busy the machine is without us (a shared machine skews every figure here)."""
+    b0, t0 = _busy_jiffies()
+    time.sleep(seconds)
+    b1, t1 = _busy_jiffies()
+    busy = (b1 - b0) / max(t1 - t0, 1)
+    load1 = os.getloadavg()[0]
+    return f"machine busy {busy:.0%} of {os.cpu_count()} cores over {seconds:.0f} s before the run, loadavg {load1:.2f}"
+
+
 def machine() -> str:
     try:
         bwrap = subprocess.run(

@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import compile_c, header, interleave, machine, require_root, run_bwrap
+from _common import compile_c, header, interleave, machine, others_load, require_root, run_bwrap
 
 from assay.sandbox import Limits, get_host
 
@@ -68,6 +68,7 @@ def main() -> None:
     args = ap.parse_args()
     require_root()
     print(f"machine: {machine()}")
+    print(f"load: {others_load()}")
     host = get_host()
     with tempfile.TemporaryDirectory(prefix="assay-bwrap-") as tmp:
         t = Path(tmp)

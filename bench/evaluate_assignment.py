@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, machine, require_root  # noqa: F401  (ROOT: sys.path for assay)
+from _common import ROOT, machine, others_load, require_root  # noqa: F401  (ROOT: sys.path for assay)
 
 from assay.package import open_package
 from assay.runtimes import get_runtime
@@ -82,6 +82,7 @@ def main() -> None:
     args = ap.parse_args()
     require_root()
     print(f"machine: {machine()}")
+    print(f"load: {others_load()}")
     host = get_host()
     executor = Executor(host, tester_name="bench")
     with tempfile.TemporaryDirectory(prefix="assay-eval-bench-") as tmp:

@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import compile_c, header, interleave, machine, require_root
+from _common import compile_c, header, interleave, machine, others_load, require_root
 
 from assay.sandbox import Limits, Status, get_host
 from assay.sandbox.bwrap import BWRAP_PROCESSES, CPU_POLL_S, DEFAULT_ENV, _rlimits
@@ -168,6 +168,7 @@ def main() -> None:
     args = ap.parse_args()
     require_root()
     print(f"machine: {machine()}")
+    print(f"load: {others_load()}")
     host = get_host()
     limits = Limits()
     with tempfile.TemporaryDirectory(prefix="assay-minibox-") as tmp:

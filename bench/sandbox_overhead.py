@@ -29,7 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import Stats, compile_c, header, interleave, machine, require_root, run_bwrap
+from _common import Stats, compile_c, header, interleave, machine, others_load, require_root, run_bwrap
 
 from assay.sandbox import Limits, Status, get_host
 from assay.sandbox.bwrap import BWRAP_PROCESSES, _rlimits
@@ -46,6 +46,7 @@ def main() -> None:
     require_root()
 
     print(f"machine: {machine()}")
+    print(f"load: {others_load()}")
     host = get_host()
     print(f"sandbox: {host.describe()}")
     with tempfile.TemporaryDirectory(prefix="assay-bench-") as tmp:

@@ -87,24 +87,6 @@ def _umount(target: Path) -> None:
     _libc.umount2(str(target).encode(), MNT_DETACH)
 
 
-def uid_processes(uid: int) -> list[int]:
-    """Pids of the processes with ``uid`` as their real, effective, saved or filesystem uid."""
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/status", "rb") as f:
-                for line in f:
-                    if line.startswith(b"Uid:"):
-                        if uid in (int(v) for v in line.split()[1:]):
-                            found.append(int(entry.name))
-                        break
-        except (OSError, ValueError):
-            continue
-    return found
-
-
 def find_bwrap() -> str:
     path = shutil.which("bwrap")
     if not path:
@@ -232,20 +214,13 @@ class BwrapVM(VM):
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def _kill_uid_processes(self) -> None:
-        """Kill any process running as this box's uid (none should outlive a run).
-
-        The uids are read from /proc/PID/status: the owner of /proc/PID is root for a process
-        that made itself non-dumpable, so it cannot hide that way. Repeated until a pass finds
-        none, for processes that fork while they are killed.
-        """
-        for _ in range(100):
-            pids = uid_processes(self.uid)
-            if not pids:
-                return
-            for pid in pids:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signals.SIGKILL)
-            time.sleep(0.002)
+        """Kill any process running as this box's uid (none should outlive a run)."""
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                if entry.stat().st_uid == self.uid:
+                    os.kill(int(entry.name), signals.SIGKILL)
 
     # -- files ---------------------------------------------------------------------------
     # The box is the program's: between runs it may hold symlinks to anywhere on the host, fifos

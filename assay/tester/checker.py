@@ -177,9 +177,13 @@ class PreparedChecker:
         # As Kattis judges: the validator's wrong answer decides when the validator ended first
         # (the program then failed only because its pipes closed); when the program ended first
         # (it crashed or was killed at a limit, and the validator then read end of file), the
-        # program's failure is its verdict.
+        # program's failure is its verdict. When both were seen ending at once, a program killed
+        # at a limit counts as first (the limit cannot be the validator's doing).
+        program_first = first.side == "program" or (
+            first.side == "both" and program_result.status in (Status.TO, Status.ML, Status.OL)
+        )
         if verdict.verdict is Verdict.WA and (
-            program_result.status is Status.OK or first.side != "program"
+            program_result.status is Status.OK or not program_first
         ):
             return program_result, verdict
         if program_result.status is not Status.OK:

@@ -140,7 +140,7 @@ class Executor:
                 ]  # fmt: skip
             if any(t["verdict"] == Verdict.IE for t in doc["tests"]):
                 bad = next(t for t in doc["tests"] if t["verdict"] == Verdict.IE)
-                raise CheckerError(f"test {bad['name']}: {bad['message']}")
+                raise CheckerError(f"test {bad['name']}: {bad.get('judge_message') or bad.get('message')}")
             score = compute_score(
                 spec.groups, doc["tests"], build_failed=doc["build"]["status"] != "OK"
             )
