@@ -398,3 +398,36 @@ def _print_submission(doc: dict[str, Any]) -> None:
         out.print(table)
     if doc.get("verdict"):
         out.print(f"verdict {doc['verdict']}, {doc['points']:g}/{doc['max_points']:g} points", highlight=False)
+
+
+@tester_app.command("register")
+def tester_register(
+    name: Annotated[str, typer.Argument(help="The tester's name.")],
+    data_dir: Annotated[Path, DATA_DIR_OPTION] = Path("var"),
+    runtimes: Annotated[str, typer.Option(help="Comma-separated runtimes it offers (default: all).")] = "",
+    pool: Annotated[str, typer.Option(help="Its pool.")] = "default",
+) -> None:
+    """(On the storer) register a tester, or rotate its credential; prints the new credential."""
+    from assay.storer import serve as storer
+
+    storer.setup_django(data_dir.resolve())
+    from assay.storer.evaluation.models import Tester
+
+    _, token = Tester.register(name, pool=pool, runtimes=[r for r in runtimes.split(",") if r])
+    out.print(token)
+
+
+@tester_app.command("revoke")
+def tester_revoke(
+    name: Annotated[str, typer.Argument(help="The tester's name.")],
+    data_dir: Annotated[Path, DATA_DIR_OPTION] = Path("var"),
+) -> None:
+    """(On the storer) revoke a tester's credential at once."""
+    from assay.storer import serve as storer
+
+    storer.setup_django(data_dir.resolve())
+    from assay.storer.evaluation.models import Tester
+
+    if not Tester.objects.filter(name=name).update(revoked=True):
+        fail(f"no tester named {name!r}", EXIT_BAD_INPUT)
+    out.print(f"revoked {name}")

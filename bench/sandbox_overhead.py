@@ -29,7 +29,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import Stats, compile_c, header, interleave, machine, others_load, require_root, run_bwrap
+from _common import (
+    Stats,
+    compile_c,
+    header,
+    interleave,
+    machine,
+    others_load,
+    require_root,
+    run_bwrap,
+)
 
 from assay.sandbox import Limits, Status, get_host
 from assay.sandbox.bwrap import BWRAP_PROCESSES, _rlimits

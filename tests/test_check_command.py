@@ -79,3 +79,25 @@ def test_help_documents_the_command():
     result = runner.invoke(app, ["check", "--help"])
     assert result.exit_code == 0
     assert "reference solution" in result.stdout
+
+
+def test_every_wrongly_filed_solution_of_the_sum_example_is_caught(tmp_path, host):
+    """Each failing solution filed under accepted, and the accepted one under each failing verdict."""
+    from assay.check import check_package
+    from assay.package import open_package
+
+    pkg = tmp_path / "sum"
+    shutil.copytree(EXAMPLES / "sum-c", pkg)
+    sols = pkg / "solutions"
+    moved = []
+    for verdict_dir in sorted(p for p in sols.iterdir() if p.name != "accepted"):
+        for f in list(verdict_dir.iterdir()):
+            f.rename(sols / "accepted" / f"was-{verdict_dir.name}-{f.name}")
+            moved.append(f"accepted/was-{verdict_dir.name}-{f.name}")
+    (sols / "accepted" / "sum.c").rename(sols / "wrong_answer" / "sum.c")
+    with open_package(pkg) as assignment:
+        report = check_package(assignment, host)
+    by_name = {s.solution.name: s for s in report.solutions}
+    assert set(by_name) == {*moved, "wrong_answer/sum.c"}
+    assert not any(s.ok for s in report.solutions), [(s.solution.name, s.verdict) for s in report.solutions if s.ok]
+    assert not report.ok
