@@ -51,6 +51,7 @@ def make_celery(broker_url: str, name: str = "assay") -> Celery:
             "data_folder_in": str(folder),
             "data_folder_out": str(folder),
             "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),  # else kombu writes ./control
             "store_processed": False,
             "polling_interval": FILESYSTEM_POLL_S,
         }

@@ -41,6 +41,7 @@ class SolutionReport:
     error: str = ""
     tests: list[dict[str, Any]] = field(default_factory=list)
     build: dict[str, Any] = field(default_factory=dict)
+    limits: dict[str, Any] = field(default_factory=dict)  # as applied (runtime overheads included)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +53,7 @@ class SolutionReport:
             "max_points": self.max_points,
             "error": self.error,
             "build": self.build,
+            "limits": self.limits,
             "tests": self.tests,
         }
 
@@ -212,4 +214,5 @@ def _report(sol: ReferenceSolution, evaluation: Evaluation | str) -> SolutionRep
         max_points=doc["max_points"],
         tests=doc["tests"],
         build=doc["build"],
+        limits=doc.get("limits", {}),
     )

@@ -123,6 +123,7 @@ def _print_report(report: Any) -> None:
         if s.build and s.build.get("status") not in (None, "OK"):
             table.add_row(s.solution.name, "(build)", "CE", "", "", "", s.build.get("message", ""))
             continue
+        limits = s.limits or report.limits
         for t in s.tests:
             table.add_row(
                 s.solution.name,

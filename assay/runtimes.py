@@ -25,6 +25,9 @@ class Runtime:
     # memory the runtime itself needs beyond what the program is allowed to use (JVM metaspace…)
     extra_memory_mib: int = 0
     compiled: bool = True
+    # a run that ends with one of these on stderr ran out of memory inside the runtime's own
+    # limit (the JVM's -Xmx), below the sandbox's: it counts as memory limit exceeded
+    out_of_memory: tuple[bytes, ...] = ()
 
     def build_command(self, main: str) -> list[str] | None:
         if self.build is None:
@@ -53,6 +56,7 @@ RUNTIMES: dict[str, Runtime] = {
         Runtime(
             "python3", "Python 3", (".py",),
             ("python3", "-m", "py_compile", "{main}"), ("python3", "{main}"), compiled=False,
+            out_of_memory=(b"\nMemoryError",),
         ),
         Runtime(
             "java", "Java (OpenJDK)", (".java",),
@@ -60,11 +64,13 @@ RUNTIMES: dict[str, Runtime] = {
             ("java", "-Xmx{memory_mib}m", "-Xss64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
              "-cp", ".", "{main}"),
             extra_processes=64, extra_memory_mib=96,
+            out_of_memory=(b"java.lang.OutOfMemoryError",),
         ),
         Runtime(
             "javascript", "JavaScript (node)", (".js", ".mjs"),
             ("node", "--check", "{main}"), ("node", "{main}"),
             extra_processes=16, extra_memory_mib=32, compiled=False,
+            out_of_memory=(b"JavaScript heap out of memory",),
         ),
         Runtime(
             "rust", "Rust (rustc)", (".rs",),

@@ -61,7 +61,6 @@ _libc = ctypes.CDLL(None, use_errno=True)
 MS_NOSUID, MS_NODEV = 2, 4
 MNT_DETACH = 2
 PR_SET_CHILD_SUBREAPER = 36
-CLOCK_REALTIME_COARSE = 5  # the clock the kernel stamps file times with
 # files and directories a box may hold: one per 4 KiB of its size (empty files cost kernel memory
 # that the box size does not count)
 MIN_BOX_INODES = 4096
@@ -386,8 +385,8 @@ class BwrapVM(VM):
             return False
 
     def oversized_file(self, limit_bytes: int, since_ns: int) -> str | None:
-        """A regular file of the box over ``limit_bytes`` changed after ``since_ns`` (file times
-        on the coarse clock), if any; the scan is bounded and never follows symlinks."""
+        """A regular file of the box over ``limit_bytes`` changed after ``since_ns`` (its ctime),
+        if any; the scan is bounded and never follows symlinks."""
         seen = 0
         stack = [""]
         while stack and seen < SCAN_MAX_ENTRIES:
@@ -498,7 +497,7 @@ class BwrapVM(VM):
                 os.setresuid(uid, uid, uid)
 
         started = time.monotonic()
-        started_files_ns = time.clock_gettime_ns(CLOCK_REALTIME_COARSE)
+        started_files_ns = time.time_ns()
         try:
             popen = subprocess.Popen(
                 args,
@@ -574,8 +573,9 @@ class BwrapProcess(Process):
         self.stderr = stderr
         self._killed_for: str | None = None
         self._result: RunResult | None = None
-        # files of the box changed after this (coarse clock) were written by this run
-        self.started_files_ns = time.clock_gettime_ns(CLOCK_REALTIME_COARSE)
+        # files of the box changed after this were written by this run (a file written before
+        # has an older ctime, on the kernel's coarse or fine clock alike)
+        self.started_files_ns = time.time_ns()
 
     def kill(self) -> None:
         with contextlib.suppress(SandboxError):

@@ -28,6 +28,7 @@ import yaml
 
 from assay.judges import JudgeResult, judge_output
 from assay.package.model import TestCase, Verdict
+from assay.runtimes import get_runtime
 from assay.sandbox import VM, Host, SandboxError, Status
 from assay.scoring import compute_score
 
@@ -217,6 +218,8 @@ class Executor:
             )
             if res.status is Status.XX:
                 raise SandboxError(f"test {t.name}: {res.message}")
+            if res.status is Status.RE and _ran_out_of_memory(spec, stderr):
+                res.status, res.message = Status.ML, "memory limit exceeded (the runtime ran out of memory)"
             if res.status is not Status.OK:
                 judged = verdict_of_run(res)
             elif checker is not None:
@@ -241,6 +244,15 @@ class Executor:
             "stderr_truncated": _cap(stderr),
         }
         return entry
+
+
+def _ran_out_of_memory(spec: JobSpec, stderr: Path) -> bool:
+    markers = get_runtime(spec.runtime).out_of_memory
+    if not markers:
+        return False
+    with open(stderr, "rb") as f:
+        head = f.read(VMR_CAP)
+    return any(m in head for m in markers)
 
 
 def zip_result(out: Path, target: Path) -> None:
