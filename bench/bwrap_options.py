@@ -102,10 +102,21 @@ def main() -> None:
                 "- --hostname": without(opts, ("--hostname", "box")),
                 "+ --as-pid-1 (no bwrap pid 1)": ["--as-pid-1", *opts],
                 "minimal: --unshare-all, ro /usr, /box": [
-                    "--unshare-all", "--ro-bind", "/usr", "/usr",
-                    *[a for d in ("lib", "lib64", "bin") if os.path.islink(f"/{d}")
-                      for a in ("--symlink", os.readlink(f"/{d}"), f"/{d}")],
-                    "--bind", str(vm.dir), "/box", "--chdir", "/box",
+                    "--unshare-all",
+                    "--ro-bind",
+                    "/usr",
+                    "/usr",
+                    *[
+                        a
+                        for d in ("lib", "lib64", "bin")
+                        if os.path.islink(f"/{d}")
+                        for a in ("--symlink", os.readlink(f"/{d}"), f"/{d}")
+                    ],
+                    "--bind",
+                    str(vm.dir),
+                    "/box",
+                    "--chdir",
+                    "/box",
                 ],  # fmt: skip
             }
 
@@ -116,12 +127,16 @@ def main() -> None:
             variants |= {k: bwrap_variant(a) for k, a in variants_args.items()}
             res = interleave(variants, args.runs)
             base = res["the sandbox's arguments (all of the below)"].median
-            print(f"\n1. bwrap {runs_note(args.runs)}; 'saves' = median of the sandbox's arguments "
-                  "minus median of the variant")
+            print(
+                f"\n1. bwrap {runs_note(args.runs)}; 'saves' = median of the sandbox's arguments "
+                "minus median of the variant"
+            )
             print(header(46))
             for name, st in res.items():
-                saves = "" if name.startswith(("bare", "the sandbox's arguments (")) else (
-                    f"   saves {base - st.median:6.3f} ms"
+                saves = (
+                    ""
+                    if name.startswith(("bare", "the sandbox's arguments ("))
+                    else (f"   saves {base - st.median:6.3f} ms")
                 )
                 print(st.row(46) + saves)
             print("  (the 'again' row shows the noise: a saving that small is no saving)")
@@ -140,7 +155,9 @@ def main() -> None:
                 args.runs,
             )  # fmt: skip
             none = res["(none)"].median
-            print(f"\n2. the namespaces alone: `unshare FLAGS trivial` as root, {runs_note(args.runs)}")
+            print(
+                f"\n2. the namespaces alone: `unshare FLAGS trivial` as root, {runs_note(args.runs)}"
+            )
             print(header(46))
             for name, st in res.items():
                 extra = "" if name == "(none)" else f"   +{st.median - none:6.3f} ms"

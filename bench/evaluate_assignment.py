@@ -95,8 +95,10 @@ def main() -> None:
             tests = {tc.name: tc for tc in assignment.tests}
             runtime = get_runtime(spec.runtime)
             sizes = sum(tc.input.stat().st_size for tc in assignment.tests)
-            print(f"package: {len(tests)} tests, {sizes / 1e6:.1f} MB of input, build "
-                  f"{spec.build_command[-1]}; the tester's RSS: {rss_mib():.0f} MiB")
+            print(
+                f"package: {len(tests)} tests, {sizes / 1e6:.1f} MB of input, build "
+                f"{spec.build_command[-1]}; the tester's RSS: {rss_mib():.0f} MiB"
+            )
 
             sb = {"total": [], "build": [], "tests": [], "per_test": []}
             bare = {"total": [], "build": [], "tests": [], "per_test": []}
@@ -107,7 +109,11 @@ def main() -> None:
                 out = t / f"out{i}"
                 t0 = time.perf_counter()
                 ev = executor.evaluate(
-                    spec, files, tests, out, progress=lambda step, e: marks.append(time.perf_counter())
+                    spec,
+                    files,
+                    tests,
+                    out,
+                    progress=lambda step, e, m=marks: m.append(time.perf_counter()),
                 )
                 total = time.perf_counter() - t0
                 assert not ev.failed and ev.verdict == "AC", ev.doc.get("error") or ev.verdict
@@ -139,15 +145,23 @@ def main() -> None:
         ("total (Executor.evaluate / build + runs)", "total"),
     ]
     for label, key in rows:
-        print(f"  {label:<44} {med[key]:9.1f} {bmed[key]:9.1f} {med[key] / bmed[key]:6.2f}x "
-              f"{med[key] - bmed[key]:8.1f}")
-    print(f"  per test, the sandbox adds {(med['tests'] - bmed['tests']) / n:.2f} ms on average "
-          f"(tests take {bmed['tests'] / n:.2f} ms each bare)")
-    print(f"  the runs' cpu time as the sandbox reports it (cgroup, bwrap included): "
-          f"{statistics.median(reported_cpu) * 1000:.1f} ms for the {n} tests")
+        print(
+            f"  {label:<44} {med[key]:9.1f} {bmed[key]:9.1f} {med[key] / bmed[key]:6.2f}x "
+            f"{med[key] - bmed[key]:8.1f}"
+        )
+    print(
+        f"  per test, the sandbox adds {(med['tests'] - bmed['tests']) / n:.2f} ms on average "
+        f"(tests take {bmed['tests'] / n:.2f} ms each bare)"
+    )
+    print(
+        f"  the runs' cpu time as the sandbox reports it (cgroup, bwrap included): "
+        f"{statistics.median(reported_cpu) * 1000:.1f} ms for the {n} tests"
+    )
 
 
-def bare_pass(d: Path, files: dict[str, bytes], runtime, spec, assignment) -> tuple[float, list[float]]:
+def bare_pass(
+    d: Path, files: dict[str, bytes], runtime, spec, assignment
+) -> tuple[float, list[float]]:
     d.mkdir()
     for name, data in files.items():
         (d / name).write_bytes(data)

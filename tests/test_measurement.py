@@ -158,7 +158,9 @@ def test_time_limit_status_around_the_programs_cpu_time(
     burn, _ = programs
     vm.copy_in(burn, "burn")
     res = vm.run(["./burn", str(iterations[0.3]), "0"], Limits(cpu_time_s=limit_s))
-    print(f"limit {limit_s} s: {res.status} cpu {res.cpu_time_s:.3f} s wall {res.wall_time_s:.3f} s")
+    print(
+        f"limit {limit_s} s: {res.status} cpu {res.cpu_time_s:.3f} s wall {res.wall_time_s:.3f} s"
+    )
     assert res.status is status, res
     if status is Status.TO:
         assert res.cpu_time_s >= limit_s, res

@@ -465,14 +465,6 @@ class BwrapVM(VM):
             cgroup.remove()
             raise SandboxError(f"cannot set cgroup limits: {e}") from e
         status_r, status_w = os.pipe()
-        # bwrap's options go through a memfd, not its argv: the program can read the argv of
-        # bwrap's pid 1 in /proc/1/cmdline, and the options name host paths
-        options = self.bwrap_args(limits, env, readonly_binds)
-        args_fd = os.memfd_create("bwrap-args")
-        os.write(args_fd, b"".join(os.fsencode(a) + b"\0" for a in options[1:]))
-        os.lseek(args_fd, 0, os.SEEK_SET)
-        args = [options[0], "--args", str(args_fd)]
-        args += ["--json-status-fd", str(status_w), "--", *command]
         opened: list[IO[bytes]] = []
         fds: list[int | None] = []
         for stream, mode in ((stdin, "rb"), (stdout, "wb"), (stderr, "wb")):
@@ -496,6 +488,14 @@ class BwrapVM(VM):
                 os.setresgid(uid, uid, uid)
                 os.setresuid(uid, uid, uid)
 
+        # bwrap's options go through a memfd, not its argv: the program can read the argv of
+        # bwrap's pid 1 in /proc/1/cmdline, and the options name host paths
+        options = self.bwrap_args(limits, env, readonly_binds)
+        args_fd = os.memfd_create("bwrap-args")
+        os.write(args_fd, b"".join(os.fsencode(a) + b"\0" for a in options[1:]))
+        os.lseek(args_fd, 0, os.SEEK_SET)
+        args = [options[0], "--args", str(args_fd), "--json-status-fd", str(status_w)]
+        args += ["--", *command]
         started = time.monotonic()
         started_files_ns = time.time_ns()
         try:

@@ -108,6 +108,7 @@ class Job(models.Model):
     attempt = models.PositiveIntegerField(default=1)
     tester = models.ForeignKey(Tester, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    batch = models.CharField(max_length=40, blank=True, db_index=True)  # a "re-evaluate all" run
     # the step timestamps (docs/performance.md measures with them)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     queued_at = models.DateTimeField(default=timezone.now)

@@ -1,0 +1,313 @@
+"""Pages for supervisors (and administrators): packages and their validation, assignment
+settings, all submissions, re-evaluation with a live progress bar, grades, statistics, members;
+and for administrators the queue, the testers and failed evaluations."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections import Counter
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from assay.storer.courses.models import Assignment, AssignmentVersion, Course, Membership
+from assay.storer.courses.permissions import can_supervise, is_admin
+from assay.storer.evaluation import queries, services
+from assay.storer.evaluation.models import Job, Submission, Tester
+
+from .forms import AssignmentSettingsForm, MemberForm, PackageForm, VersionForm
+from .views import _bound, assignment_or_404, course_or_404, submission_or_404
+
+
+def supervisor_required(view: Any) -> Any:
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        course = course_or_404(slug, request.user)
+        if not can_supervise(request.user, course):
+            raise PermissionDenied("only supervisors of the course may do this")
+        return view(request, course, *args, **kwargs)
+
+    return wrapper
+
+
+def admin_required(view: Any) -> Any:
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_admin(request.user):
+            raise PermissionDenied("only administrators may do this")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@supervisor_required
+def new_assignment(request: HttpRequest, course: Course) -> HttpResponse:
+    form = PackageForm(*_bound(request))
+    if request.method == "POST" and form.is_valid():
+        slug = form.cleaned_data["slug"]
+        if course.assignments.filter(slug=slug).exists():
+            form.add_error("slug", f"An assignment named {slug!r} exists already.")
+        else:
+            try:
+                with transaction.atomic():
+                    a = Assignment.objects.create(course=course, slug=slug, title=slug)
+                    services.add_version(a, form.cleaned_data["package"].read(), request.user, publish_when_valid=form.cleaned_data["publish"])
+            except services.ServiceError as e:
+                form.add_error("package", e.message)
+            else:
+                messages.success(request, "Package uploaded; its reference solutions are being checked.")
+                return redirect("web:manage_assignment", slug=course.slug, assignment_slug=slug)
+    return render(request, "web/new_assignment.html", {"course": course, "form": form}, status=400 if request.method == "POST" else 200)
+
+
+def _versions(a: Assignment) -> list[dict[str, Any]]:
+    from assay.storer.api.users import version_json
+
+    return [version_json(v) for v in a.versions.order_by("-number")]
+
+
+@supervisor_required
+def manage_assignment(request: HttpRequest, course: Course, assignment_slug: str) -> HttpResponse:
+    a = assignment_or_404(course, assignment_slug, request.user)
+    form = AssignmentSettingsForm(*_bound(request)[:1], instance=a, prefix="settings")
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Settings saved.")
+        return redirect("web:manage_assignment", slug=course.slug, assignment_slug=a.slug)
+    versions = _versions(a)
+    context = {
+        "course": course, "a": a, "form": form, "version_form": VersionForm(), "versions": versions,
+        "polling": any(v["state"] == "validating" for v in versions),
+        "batch": request.GET.get("batch"),
+    }  # fmt: skip
+    return render(request, "web/manage_assignment.html", context, status=400 if request.method == "POST" else 200)
+
+
+@supervisor_required
+def versions_partial(request: HttpRequest, course: Course, assignment_slug: str) -> HttpResponse:
+    a = assignment_or_404(course, assignment_slug, request.user)
+    versions = _versions(a)
+    return render(request, "web/partials/versions.html", {"course": course, "a": a, "versions": versions, "polling": any(v["state"] == "validating" for v in versions)})
+
+
+@supervisor_required
+@require_POST
+def upload_version(request: HttpRequest, course: Course, assignment_slug: str) -> HttpResponse:
+    a = assignment_or_404(course, assignment_slug, request.user)
+    form = VersionForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.add_version(a, form.cleaned_data["package"].read(), request.user, publish_when_valid=form.cleaned_data["publish"])
+            messages.success(request, "New version uploaded; its reference solutions are being checked.")
+        except services.ServiceError as e:
+            messages.error(request, f"The package was refused: {e.message}")
+    else:
+        messages.error(request, "Choose a package file (.zip).")
+    return redirect("web:manage_assignment", slug=course.slug, assignment_slug=a.slug)
+
+
+@supervisor_required
+@require_POST
+def publish_version(request: HttpRequest, course: Course, assignment_slug: str, number: int) -> HttpResponse:
+    a = assignment_or_404(course, assignment_slug, request.user)
+    version = get_object_or_404(AssignmentVersion, assignment=a, number=number)
+    try:
+        services.publish(version)
+        messages.success(request, f"Version {number} is published.")
+    except services.ServiceError as e:
+        messages.error(request, e.message)
+    return redirect("web:manage_assignment", slug=course.slug, assignment_slug=a.slug)
+
+
+@supervisor_required
+@require_POST
+def reevaluate_all(request: HttpRequest, course: Course, assignment_slug: str) -> HttpResponse:
+    a = assignment_or_404(course, assignment_slug, request.user)
+    batch = uuid.uuid4().hex
+    with transaction.atomic():
+        for s in a.submissions.all():
+            job = services.start_evaluation(s, request.user)
+            Job.objects.filter(pk=job.pk).update(batch=batch)
+    messages.success(request, f"Re-evaluating {a.submissions.count()} submission(s).")
+    url = reverse("web:manage_assignment", kwargs={"slug": course.slug, "assignment_slug": a.slug})
+    return redirect(f"{url}?batch={batch}#reevaluation")
+
+
+@supervisor_required
+def batch_progress(request: HttpRequest, course: Course, assignment_slug: str, batch: str) -> HttpResponse:
+    a = assignment_or_404(course, assignment_slug, request.user)
+    jobs = Job.objects.filter(batch=batch, submission__assignment=a)
+    total = jobs.count()
+    finished = jobs.filter(state__in=Job.FINAL).count()
+    failed = jobs.filter(state=Job.FAILED).count()
+    return render(
+        request, "web/partials/progress.html",
+        {"course": course, "a": a, "batch": batch, "total": total, "finished": finished, "failed": failed, "polling": finished < total},
+    )  # fmt: skip
+
+
+@login_required
+@require_POST
+def reevaluate(request: HttpRequest, submission_id: int) -> HttpResponse:
+    s = submission_or_404(submission_id, request.user)
+    if not can_supervise(request.user, s.assignment.course):
+        raise PermissionDenied("only supervisors may re-evaluate")
+    with transaction.atomic():
+        services.start_evaluation(s, request.user)
+    messages.success(request, f"Re-evaluating submission {s.id}.")
+    return redirect("web:submission", submission_id=s.id)
+
+
+@supervisor_required
+def course_submissions(request: HttpRequest, course: Course) -> HttpResponse:
+    from assay.storer.api.users import submission_json
+
+    qs = Submission.objects.filter(assignment__course=course).select_related("assignment__course", "author", "submitted_by")
+    assignment = request.GET.get("assignment") or ""
+    student = request.GET.get("student") or ""
+    status = request.GET.get("status") or ""
+    if assignment:
+        qs = qs.filter(assignment__slug=assignment)
+    if student:
+        qs = qs.filter(author__username=student)
+    rows = [submission_json(s, request.user) | {"assignment_title": s.assignment.title} for s in qs.order_by("-id")[:500]]
+    if status:
+        rows = [r for r in rows if r["status"] == status]
+    students = Membership.objects.filter(course=course).order_by("user__username").values_list("user__username", flat=True)
+    context = {
+        "course": course, "rows": rows, "assignments": course.assignments.order_by("title"), "students": students,
+        "statuses": ["not_evaluated", "queued", "running", "done", "failed"],
+        "selected": {"assignment": assignment, "student": student, "status": status},
+    }  # fmt: skip
+    return render(request, "web/course_submissions.html", context)
+
+
+def _grades(course: Course) -> tuple[list[Assignment], list[dict[str, Any]]]:
+    assignments = list(course.assignments.filter(current_version__isnull=False).order_by("id"))
+    best = queries.best_points(course)
+    rows = []
+    for m in Membership.objects.filter(course=course, role=Membership.STUDENT).select_related("user").order_by("user__username"):
+        scores = [best.get((m.user_id, a.id)) for a in assignments]
+        rows.append({"student": m.user.username, "scores": scores, "total": sum(x for x in scores if x is not None)})
+    return assignments, rows
+
+
+@supervisor_required
+def grades(request: HttpRequest, course: Course) -> HttpResponse:
+    assignments, rows = _grades(course)
+    return render(request, "web/grades.html", {"course": course, "assignments": assignments, "rows": rows})
+
+
+@supervisor_required
+def grades_csv(request: HttpRequest, course: Course) -> HttpResponse:
+    assignments, rows = _grades(course)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["student", *[a.slug for a in assignments], "total"])
+    for r in rows:
+        writer.writerow([r["student"], *["" if x is None else f"{x:g}" for x in r["scores"]], f"{r['total']:g}"])
+    response = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{course.slug}-grades.csv"'
+    return response
+
+
+@supervisor_required
+def stats(request: HttpRequest, course: Course, assignment_slug: str) -> HttpResponse:
+    a = assignment_or_404(course, assignment_slug, request.user)
+    best = {k: v for k, v in queries.best_points(course).items() if k[1] == a.id}
+    bins = 10
+    histogram = [0] * bins
+    for value in best.values():
+        index = min(int(value / a.points * bins), bins - 1) if a.points else 0
+        histogram[index] += 1
+    passed: Counter[str] = Counter()
+    runs: Counter[str] = Counter()
+    for job in queries.latest_jobs(course, a.id).values():
+        if job.state == Job.DONE:
+            for t in job.tests.all():
+                runs[t.name] += 1
+                passed[t.name] += t.verdict == "AC"
+    tests = [{"name": n, "rate": passed[n] / runs[n], "passed": passed[n], "runs": runs[n]} for n in runs]
+    top = max(histogram) or 1
+    step = a.points / bins if a.points else 0
+    distribution = [
+        {
+            "low": round(i * step, 2), "high": round((i + 1) * step, 2), "count": c, "height": round(100 * c / top),
+            "x": 30 + i * 38, "y": 110 - round(100 * c / top), "label_x": 30 + i * 38 + 16,
+        }  # fmt: skip
+        for i, c in enumerate(histogram)
+    ]
+    return render(request, "web/stats.html", {"course": course, "a": a, "distribution": distribution, "tests": tests, "students": len(best)})
+
+
+@supervisor_required
+def members(request: HttpRequest, course: Course) -> HttpResponse:
+    form = MemberForm(*_bound(request))
+    if request.method == "POST" and form.is_valid():
+        entries: list[tuple[str, str]] = []
+        if form.cleaned_data.get("csv"):
+            text = form.cleaned_data["csv"].read().decode("utf-8", errors="replace")
+            for number, row in enumerate(csv.reader(io.StringIO(text)), 1):
+                if not row or not row[0].strip():
+                    continue
+                role = (row[1].strip() if len(row) > 1 else Membership.STUDENT) or Membership.STUDENT
+                entries.append((row[0].strip(), role))
+        if form.cleaned_data.get("username"):
+            entries.append((form.cleaned_data["username"].strip(), form.cleaned_data["role"]))
+        User = get_user_model()
+        added, problems = 0, []
+        for username, role in entries:
+            if role not in (Membership.STUDENT, Membership.SUPERVISOR):
+                problems.append(f"{username}: unknown role {role!r} (use student or supervisor)")
+                continue
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                problems.append(f"{username}: no such user")
+                continue
+            Membership.objects.update_or_create(course=course, user=user, defaults={"role": role})
+            added += 1
+        if added:
+            messages.success(request, f"Added or updated {added} member(s).")
+        for p in problems:
+            messages.error(request, p)
+        return redirect("web:members", slug=course.slug)
+    rows = Membership.objects.filter(course=course).select_related("user").order_by("role", "user__username")
+    return render(request, "web/members.html", {"course": course, "form": form, "rows": rows}, status=400 if request.method == "POST" else 200)
+
+
+@admin_required
+def queue(request: HttpRequest) -> HttpResponse:
+    testers = []
+    for t in Tester.objects.order_by("name"):
+        running = list(t.jobs.filter(state=Job.RUNNING).values_list("id", flat=True))
+        testers.append({
+            "t": t, "running": running, "busy": bool(running),
+            "average_s": round(t.busy_seconds / t.jobs_done, 2) if t.jobs_done else None,
+        })  # fmt: skip
+    failed = Job.objects.filter(state=Job.FAILED).select_related("version__assignment__course", "submission__author", "tester").order_by("-id")[:100]
+    return render(request, "web/queue.html", {"queues": queries.queue_lengths(), "testers": testers, "failed": failed})
+
+
+@admin_required
+@require_POST
+def retry(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = get_object_or_404(Job, pk=job_id)
+    try:
+        services.retry_failed(job, request.user)
+        messages.success(request, f"Job {job.id} queued again.")
+    except services.ServiceError as e:
+        messages.error(request, e.message)
+    return redirect("web:queue")

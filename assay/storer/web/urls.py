@@ -1,0 +1,34 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import staff, views
+
+app_name = "web"
+A = "courses/<slug:slug>/assignments/<slug:assignment_slug>"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("courses/<slug:slug>/", views.course, name="course"),
+    path("courses/<slug:slug>/new-assignment/", staff.new_assignment, name="new_assignment"),
+    path("courses/<slug:slug>/submissions/", staff.course_submissions, name="course_submissions"),
+    path("courses/<slug:slug>/grades/", staff.grades, name="grades"),
+    path("courses/<slug:slug>/grades.csv", staff.grades_csv, name="grades_csv"),
+    path("courses/<slug:slug>/members/", staff.members, name="members"),
+    path(f"{A}/", views.assignment, name="assignment"),
+    path(f"{A}/submissions/", views.submissions_partial, name="submission_rows"),
+    path(f"{A}/stats/", staff.stats, name="stats"),
+    path(f"{A}/manage/", staff.manage_assignment, name="manage_assignment"),
+    path(f"{A}/manage/versions/", staff.versions_partial, name="versions"),
+    path(f"{A}/manage/upload/", staff.upload_version, name="upload_version"),
+    path(f"{A}/manage/versions/<int:number>/publish/", staff.publish_version, name="publish_version"),
+    path(f"{A}/manage/reevaluate-all/", staff.reevaluate_all, name="reevaluate_all"),
+    path(f"{A}/manage/progress/<str:batch>/", staff.batch_progress, name="batch_progress"),
+    path("submissions/<int:submission_id>/", views.submission, name="submission"),
+    path("submissions/<int:submission_id>/body/", views.submission_partial, name="submission_body"),
+    path("submissions/<int:submission_id>/evaluate/", views.evaluate, name="evaluate"),
+    path("submissions/<int:submission_id>/reevaluate/", staff.reevaluate, name="reevaluate"),
+    path("manage/queue/", staff.queue, name="queue"),
+    path("manage/jobs/<int:job_id>/retry/", staff.retry, name="retry"),
+]

@@ -1,0 +1,228 @@
+"""Pages for everyone: log in, courses, an assignment with its upload form, submissions with
+their results updating live (htmx polling that stops once every shown evaluation is final)."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from assay.storer.api.users import submission_json
+from assay.storer.courses.models import Assignment, Course, Membership
+from assay.storer.courses.permissions import can_supervise, can_view, visible_courses
+from assay.storer.evaluation import queries, services
+from assay.storer.evaluation.models import Job, Submission
+
+from .forms import SubmitForm
+
+FINAL = ("done", "failed", "not_evaluated")
+
+
+def _bound(request: HttpRequest) -> tuple[Any, Any]:
+    """Form data when the request is a POST (an empty POST still binds, and shows its errors)."""
+    return (request.POST, request.FILES) if request.method == "POST" else (None, None)
+
+
+def course_or_404(slug: str, user: Any) -> Course:
+    course = get_object_or_404(Course, slug=slug)
+    if not can_view(user, course):
+        raise Http404("no such course")
+    return course
+
+
+def assignment_or_404(course: Course, slug: str, user: Any) -> Assignment:
+    a = get_object_or_404(Assignment.objects.select_related("course", "current_version"), course=course, slug=slug)
+    if not a.published and not can_supervise(user, course):
+        raise Http404("no such assignment")
+    return a
+
+
+def submission_or_404(submission_id: int, user: Any) -> Submission:
+    s = get_object_or_404(Submission.objects.select_related("assignment__course", "author", "submitted_by"), pk=submission_id)
+    if s.author_id != user.id and not can_supervise(user, s.assignment.course):
+        raise Http404("no such submission")
+    return s
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    courses = []
+    for c in visible_courses(request.user).order_by("title"):
+        role = Membership.objects.filter(course=c, user=request.user).values_list("role", flat=True).first()
+        courses.append({"course": c, "role": role or "administrator"})
+    return render(request, "web/home.html", {"courses": courses})
+
+
+@login_required
+def course(request: HttpRequest, slug: str) -> HttpResponse:
+    c = course_or_404(slug, request.user)
+    supervisor = can_supervise(request.user, c)
+    qs = c.assignments.select_related("current_version").order_by("deadline", "id")
+    if not supervisor:
+        qs = qs.filter(current_version__isnull=False)
+    best = queries.best_points(c)
+    rows = [{"a": a, "best": best.get((request.user.id, a.id))} for a in qs]
+    return render(request, "web/course.html", {"course": c, "rows": rows, "supervisor": supervisor})
+
+
+def _students(course: Course) -> list[str]:
+    return list(
+        Membership.objects.filter(course=course, role=Membership.STUDENT).order_by("user__username").values_list("user__username", flat=True)
+    )
+
+
+def _submission_rows(request: HttpRequest, a: Assignment) -> list[dict[str, Any]]:
+    qs = a.submissions.filter(author=request.user).select_related("author", "submitted_by", "assignment__course")[:50]
+    rows = []
+    for s in qs:
+        doc = submission_json(s, request.user)
+        job = s.latest_job()
+        doc["estimated_wait_s"] = queries.estimated_wait_s(job, doc["queue_position"]) if job else None
+        rows.append(doc)
+    return rows
+
+
+@login_required
+def assignment(request: HttpRequest, slug: str, assignment_slug: str) -> HttpResponse:
+    c = course_or_404(slug, request.user)
+    a = assignment_or_404(c, assignment_slug, request.user)
+    supervisor = can_supervise(request.user, c)
+    form = SubmitForm(*_bound(request), students=_students(c) if supervisor else None)
+    if request.method == "POST":
+        if form.is_valid():
+            submission = _submit(request, a, form)
+            if submission is not None:
+                messages.success(request, f"Submission {submission.id} received.")
+                return redirect("web:assignment", slug=c.slug, assignment_slug=a.slug)
+    rows = _submission_rows(request, a)
+    context = {
+        "course": c, "a": a, "form": form, "supervisor": supervisor, "rows": rows,
+        "polling": any(r["status"] not in FINAL for r in rows),
+        "limits": a.current_version.meta.get("limits") if a.current_version else None,
+        "deadline_passed": a.deadline_passed(),
+    }  # fmt: skip
+    return render(request, "web/assignment.html", context, status=400 if request.method == "POST" else 200)
+
+
+def _submit(request: HttpRequest, a: Assignment, form: SubmitForm) -> Submission | None:
+    """Store the upload through the same service as the API; refusals become form errors."""
+    user = request.user
+    supervisor = can_supervise(user, a.course)
+    author = user
+    target = form.cleaned_data.get("for_user")
+    try:
+        if target:
+            author = Membership.objects.select_related("user").get(course=a.course, user__username=target).user
+        elif not supervisor and not Membership.objects.filter(course=a.course, user=user, role=Membership.STUDENT).exists():
+            raise PermissionDenied("only students of the course may submit")
+        if a.deadline_passed() and not supervisor:
+            form.add_error(None, f"The deadline ({a.deadline:%Y-%m-%d %H:%M} UTC) has passed; submissions are closed.")
+            return None
+        uploads = form.cleaned_data["files"]
+        if len(uploads) == 1 and uploads[0].name.lower().endswith(".zip"):
+            files = services.files_from_zip(uploads[0].read())
+        else:
+            files = {}
+            for f in uploads:
+                name = f.name or ""
+                if "/" in name or "\\" in name or name.startswith("."):
+                    form.add_error("files", f"The file name {name!r} is not allowed.")
+                    return None
+                if name in files:
+                    form.add_error("files", f"The file {name!r} was chosen twice.")
+                    return None
+                if f.size > services.settings.MAX_UPLOAD_FILE_BYTES:
+                    form.add_error("files", f"{name} is {f.size} bytes; a file may have at most {services.settings.MAX_UPLOAD_FILE_BYTES}.")
+                    return None
+                files[name] = f.read()
+        return services.create_submission(a, author, user, files)
+    except Membership.DoesNotExist:
+        form.add_error("for_user", f"{target} is not a member of this course.")
+    except services.ServiceError as e:
+        form.add_error("files" if e.field in ("files", "archive") else None, e.message)
+    return None
+
+
+@login_required
+def submissions_partial(request: HttpRequest, slug: str, assignment_slug: str) -> HttpResponse:
+    """The live list of one's submissions (htmx)."""
+    c = course_or_404(slug, request.user)
+    a = assignment_or_404(c, assignment_slug, request.user)
+    rows = _submission_rows(request, a)
+    return render(request, "web/partials/submission_rows.html", {"course": c, "a": a, "rows": rows, "polling": any(r["status"] not in FINAL for r in rows)})
+
+
+def _details(s: Submission, doc: dict[str, Any], user: Any) -> None:
+    """Input, expected and actual output with their difference, for tests the user may see in
+    full (hidden tests never leave the storer)."""
+    job = s.latest_job()
+    if job is None or job.state != Job.DONE:
+        return
+    shown = [t for t in doc["tests"] if "cpu_time_s" in t and (t["visible"] or can_supervise(user, s.assignment.course))]
+    if not shown:
+        return
+    with services.load_version(job.version) as pkg:
+        for t in shown:
+            try:
+                case = pkg.test(t["name"])
+            except KeyError:
+                continue
+            expected = case.answer.read_bytes()[:16384].decode(errors="replace")
+            t["input"] = case.input.read_bytes()[:16384].decode(errors="replace")
+            t["expected"] = expected
+            actual = (services.read_result_file(job, f"{t['name']}/run_stdout.vmr", 16384) or b"").decode(errors="replace")
+            t["actual"] = actual
+            if t["verdict"] != "AC":
+                t["diff"] = list(difflib.unified_diff(expected.splitlines(), actual.splitlines(), "expected", "your output", lineterm="", n=2))[:200]
+
+
+@login_required
+def submission(request: HttpRequest, submission_id: int) -> HttpResponse:
+    s = submission_or_404(submission_id, request.user)
+    return render(request, "web/submission.html", _submission_context(request, s))
+
+
+@login_required
+def submission_partial(request: HttpRequest, submission_id: int) -> HttpResponse:
+    s = submission_or_404(submission_id, request.user)
+    return render(request, "web/partials/submission_body.html", _submission_context(request, s))
+
+
+def _submission_context(request: HttpRequest, s: Submission) -> dict[str, Any]:
+    doc = submission_json(s, request.user)
+    job = s.latest_job()
+    doc["estimated_wait_s"] = queries.estimated_wait_s(job, doc["queue_position"]) if job else None
+    if job is not None and job.state == Job.QUEUED and queries.no_tester_for(job.queue):
+        doc["no_tester"] = True
+    _details(s, doc, request.user)
+    supervisor = can_supervise(request.user, s.assignment.course)
+    return {
+        "s": s, "doc": doc, "course": s.assignment.course, "a": s.assignment, "supervisor": supervisor,
+        "polling": doc["status"] not in FINAL,
+        "can_evaluate": doc["status"] == "not_evaluated",
+    }  # fmt: skip
+
+
+@login_required
+@require_POST
+def evaluate(request: HttpRequest, submission_id: int) -> HttpResponse:
+    """Start an on-demand evaluation (the author, or a supervisor)."""
+    s = submission_or_404(submission_id, request.user)
+    job = s.latest_job()
+    if job is not None and not can_supervise(request.user, s.assignment.course):
+        messages.error(request, "This submission was evaluated already; a supervisor can re-evaluate it.")
+    elif job is not None and job.state in (Job.QUEUED, Job.RUNNING):
+        messages.error(request, "This submission is being evaluated.")
+    else:
+        from django.db import transaction
+
+        with transaction.atomic():
+            services.start_evaluation(s, request.user)
+        messages.success(request, f"Evaluation of submission {s.id} started.")
+    return redirect("web:submission", submission_id=s.id)
