@@ -57,6 +57,8 @@ def make_celery(broker_url: str, name: str = "assay") -> Celery:
         }
     else:
         conf["broker_url"] = broker_url
-        conf["broker_transport_options"] = {"confirm_publish": True} if broker_url.startswith("amqp") else {}
+        conf["broker_transport_options"] = (
+            {"confirm_publish": True} if broker_url.startswith("amqp") else {}
+        )
     app.conf.update(conf)
     return app

@@ -250,7 +250,9 @@ def main() -> None:  # pragma: no cover
     app()
 
 
-DATA_DIR_OPTION = typer.Option("--data-dir", "-d", help="Where the database, files and queues live.", envvar="ASSAY_DATA_DIR")
+DATA_DIR_OPTION = typer.Option(
+    "--data-dir", "-d", help="Where the database, files and queues live.", envvar="ASSAY_DATA_DIR"
+)
 
 
 def _run_storer(data_dir: Path, host: str, port: int, testers: int, demo: bool) -> None:
@@ -261,8 +263,12 @@ def _run_storer(data_dir: Path, host: str, port: int, testers: int, demo: bool) 
     logins = serve.create_demo(data_dir) if demo else []
 
     def banner(url: str, resent: int) -> None:
-        out.print(f"[bold]assay storer[/] at [link={url}]{url}[/]  (data: {data_dir}, testers: {testers})")
-        out.print(f"API: {url}/api/docs   OpenAPI schema: {url}/api/openapi.json   admin: {url}/admin/")
+        out.print(
+            f"[bold]assay storer[/] at [link={url}]{url}[/]  (data: {data_dir}, testers: {testers})"
+        )
+        out.print(
+            f"API: {url}/api/docs   OpenAPI schema: {url}/api/openapi.json   admin: {url}/admin/"
+        )
         if resent:
             out.print(f"sent again {resent} job(s) left unfinished by the previous run")
         if logins:
@@ -299,7 +305,9 @@ def serve(
     data_dir: Annotated[Path, DATA_DIR_OPTION] = Path("var"),
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    testers: Annotated[int, typer.Option(help="Tester processes to start on this machine (0: none).")] = 2,
+    testers: Annotated[
+        int, typer.Option(help="Tester processes to start on this machine (0: none).")
+    ] = 2,
 ) -> None:
     """Run the storer and its testers on this machine (settings: ASSAY_* environment variables)."""
     _run_storer(data_dir, host, port, testers, demo=False)
@@ -308,13 +316,23 @@ def serve(
 @app.command()
 def worker(
     url: Annotated[str, typer.Option(help="The storer's URL.", envvar="ASSAY_STORER_URL")],
-    token: Annotated[str, typer.Option(help="This tester's credential.", envvar="ASSAY_TESTER_TOKEN")],
-    broker_url: Annotated[str, typer.Option("--broker", help="The broker's URL.", envvar="ASSAY_BROKER_URL")],
-    name: Annotated[str | None, typer.Option(help="This tester's name (default: the host name).")] = None,
+    token: Annotated[
+        str, typer.Option(help="This tester's credential.", envvar="ASSAY_TESTER_TOKEN")
+    ],
+    broker_url: Annotated[
+        str, typer.Option("--broker", help="The broker's URL.", envvar="ASSAY_BROKER_URL")
+    ],
+    name: Annotated[
+        str | None, typer.Option(help="This tester's name (default: the host name).")
+    ] = None,
     slots: Annotated[int, typer.Option(help="Jobs evaluated at once.")] = 1,
-    runtimes: Annotated[str, typer.Option(help="Comma-separated runtimes offered (default: all).")] = "",
+    runtimes: Annotated[
+        str, typer.Option(help="Comma-separated runtimes offered (default: all).")
+    ] = "",
     pool: Annotated[str, typer.Option(help="The pool of testers this one belongs to.")] = "default",
-    ca_file: Annotated[Path | None, typer.Option(help="CA certificate to trust for an HTTPS storer.")] = None,
+    ca_file: Annotated[
+        Path | None, typer.Option(help="CA certificate to trust for an HTTPS storer.")
+    ] = None,
 ) -> None:
     """Run a tester: take jobs from the broker, evaluate them in the sandbox, report to the storer."""
     from assay.tester.worker import StorerRefused, start_worker
@@ -339,9 +357,13 @@ def worker(
 def submit(
     assignment: Annotated[str, typer.Argument(help="The assignment: its id, or COURSE/SLUG.")],
     files: Annotated[list[Path], typer.Argument(help="The files to submit (or one .zip).")],
-    url: Annotated[str, typer.Option(help="The storer's URL.", envvar="ASSAY_URL")] = "http://127.0.0.1:8000",
+    url: Annotated[
+        str, typer.Option(help="The storer's URL.", envvar="ASSAY_URL")
+    ] = "http://127.0.0.1:8000",
     token: Annotated[str, typer.Option(help="Your API token.", envvar="ASSAY_TOKEN")] = "",
-    for_user: Annotated[str | None, typer.Option("--for", help="Submit for this student (supervisors).")] = None,
+    for_user: Annotated[
+        str | None, typer.Option("--for", help="Submit for this student (supervisors).")
+    ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the result and print it.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the submission as JSON.")] = False,
 ) -> None:
@@ -364,7 +386,11 @@ def submit(
             with err.status("submitted", spinner="dots") as status:
 
                 def update(d: dict[str, Any]) -> None:
-                    where = f", position {d['queue_position']} in the queue" if d.get("queue_position") else ""
+                    where = (
+                        f", position {d['queue_position']} in the queue"
+                        if d.get("queue_position")
+                        else ""
+                    )
                     status.update(f"submission {d['id']}: {d['status']}{where}")
 
                 doc = client.wait(doc["id"], update)
@@ -393,19 +419,38 @@ def _print_submission(doc: dict[str, Any]) -> None:
         for col in ("test", "verdict", "cpu time", "peak memory", "message"):
             table.add_column(col)
         for t in doc["tests"]:
-            cpu = _fmt_limit(t["cpu_time_s"], limits.get("cpu_time_s", 0), "s") if t.get("cpu_time_s") is not None else ""
-            mem = _fmt_limit(t["memory_kib"], limits.get("memory_kib", 0), "KiB") if t.get("memory_kib") is not None else ""
-            table.add_row(t["name"], t["verdict"], cpu, mem, (t.get("judge_message") or t.get("message") or "")[:60])
+            cpu = (
+                _fmt_limit(t["cpu_time_s"], limits.get("cpu_time_s", 0), "s")
+                if t.get("cpu_time_s") is not None
+                else ""
+            )
+            mem = (
+                _fmt_limit(t["memory_kib"], limits.get("memory_kib", 0), "KiB")
+                if t.get("memory_kib") is not None
+                else ""
+            )
+            table.add_row(
+                t["name"],
+                t["verdict"],
+                cpu,
+                mem,
+                (t.get("judge_message") or t.get("message") or "")[:60],
+            )
         out.print(table)
     if doc.get("verdict"):
-        out.print(f"verdict {doc['verdict']}, {doc['points']:g}/{doc['max_points']:g} points", highlight=False)
+        out.print(
+            f"verdict {doc['verdict']}, {doc['points']:g}/{doc['max_points']:g} points",
+            highlight=False,
+        )
 
 
 @tester_app.command("register")
 def tester_register(
     name: Annotated[str, typer.Argument(help="The tester's name.")],
     data_dir: Annotated[Path, DATA_DIR_OPTION] = Path("var"),
-    runtimes: Annotated[str, typer.Option(help="Comma-separated runtimes it offers (default: all).")] = "",
+    runtimes: Annotated[
+        str, typer.Option(help="Comma-separated runtimes it offers (default: all).")
+    ] = "",
     pool: Annotated[str, typer.Option(help="Its pool.")] = "default",
 ) -> None:
     """(On the storer) register a tester, or rotate its credential; prints the new credential."""

@@ -20,14 +20,18 @@ class ApiError(RuntimeError):
 class Client:
     def __init__(self, url: str, token: str, timeout: float = 60.0) -> None:
         self.http = httpx.Client(
-            base_url=url.rstrip("/") + "/api", headers={"Authorization": f"Bearer {token}"}, timeout=timeout
+            base_url=url.rstrip("/") + "/api",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
         )
 
     def _json(self, response: httpx.Response) -> Any:
         if response.status_code >= 400:
             try:
                 err = response.json()["error"]
-                raise ApiError(response.status_code, err.get("code", "error"), err.get("message", ""))
+                raise ApiError(
+                    response.status_code, err.get("code", "error"), err.get("message", "")
+                )
             except (ValueError, KeyError, TypeError):
                 raise ApiError(response.status_code, "error", response.text[:300]) from None
         return response.json()
@@ -38,24 +42,34 @@ class Client:
             return int(ref)
         course, _, slug = ref.partition("/")
         if not slug:
-            raise ApiError(400, "invalid", f"name the assignment as an id or COURSE/SLUG, not {ref!r}")
+            raise ApiError(
+                400, "invalid", f"name the assignment as an id or COURSE/SLUG, not {ref!r}"
+            )
         for a in self._json(self.http.get(f"/courses/{course}/assignments")):
             if a["slug"] == slug:
                 return int(a["id"])
         raise ApiError(404, "not_found", f"no assignment {slug!r} in course {course!r}")
 
-    def submit(self, assignment: int, files: list[Path], for_user: str | None = None) -> dict[str, Any]:
+    def submit(
+        self, assignment: int, files: list[Path], for_user: str | None = None
+    ) -> dict[str, Any]:
         data = {"for_user": for_user} if for_user else {}
         if len(files) == 1 and files[0].suffix == ".zip":
             upload = [("archive", (files[0].name, files[0].read_bytes(), "application/zip"))]
         else:
-            upload = [("files", (f.name, f.read_bytes(), "application/octet-stream")) for f in files]
-        return self._json(self.http.post(f"/assignments/{assignment}/submissions", data=data, files=upload))
+            upload = [
+                ("files", (f.name, f.read_bytes(), "application/octet-stream")) for f in files
+            ]
+        return self._json(
+            self.http.post(f"/assignments/{assignment}/submissions", data=data, files=upload)
+        )
 
     def submission(self, submission_id: int) -> dict[str, Any]:
         return self._json(self.http.get(f"/submissions/{submission_id}"))
 
-    def wait(self, submission_id: int, on_update: Any = None, timeout: float = 600.0, poll_s: float = 0.1) -> dict[str, Any]:
+    def wait(
+        self, submission_id: int, on_update: Any = None, timeout: float = 600.0, poll_s: float = 0.1
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             doc = self.submission(submission_id)
@@ -64,5 +78,9 @@ class Client:
             if doc["status"] in FINAL or doc["status"] == "not_evaluated":
                 return doc
             if time.monotonic() > deadline:
-                raise ApiError(408, "timeout", f"submission {submission_id} is still {doc['status']} after {timeout:g} s")
+                raise ApiError(
+                    408,
+                    "timeout",
+                    f"submission {submission_id} is still {doc['status']} after {timeout:g} s",
+                )
             time.sleep(poll_s)

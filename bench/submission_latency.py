@@ -69,10 +69,18 @@ def main() -> None:
         logins = json.loads((data / "demo-logins.json").read_text())
 
         def client(user: str) -> httpx.Client:
-            return httpx.Client(base_url=url + "/api", headers={"Authorization": f"Bearer {logins[user]['token']}"}, timeout=60)
+            return httpx.Client(
+                base_url=url + "/api",
+                headers={"Authorization": f"Bearer {logins[user]['token']}"},
+                timeout=60,
+            )
 
         teacher, alice = client("teacher"), client("alice")
-        r = teacher.post("/courses/demo/assignments", data={"slug": "hello"}, files={"package": ("p.zip", hello_package())})
+        r = teacher.post(
+            "/courses/demo/assignments",
+            data={"slug": "hello"},
+            files={"package": ("p.zip", hello_package())},
+        )
         r.raise_for_status()
         assignment = r.json()["id"]
         while not teacher.get(f"/assignments/{assignment}").json()["published"]:
@@ -81,7 +89,8 @@ def main() -> None:
         for i in range(args.runs + 2):
             start = time.perf_counter()
             doc = alice.post(
-                f"/assignments/{assignment}/submissions", files=[("files", ("hello.py", b'print(f"Hello, {input()}!")\n'))]
+                f"/assignments/{assignment}/submissions",
+                files=[("files", ("hello.py", b'print(f"Hello, {input()}!")\n'))],
             ).json()
             while doc["status"] not in ("done", "failed"):
                 time.sleep(0.005)
@@ -95,7 +104,14 @@ def main() -> None:
             t = staff["timings"]
             program_wall = sum(x["wall_time_s"] for x in staff["tests"])
             program_cpu = sum(x["cpu_time_s"] for x in staff["tests"])
-            rows.append({**t, "client_s": client_s, "program_wall_s": program_wall, "program_cpu_s": program_cpu})
+            rows.append(
+                {
+                    **t,
+                    "client_s": client_s,
+                    "program_wall_s": program_wall,
+                    "program_cpu_s": program_cpu,
+                }
+            )
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
@@ -103,7 +119,9 @@ def main() -> None:
     def med(key: str) -> float:
         return statistics.median(r[key] for r in rows if r.get(key) is not None)
 
-    print(f"Python hello-world, 10 tests, {len(rows)} submissions one after another, embedded default")
+    print(
+        f"Python hello-world, 10 tests, {len(rows)} submissions one after another, embedded default"
+    )
     print(f"{'step':<40} {'median':>10}")
     for key, label in [
         ("queue_s", "queue (POST committed -> claimed)"),
@@ -118,7 +136,9 @@ def main() -> None:
     ]:
         print(f"{label:<40} {med(key) * 1000:>8.1f} ms")
     overhead = med("total_s") - med("program_wall_s")
-    print(f"{'storer total minus program wall time':<40} {overhead * 1000:>8.1f} ms  (goal: < 500 ms)")
+    print(
+        f"{'storer total minus program wall time':<40} {overhead * 1000:>8.1f} ms  (goal: < 500 ms)"
+    )
 
 
 if __name__ == "__main__":

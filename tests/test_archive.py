@@ -56,7 +56,9 @@ def test_it_counts_bytes_actually_written_not_the_header(tmp_path):
 
 def test_it_rejects_too_many_members(tmp_path):
     with pytest.raises(ArchiveError, match="too many"):
-        extract_zip(make_zip([(f"f{i}", "") for i in range(5)]), tmp_path, ArchiveLimits(max_members=3))
+        extract_zip(
+            make_zip([(f"f{i}", "") for i in range(5)]), tmp_path, ArchiveLimits(max_members=3)
+        )
 
 
 def test_it_rejects_garbage(tmp_path):

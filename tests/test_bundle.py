@@ -15,7 +15,9 @@ SUM = EXAMPLES / "sum-c" / "solutions"
 
 def make_bundle(tmp_path, solution, package=EXAMPLES / "sum-c"):
     bundle = tmp_path / "bundle.zip"
-    result = runner.invoke(app, ["bundle", str(package), str(solution), "--out", str(bundle), "--job-id", "job-7"])
+    result = runner.invoke(
+        app, ["bundle", str(package), str(solution), "--out", str(bundle), "--job-id", "job-7"]
+    )
     assert result.exit_code == 0, result.output
     return bundle
 
@@ -39,7 +41,10 @@ def test_a_bundle_has_the_seeds_members(tmp_path):
 def test_run_bundle_writes_the_result_archive(tmp_path):
     bundle = make_bundle(tmp_path, SUM / "accepted" / "sum.c")
     out = tmp_path / "result"
-    result = runner.invoke(app, ["tester", "run-bundle", str(bundle), "--out", str(out), "--zip", str(tmp_path / "r.zip")])
+    result = runner.invoke(
+        app,
+        ["tester", "run-bundle", str(bundle), "--out", str(out), "--zip", str(tmp_path / "r.zip")],
+    )
     assert result.exit_code == 0, result.output
     doc = yaml.safe_load((out / "result.yaml").read_text())
     assert doc["job_id"] == "job-7"
@@ -70,7 +75,9 @@ def test_a_compile_error_is_reported_with_the_compilers_output(tmp_path):
 
 def test_captured_output_is_capped_in_the_archive(tmp_path):
     prog = tmp_path / "loud.c"
-    prog.write_text('#include <stdio.h>\nint main(){for(int i=0;i<200000;i++)puts("0123456789");return 0;}\n')
+    prog.write_text(
+        '#include <stdio.h>\nint main(){for(int i=0;i<200000;i++)puts("0123456789");return 0;}\n'
+    )
     bundle = make_bundle(tmp_path, prog)
     out = tmp_path / "result"
     runner.invoke(app, ["tester", "run-bundle", str(bundle), "--out", str(out)])
@@ -93,5 +100,7 @@ def test_a_malformed_bundle_is_named(tmp_path):
 def test_a_submission_in_an_unknown_language_is_refused(tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("hello")
-    result = runner.invoke(app, ["bundle", str(EXAMPLES / "sum-c"), str(notes), "--out", str(tmp_path / "b.zip")])
+    result = runner.invoke(
+        app, ["bundle", str(EXAMPLES / "sum-c"), str(notes), "--out", str(tmp_path / "b.zip")]
+    )
     assert result.exit_code == 2

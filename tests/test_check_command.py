@@ -33,7 +33,9 @@ def test_every_example_passes_its_own_check(example):
 
 
 def test_the_table_shows_verdicts_and_measurements_against_limits():
-    result = assay("check", str(EXAMPLES / "sum-c"), "-s", "accepted/sum.c", "-s", "time_limit_exceeded/slow.c")
+    result = assay(
+        "check", str(EXAMPLES / "sum-c"), "-s", "accepted/sum.c", "-s", "time_limit_exceeded/slow.c"
+    )
     assert result.returncode == 0, result.stderr
     assert "accepted/sum.c" in result.stdout
     assert "TLE" in result.stdout
@@ -54,7 +56,9 @@ def test_a_wrongly_filed_solution_makes_check_fail(tmp_path):
 
 
 def test_json_reports_every_test_with_measurements():
-    result = runner.invoke(app, ["check", str(EXAMPLES / "sum-c"), "--json", "-s", "accepted/sum.c"])
+    result = runner.invoke(
+        app, ["check", str(EXAMPLES / "sum-c"), "--json", "-s", "accepted/sum.c"]
+    )
     assert result.exit_code == 0
     (sol,) = json.loads(result.stdout)["solutions"]
     assert sol["points"] == sol["max_points"] == 10
@@ -99,5 +103,7 @@ def test_every_wrongly_filed_solution_of_the_sum_example_is_caught(tmp_path, hos
         report = check_package(assignment, host)
     by_name = {s.solution.name: s for s in report.solutions}
     assert set(by_name) == {*moved, "wrong_answer/sum.c"}
-    assert not any(s.ok for s in report.solutions), [(s.solution.name, s.verdict) for s in report.solutions if s.ok]
+    assert not any(s.ok for s in report.solutions), [
+        (s.solution.name, s.verdict) for s in report.solutions if s.ok
+    ]
     assert not report.ok

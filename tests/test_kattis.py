@@ -104,11 +104,19 @@ def test_a_test_without_answer_is_named(tmp_path):
     files = dict(BASIC)
     del files["data/secret/2.ans"]
     root = kattis(tmp_path / "p", "name: E\n", files)
-    with pytest.raises(PackageError, match=r"data/secret/2.in: no answer file 2.ans"), open_package(root):
+    with (
+        pytest.raises(PackageError, match=r"data/secret/2.in: no answer file 2.ans"),
+        open_package(root),
+    ):
         pass
 
 
 def test_bad_limits_are_named(tmp_path):
     root = kattis(tmp_path / "p", "name: E\nlimits: {memory: lots}\n", BASIC)
-    with pytest.raises(PackageError, match=r"problem.yaml: limits.memory: must be a positive number"), open_package(root):
+    with (
+        pytest.raises(
+            PackageError, match=r"problem.yaml: limits.memory: must be a positive number"
+        ),
+        open_package(root),
+    ):
         pass

@@ -93,11 +93,20 @@ def test_groups_assign_tests_and_points(tmp_path):
         ("title: T\nlimits: {time_s: fast}\n", "assignment.yaml: limits.time_s:"),
         ("title: T\nlimits: {memory_mib: -5}\n", "assignment.yaml: limits.memory_mib:"),
         ("title: T\nruntime: cobol\n", "assignment.yaml: runtime:"),
-        ("title: T\njudge: {type: magic}\n", "assignment.yaml: judge.type: Value error, unknown judge 'magic'"),
-        ("title: T\njudge: {type: checker}\n", "assignment.yaml: judge.checker: judge 'checker' needs a checker"),
+        (
+            "title: T\njudge: {type: magic}\n",
+            "assignment.yaml: judge.type: Value error, unknown judge 'magic'",
+        ),
+        (
+            "title: T\njudge: {type: checker}\n",
+            "assignment.yaml: judge.checker: judge 'checker' needs a checker",
+        ),
         ("title: T\njudge: {type: checker, checker: nope.py}\n", "checker 'nope.py' not found"),
         ("title: T\ntests: {9: {weight: 2}}\n", "assignment.yaml: tests.9: no test named '9'"),
-        ("title: T\ngroups: [{name: g, points: 1, tests: ['x*']}]\n", "assignment.yaml: groups.0.tests: matches no test"),
+        (
+            "title: T\ngroups: [{name: g, points: 1, tests: ['x*']}]\n",
+            "assignment.yaml: groups.0.tests: matches no test",
+        ),
         ("runtime: c\n", "assignment.yaml: title: Field required"),
     ],
 )

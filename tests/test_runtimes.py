@@ -21,7 +21,10 @@ def test_it_explains_an_unknown_or_mixed_language():
 
 
 def test_it_finds_the_java_main_class_with_its_package():
-    files = {"Util.java": b"class Util {}", "App.java": b"package org.x;\npublic class App { public static void main(String[] a) {} }"}
+    files = {
+        "Util.java": b"class Util {}",
+        "App.java": b"package org.x;\npublic class App { public static void main(String[] a) {} }",
+    }
     assert find_main(get_runtime("java"), files) == "org.x.App"
 
 

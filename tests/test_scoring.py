@@ -8,7 +8,12 @@ GROUPS = [
 
 
 def t(name, verdict, score=None, weight=1.0):
-    return {"name": name, "verdict": verdict, "score": score if score is not None else (1.0 if verdict == "AC" else 0.0), "weight": weight}
+    return {
+        "name": name,
+        "verdict": verdict,
+        "score": score if score is not None else (1.0 if verdict == "AC" else 0.0),
+        "weight": weight,
+    }
 
 
 def test_all_accepted_gets_full_points():
@@ -17,14 +22,22 @@ def test_all_accepted_gets_full_points():
 
 
 def test_an_all_group_gets_nothing_for_one_failure():
-    s = compute_score(GROUPS, [t("e1", "AC"), t("e2", "WA"), t("h1", "AC"), t("h2", "AC"), t("h3", "AC")])
+    s = compute_score(
+        GROUPS, [t("e1", "AC"), t("e2", "WA"), t("h1", "AC"), t("h2", "AC"), t("h3", "AC")]
+    )
     assert s.groups[0].points == 0
     assert s.points == 6
     assert s.verdict is Verdict.WA
 
 
 def test_a_proportional_group_uses_weights_and_partial_scores():
-    tests = [t("e1", "AC"), t("e2", "AC"), t("h1", "AC", weight=2), t("h2", "PA", 0.5), t("h3", "TLE")]
+    tests = [
+        t("e1", "AC"),
+        t("e2", "AC"),
+        t("h1", "AC", weight=2),
+        t("h2", "PA", 0.5),
+        t("h3", "TLE"),
+    ]
     s = compute_score(GROUPS, tests)
     # hard: (2*1 + 1*0.5 + 0) / 4 = 0.625 of 6 points
     assert s.groups[1].points == 3.75

@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import Any
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-DEMO_ASSIGNMENTS = ["sum-c", "groups-python", "checker-cpp", "java-sort", "kattis-distance", "kattis-guess"]
+DEMO_ASSIGNMENTS = [
+    "sum-c",
+    "groups-python",
+    "checker-cpp",
+    "java-sort",
+    "kattis-distance",
+    "kattis-guess",
+]
 DEMO_USERS = [
     # username, role, what for
     ("admin", "administrator", "administers everything"),
@@ -37,7 +44,9 @@ def setup_django(data_dir: Path, *, demo: bool = False) -> None:
     os.environ["ASSAY_DATA_DIR"] = str(data_dir)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assay.storer.settings")
     if demo:
-        os.environ.setdefault("ASSAY_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+        os.environ.setdefault(
+            "ASSAY_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+        )
     import django
 
     django.setup()
@@ -81,7 +90,9 @@ def create_demo(data_dir: Path) -> list[Login]:
                 entry = {"password": password, "token": ApiToken.issue(user, "demo")}
                 saved[username] = entry
             if role != "administrator":
-                Membership.objects.update_or_create(course=course, user=user, defaults={"role": role})
+                Membership.objects.update_or_create(
+                    course=course, user=user, defaults={"role": role}
+                )
             logins.append(Login(username, entry["password"], role, entry["token"]))
         admin = User.objects.get(username="admin")
         for slug in DEMO_ASSIGNMENTS:
@@ -108,7 +119,10 @@ def _zip_dir(path: Path) -> bytes:
 def register_local_testers(count: int) -> list[tuple[str, str]]:
     from assay.storer.evaluation.models import Tester
 
-    return [(f"local-{i}", Tester.register(f"local-{i}", pool="default")[1]) for i in range(1, count + 1)]
+    return [
+        (f"local-{i}", Tester.register(f"local-{i}", pool="default")[1])
+        for i in range(1, count + 1)
+    ]
 
 
 def port_free(host: str, port: int) -> bool:
@@ -138,8 +152,12 @@ class Supervisor:
         from assay.storer.wsgi import application
 
         if not port_free(self.host, self.port):
-            raise SystemExit(f"error: port {self.port} on {self.host} is in use; choose another with --port")
-        server = create_server(application, host=self.host, port=self.port, threads=8, ident="assay")
+            raise SystemExit(
+                f"error: port {self.port} on {self.host} is in use; choose another with --port"
+            )
+        server = create_server(
+            application, host=self.host, port=self.port, threads=8, ident="assay"
+        )
         threading.Thread(target=server.run, daemon=True, name="http").start()
         resent = services.redispatch_unfinished()
         credentials = register_local_testers(self.testers)
@@ -154,7 +172,9 @@ class Supervisor:
         while not self.stop.wait(1.0):
             for name, proc in list(self.workers.items()):
                 if proc.poll() is not None and time.monotonic() >= backoff.get(name, 0):
-                    print(f"tester {name} exited ({proc.returncode}); restarting it", file=sys.stderr)
+                    print(
+                        f"tester {name} exited ({proc.returncode}); restarting it", file=sys.stderr
+                    )
                     backoff[name] = time.monotonic() + 10  # never crash-loop faster than this
                     self._start_worker(name, tokens[name], settings.BROKER_URL)
         self.shutdown()
@@ -163,7 +183,18 @@ class Supervisor:
     def _start_worker(self, name: str, token: str, broker_url: str) -> None:
         env = {**os.environ, "ASSAY_TESTER_TOKEN": token}
         self.workers[name] = subprocess.Popen(
-            [sys.executable, "-m", "assay", "worker", "--url", self.url, "--broker", broker_url, "--name", name],
+            [
+                sys.executable,
+                "-m",
+                "assay",
+                "worker",
+                "--url",
+                self.url,
+                "--broker",
+                broker_url,
+                "--name",
+                name,
+            ],
             env=env,
         )
 

@@ -141,7 +141,9 @@ class Executor:
                 ]  # fmt: skip
             if any(t["verdict"] == Verdict.IE for t in doc["tests"]):
                 bad = next(t for t in doc["tests"] if t["verdict"] == Verdict.IE)
-                raise CheckerError(f"test {bad['name']}: {bad.get('judge_message') or bad.get('message')}")
+                raise CheckerError(
+                    f"test {bad['name']}: {bad.get('judge_message') or bad.get('message')}"
+                )
             score = compute_score(
                 spec.groups, doc["tests"], build_failed=doc["build"]["status"] != "OK"
             )
@@ -219,7 +221,10 @@ class Executor:
             if res.status is Status.XX:
                 raise SandboxError(f"test {t.name}: {res.message}")
             if res.status is Status.RE and _ran_out_of_memory(spec, stderr):
-                res.status, res.message = Status.ML, "memory limit exceeded (the runtime ran out of memory)"
+                res.status, res.message = (
+                    Status.ML,
+                    "memory limit exceeded (the runtime ran out of memory)",
+                )
             if res.status is not Status.OK:
                 judged = verdict_of_run(res)
             elif checker is not None:

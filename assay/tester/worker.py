@@ -42,7 +42,9 @@ HEARTBEAT_S = 5.0
 class StorerClient:
     """The tester's side of the storer's tester API."""
 
-    def __init__(self, url: str, token: str, timeout: float = 60.0, verify: bool | str = True) -> None:
+    def __init__(
+        self, url: str, token: str, timeout: float = 60.0, verify: bool | str = True
+    ) -> None:
         self.http = httpx.Client(
             base_url=url.rstrip("/") + "/api/tester",
             headers={"Authorization": f"Bearer {token}"},
@@ -66,16 +68,26 @@ class StorerClient:
         return self._check(r).json()
 
     def bundle(self, job_id: int, attempt: int) -> bytes:
-        return self._check(self.http.get(f"/jobs/{job_id}/bundle", params={"attempt": attempt})).content
+        return self._check(
+            self.http.get(f"/jobs/{job_id}/bundle", params={"attempt": attempt})
+        ).content
 
     def result(self, job_id: int, attempt: int, archive: bytes) -> dict[str, Any]:
         files = {"archive": ("result.zip", archive, "application/zip")}
-        return self._check(self.http.post(f"/jobs/{job_id}/result", params={"attempt": attempt}, files=files)).json()
+        return self._check(
+            self.http.post(f"/jobs/{job_id}/result", params={"attempt": attempt}, files=files)
+        ).json()
 
     def fail(self, job_id: int, attempt: int, error: str, retry: bool) -> None:
-        self._check(self.http.post(f"/jobs/{job_id}/fail", json={"attempt": attempt, "error": error, "retry": retry}))
+        self._check(
+            self.http.post(
+                f"/jobs/{job_id}/fail", json={"attempt": attempt, "error": error, "retry": retry}
+            )
+        )
 
-    def heartbeat(self, jobs: list[int], runtimes: list[str] | None = None, slots: int | None = None) -> None:
+    def heartbeat(
+        self, jobs: list[int], runtimes: list[str] | None = None, slots: int | None = None
+    ) -> None:
         body: dict[str, Any] = {"jobs": jobs}
         if runtimes is not None:
             body["runtimes"] = runtimes

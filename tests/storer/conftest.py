@@ -42,11 +42,15 @@ class Api:
 
     def post(self, path: str, data: Any = None, json: Any = None, **extra: Any):
         if json is not None:
-            return self.client.post("/api" + path, json, content_type="application/json", **self.headers, **extra)
+            return self.client.post(
+                "/api" + path, json, content_type="application/json", **self.headers, **extra
+            )
         return self.client.post("/api" + path, data or {}, **self.headers, **extra)
 
     def patch(self, path: str, json: Any):
-        return self.client.patch("/api" + path, json, content_type="application/json", **self.headers)
+        return self.client.patch(
+            "/api" + path, json, content_type="application/json", **self.headers
+        )
 
 
 class Cast:

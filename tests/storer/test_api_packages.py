@@ -41,7 +41,10 @@ def create(cast, data, slug="echo", who="teacher", publish=True):
 def validate_on_a_tester(cast, job, tmp_path):
     """What `assay worker` does with a validation job, through the tester API."""
     tester = cast.api("tester")
-    assert tester.post(f"/tester/jobs/{job.id}/claim", json={"attempt": 1}).json()["kind"] == "validation"
+    assert (
+        tester.post(f"/tester/jobs/{job.id}/claim", json={"attempt": 1}).json()["kind"]
+        == "validation"
+    )
     package = tmp_path / "p.zip"
     package.write_bytes(tester.get(f"/tester/jobs/{job.id}/bundle", attempt=1).content)
     with open_package(package) as assignment:
@@ -49,7 +52,10 @@ def validate_on_a_tester(cast, job, tmp_path):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("report.json", json.dumps(report, default=str))
-    r = tester.post(f"/tester/jobs/{job.id}/result?attempt=1", {"archive": SimpleUploadedFile("r.zip", buf.getvalue())})
+    r = tester.post(
+        f"/tester/jobs/{job.id}/result?attempt=1",
+        {"archive": SimpleUploadedFile("r.zip", buf.getvalue())},
+    )
     assert r.status_code == 200, r.content
 
 
@@ -120,7 +126,8 @@ def test_a_kattis_package_can_be_uploaded(cast):
 
 def test_a_new_version_of_an_existing_assignment(cast):
     r = cast.api("teacher").post(
-        f"/assignments/{cast.sum.id}/versions", {"package": SimpleUploadedFile("p.zip", package_zip("sum-c"))}
+        f"/assignments/{cast.sum.id}/versions",
+        {"package": SimpleUploadedFile("p.zip", package_zip("sum-c"))},
     )
     assert r.status_code == 201 and r.json()["number"] == 2 and r.json()["state"] == "validating"
     cast.sum.refresh_from_db()

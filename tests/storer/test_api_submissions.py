@@ -51,7 +51,9 @@ def test_a_zip_archive_is_unpacked(cast):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("sum.c", SUM_OK)
-    r = cast.api("alice").post(f"/assignments/{cast.sum.id}/submissions", {"archive": upload("s.zip", buf.getvalue())})
+    r = cast.api("alice").post(
+        f"/assignments/{cast.sum.id}/submissions", {"archive": upload("s.zip", buf.getvalue())}
+    )
     assert r.status_code == 201
     assert [f["name"] for f in r.json()["files"]] == ["sum.c"]
 
@@ -60,7 +62,9 @@ def test_a_zip_with_a_path_traversal_is_refused_and_nothing_is_stored(cast):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("../../evil.c", SUM_OK)
-    r = cast.api("alice").post(f"/assignments/{cast.sum.id}/submissions", {"archive": upload("s.zip", buf.getvalue())})
+    r = cast.api("alice").post(
+        f"/assignments/{cast.sum.id}/submissions", {"archive": upload("s.zip", buf.getvalue())}
+    )
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "bad_archive"
     assert "'..' is not allowed" in r.json()["error"]["message"]
@@ -71,13 +75,17 @@ def test_a_zip_bomb_is_refused(cast):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("sum.c", b" " * (50 * 1024 * 1024))
-    r = cast.api("alice").post(f"/assignments/{cast.sum.id}/submissions", {"archive": upload("s.zip", buf.getvalue())})
+    r = cast.api("alice").post(
+        f"/assignments/{cast.sum.id}/submissions", {"archive": upload("s.zip", buf.getvalue())}
+    )
     assert r.status_code == 400
     assert Submission.objects.count() == 0
 
 
 def test_garbage_instead_of_a_zip_is_refused(cast):
-    r = cast.api("alice").post(f"/assignments/{cast.sum.id}/submissions", {"archive": upload("s.zip", b"garbage")})
+    r = cast.api("alice").post(
+        f"/assignments/{cast.sum.id}/submissions", {"archive": upload("s.zip", b"garbage")}
+    )
     assert r.status_code == 400 and r.json()["error"]["code"] == "bad_archive"
 
 
@@ -121,7 +129,9 @@ def test_a_dot_file_name_is_refused(cast):
 def test_an_unknown_assignment_is_404_with_the_error_shape(cast):
     r = cast.api("alice").post("/assignments/999/submissions", {"files": [upload("sum.c", SUM_OK)]})
     assert r.status_code == 404
-    assert r.json() == {"error": {"code": "not_found", "message": "assignment 999 not found", "field": None}}
+    assert r.json() == {
+        "error": {"code": "not_found", "message": "assignment 999 not found", "field": None}
+    }
 
 
 def test_after_the_deadline_a_student_is_refused_but_a_supervisor_may_submit(cast):
@@ -136,7 +146,11 @@ def test_a_supervisor_submits_for_a_student(cast):
     r = submit(cast, "teacher", [upload("sum.c", SUM_OK)], for_user="alice")
     assert r.status_code == 201
     doc = r.json()
-    assert (doc["author"], doc["submitted_by"], doc["cross_submitted"]) == ("alice", "teacher", True)
+    assert (doc["author"], doc["submitted_by"], doc["cross_submitted"]) == (
+        "alice",
+        "teacher",
+        True,
+    )
     # and Alice sees it as hers
     assert cast.api("alice").get(f"/submissions/{doc['id']}").status_code == 200
 
@@ -175,12 +189,18 @@ def test_students_list_only_their_own_submissions(cast):
     submit(cast, "alice", [upload("sum.c", SUM_OK)])
     submit(cast, "bob", [upload("sum.c", SUM_OK)])
     assert [s["author"] for s in cast.api("alice").get("/submissions").json()] == ["alice"]
-    assert sorted(s["author"] for s in cast.api("teacher").get("/submissions").json()) == ["alice", "bob"]
+    assert sorted(s["author"] for s in cast.api("teacher").get("/submissions").json()) == [
+        "alice",
+        "bob",
+    ]
     assert cast.api("tina").get("/submissions").json() == []
 
 
 def test_the_supervisor_changes_deadline_points_and_mode(cast):
-    r = cast.api("teacher").patch(f"/assignments/{cast.sum.id}", {"points": 20, "evaluation": "on_demand", "deadline": "2030-01-01T00:00:00Z"})
+    r = cast.api("teacher").patch(
+        f"/assignments/{cast.sum.id}",
+        {"points": 20, "evaluation": "on_demand", "deadline": "2030-01-01T00:00:00Z"},
+    )
     assert r.status_code == 200
     assert (r.json()["points"], r.json()["evaluation"]) == (20, "on_demand")
     assert cast.api("alice").patch(f"/assignments/{cast.sum.id}", {"points": 99}).status_code == 403

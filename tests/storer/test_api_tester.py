@@ -20,23 +20,31 @@ from assay.tester.executor import Executor
 
 from .conftest import SUM_OK, Api
 
-WRONG = b'#include <stdio.h>\nint main(){int a,b;scanf("%d %d",&a,&b);printf("%d\\n",a+b);return 0;}\n'
+WRONG = (
+    b'#include <stdio.h>\nint main(){int a,b;scanf("%d %d",&a,&b);printf("%d\\n",a+b);return 0;}\n'
+)
 
 
 @pytest.fixture
 def job(cast):
-    submission = services.create_submission(cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": SUM_OK})
+    submission = services.create_submission(
+        cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": SUM_OK}
+    )
     return submission.jobs.get()
 
 
 def claim(cast, job, attempt=1, api=None):
-    return (api or cast.api("tester")).post(f"/tester/jobs/{job.id}/claim", json={"attempt": attempt})
+    return (api or cast.api("tester")).post(
+        f"/tester/jobs/{job.id}/claim", json={"attempt": attempt}
+    )
 
 
 def evaluate(bundle: bytes, tmp_path: Path, edit=None) -> bytes:
     """Run the bundle through the real executor and return the result archive."""
     opened = open_bundle(bundle, tmp_path / "bundle")
-    Executor(get_host(), "t1").evaluate(opened.spec, opened.files, opened.tests, tmp_path / "result", scripts=opened.scripts)
+    Executor(get_host(), "t1").evaluate(
+        opened.spec, opened.files, opened.tests, tmp_path / "result", scripts=opened.scripts
+    )
     if edit:
         path = tmp_path / "result" / "result.yaml"
         doc = yaml.safe_load(path.read_text())
@@ -49,7 +57,8 @@ def evaluate(bundle: bytes, tmp_path: Path, edit=None) -> bytes:
 
 def upload(cast, job, archive, attempt=1, api=None):
     return (api or cast.api("tester")).post(
-        f"/tester/jobs/{job.id}/result?attempt={attempt}", {"archive": SimpleUploadedFile("r.zip", archive)}
+        f"/tester/jobs/{job.id}/result?attempt={attempt}",
+        {"archive": SimpleUploadedFile("r.zip", archive)},
     )
 
 
@@ -74,10 +83,18 @@ def test_the_whole_flow_stores_verdicts_time_memory_and_points(cast, job, tmp_pa
 
 
 def test_points_follow_the_storers_own_scoring(cast, tmp_path):
-    submission = services.create_submission(cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": WRONG})
+    submission = services.create_submission(
+        cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": WRONG}
+    )
     job = submission.jobs.get()
     claim(cast, job)
-    upload(cast, job, evaluate(fetch(cast, job).content, tmp_path, edit=lambda d: d.update(points=10, verdict="AC")))
+    upload(
+        cast,
+        job,
+        evaluate(
+            fetch(cast, job).content, tmp_path, edit=lambda d: d.update(points=10, verdict="AC")
+        ),
+    )
     job.refresh_from_db()
     assert job.verdict == "WA" and job.points == 5  # the tester's claimed points are not trusted
 
@@ -104,7 +121,10 @@ def test_another_tester_cannot_fetch_or_report_the_job(cast, job, tmp_path):
     other = Api(cast.other_tester_token)
     assert fetch(cast, job, api=other).status_code == 403
     assert upload(cast, job, b"x", api=other).status_code == 403
-    assert other.post(f"/tester/jobs/{job.id}/fail", json={"attempt": 1, "error": "x"}).status_code == 403
+    assert (
+        other.post(f"/tester/jobs/{job.id}/fail", json={"attempt": 1, "error": "x"}).status_code
+        == 403
+    )
 
 
 def test_nothing_is_served_before_a_claim(cast, job):
@@ -119,10 +139,15 @@ def test_a_revoked_tester_is_refused(cast, job):
 
 
 def test_a_user_token_is_no_tester_credential(cast, job):
-    assert cast.api("admin").post(f"/tester/jobs/{job.id}/claim", json={"attempt": 1}).status_code == 401
+    assert (
+        cast.api("admin").post(f"/tester/jobs/{job.id}/claim", json={"attempt": 1}).status_code
+        == 401
+    )
 
 
-def test_a_malformed_archive_fails_the_job_and_mails_the_administrators(cast, job, django_capture_on_commit_callbacks):
+def test_a_malformed_archive_fails_the_job_and_mails_the_administrators(
+    cast, job, django_capture_on_commit_callbacks
+):
     claim(cast, job)
     with django_capture_on_commit_callbacks(execute=True):
         r = upload(cast, job, b"not a zip")
@@ -133,8 +158,15 @@ def test_a_malformed_archive_fails_the_job_and_mails_the_administrators(cast, jo
     assert mail.outbox[0].to == ["admin@example.org"]
     assert f"job {job.id} failed" in mail.outbox[0].subject
     # students see that it failed, not the internals; supervisors see the error
-    assert cast.api("alice").get(f"/submissions/{job.submission_id}").json()["error"].startswith("the evaluation failed")
-    assert "malformed" in cast.api("teacher").get(f"/submissions/{job.submission_id}").json()["error"]
+    assert (
+        cast.api("alice")
+        .get(f"/submissions/{job.submission_id}")
+        .json()["error"]
+        .startswith("the evaluation failed")
+    )
+    assert (
+        "malformed" in cast.api("teacher").get(f"/submissions/{job.submission_id}").json()["error"]
+    )
 
 
 def test_a_result_for_another_job_is_refused(cast, job, tmp_path):
@@ -155,10 +187,16 @@ def test_a_result_missing_a_test_is_refused(cast, job, tmp_path):
 def test_a_sandbox_failure_is_retried_then_failed_after_the_last_attempt(cast, job, settings):
     settings.MAX_EVALUATION_ATTEMPTS = 2
     claim(cast, job)
-    r = cast.api("tester").post(f"/tester/jobs/{job.id}/fail", json={"attempt": 1, "error": "SandboxError: x", "retry": True})
+    r = cast.api("tester").post(
+        f"/tester/jobs/{job.id}/fail",
+        json={"attempt": 1, "error": "SandboxError: x", "retry": True},
+    )
     assert r.json() == {"job": job.id, "state": "queued", "attempt": 2}
     claim(cast, job, attempt=2)
-    r = cast.api("tester").post(f"/tester/jobs/{job.id}/fail", json={"attempt": 2, "error": "SandboxError: y", "retry": True})
+    r = cast.api("tester").post(
+        f"/tester/jobs/{job.id}/fail",
+        json={"attempt": 2, "error": "SandboxError: y", "retry": True},
+    )
     assert r.json()["state"] == "failed"
     job.refresh_from_db()
     assert "gave up after 2 attempts" in job.error
@@ -173,23 +211,33 @@ def test_a_restart_gives_running_jobs_a_new_attempt_and_ignores_the_old_result(c
     late = upload(cast, job, evaluate(bundle, tmp_path / "old"), attempt=1)
     assert late.status_code == 409
     claim(cast, job, attempt=2)
-    r = upload(cast, job, evaluate(fetch(cast, job, attempt=2).content, tmp_path / "new"), attempt=2)
+    r = upload(
+        cast, job, evaluate(fetch(cast, job, attempt=2).content, tmp_path / "new"), attempt=2
+    )
     assert r.status_code == 200
-    assert TestResult.objects.filter(job__submission=job.submission).count() == 4  # exactly one result
+    assert (
+        TestResult.objects.filter(job__submission=job.submission).count() == 4
+    )  # exactly one result
 
 
 def test_an_administrator_retries_a_failed_job(cast, job):
     claim(cast, job)
-    cast.api("tester").post(f"/tester/jobs/{job.id}/fail", json={"attempt": 1, "error": "bad bundle"})
+    cast.api("tester").post(
+        f"/tester/jobs/{job.id}/fail", json={"attempt": 1, "error": "bad bundle"}
+    )
     assert cast.api("teacher").post(f"/jobs/{job.id}/retry").status_code == 403
     r = cast.api("admin").post(f"/jobs/{job.id}/retry")
     assert r.status_code == 202 and r.json()["state"] == "queued"
     assert cast.api("admin").get("/jobs", state="queued").json()[0]["id"] == job.id
 
 
-def test_dispatch_reaches_the_broker_after_commit(cast, django_capture_on_commit_callbacks, settings):
+def test_dispatch_reaches_the_broker_after_commit(
+    cast, django_capture_on_commit_callbacks, settings
+):
     with django_capture_on_commit_callbacks(execute=True):
-        submission = services.create_submission(cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": SUM_OK})
+        submission = services.create_submission(
+            cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": SUM_OK}
+        )
     job = submission.jobs.get()
     folder = Path(settings.BROKER_URL.removeprefix("filesystem://"))
     messages = [json.loads(p.read_text()) for p in folder.glob("*.msg")]
@@ -201,7 +249,9 @@ def test_dispatch_reaches_the_broker_after_commit(cast, django_capture_on_commit
 
 def test_heartbeats_update_the_tester_and_its_jobs(cast, job):
     claim(cast, job)
-    r = cast.api("tester").post("/tester/heartbeat", json={"jobs": [job.id], "runtimes": ["c"], "slots": 2})
+    r = cast.api("tester").post(
+        "/tester/heartbeat", json={"jobs": [job.id], "runtimes": ["c"], "slots": 2}
+    )
     assert r.status_code == 200
     cast.tester.refresh_from_db()
     assert cast.tester.runtimes == ["c"] and cast.tester.slots == 2 and cast.tester.last_seen_at
@@ -219,6 +269,8 @@ def test_the_bundle_carries_the_submission_and_the_tests(cast, job):
 
 def test_submissions_are_kept_after_a_failure(cast, job):
     claim(cast, job)
-    cast.api("tester").post(f"/tester/jobs/{job.id}/fail", json={"attempt": 1, "error": "bad bundle"})
+    cast.api("tester").post(
+        f"/tester/jobs/{job.id}/fail", json={"attempt": 1, "error": "bad bundle"}
+    )
     assert Submission.objects.filter(pk=job.submission_id).exists()
     assert Job.objects.get(pk=job.id).state == "failed"

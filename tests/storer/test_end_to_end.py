@@ -9,89 +9,25 @@ import io
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
 import zipfile
-from pathlib import Path
 
-import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
 from tests.conftest import EXAMPLES, ROOT
 
-pytestmark = pytest.mark.django_db(transaction=False)  # the server has its own database
+from .server import Mailbox, Server, free_port
+
 SUM = EXAMPLES / "sum-c" / "solutions"
 SLOW_SUM = b"""#include <stdio.h>
 int main(void) { long long a, b; scanf("%lld %lld", &a, &b);
   volatile long long s = 0; for (long long i = 0; i < 250000000LL; i++) s += i;  /* ~0.3 s */
   printf("%lld\\n", a + b); return 0; }
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        self.messages.append(envelope.content.decode(errors="replace"))
-        return "250 OK"
-
-
-class Server:
-    def __init__(self, data_dir: Path, port: int, env: dict[str, str]) -> None:
-        self.data_dir, self.port, self.env = data_dir, port, env
-        self.url = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> Server:
-        self.log = open(self.data_dir.parent / f"server-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "assay", "demo", "--data-dir", str(self.data_dir), "--port", str(self.port), "--testers", "2"],
-            cwd=ROOT, env={**os.environ, **self.env}, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.output()
-            try:
-                if httpx.get(self.url + "/api/openapi.json", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError("the demo did not come up:\n" + self.output())
-        self.logins = json.loads((self.data_dir / "demo-logins.json").read_text())
-        return self
-
-    def output(self) -> str:
-        return (self.data_dir.parent / Path(self.log.name).name).read_text(errors="replace")[-5000:]
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            self.proc.wait(timeout=30)
-
-    def api(self, user: str) -> httpx.Client:
-        return httpx.Client(base_url=self.url + "/api", headers={"Authorization": f"Bearer {self.logins[user]['token']}"}, timeout=30)
-
-    def wait(self, user: str, submission_id: int, timeout: float = 60) -> dict:
-        deadline = time.monotonic() + timeout
-        with self.api(user) as api:
-            while time.monotonic() < deadline:
-                doc = api.get(f"/submissions/{submission_id}").json()
-                if doc["status"] in ("done", "failed"):
-                    return doc
-                time.sleep(0.1)
-        raise AssertionError(f"submission {submission_id} is still {doc['status']}:\n{self.output()}")
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +42,11 @@ def mailbox():
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, mailbox):
     _, smtp_port = mailbox
-    env = {"ASSAY_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "ASSAY_EMAIL_HOST": "127.0.0.1", "ASSAY_EMAIL_PORT": str(smtp_port)}
+    env = {
+        "ASSAY_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "ASSAY_EMAIL_HOST": "127.0.0.1",
+        "ASSAY_EMAIL_PORT": str(smtp_port),
+    }
     s = Server(tmp_path_factory.mktemp("demo") / "data", free_port(), env).start()
     yield s
     s.stop()
@@ -116,35 +56,82 @@ def submit(server: Server, user: str, assignment: str, files: dict[str, bytes], 
     with server.api(user) as api:
         course, slug = assignment.split("/")
         a = next(x for x in api.get(f"/courses/{course}/assignments").json() if x["slug"] == slug)
-        r = api.post(f"/assignments/{a['id']}/submissions", data=data, files=[("files", (n, d)) for n, d in files.items()])
+        r = api.post(
+            f"/assignments/{a['id']}/submissions",
+            data=data,
+            files=[("files", (n, d)) for n, d in files.items()],
+        )
         assert r.status_code == 201, r.text
         return r.json()
 
 
 def test_a_submission_through_the_api_gets_its_results(server):
-    doc = submit(server, "alice", "demo/sum-c", {"sum.c": (SUM / "accepted" / "sum.c").read_bytes()})
+    doc = submit(
+        server, "alice", "demo/sum-c", {"sum.c": (SUM / "accepted" / "sum.c").read_bytes()}
+    )
     doc = server.wait("alice", doc["id"])
-    assert (doc["status"], doc["verdict"], doc["points"], doc["max_points"]) == ("done", "AC", 10, 10)
+    assert (doc["status"], doc["verdict"], doc["points"], doc["max_points"]) == (
+        "done",
+        "AC",
+        10,
+        10,
+    )
     visible = doc["tests"][0]
-    assert visible["verdict"] == "AC" and 0 < visible["cpu_time_s"] < 1 and 0 < visible["memory_kib"] < 64 * 1024
+    assert (
+        visible["verdict"] == "AC"
+        and 0 < visible["cpu_time_s"] < 1
+        and 0 < visible["memory_kib"] < 64 * 1024
+    )
     assert [t["verdict"] for t in doc["tests"]] == ["AC"] * 4
     assert doc["timings"]["total_s"] < 10
 
 
 def test_a_wrong_solution_gets_partial_points_and_a_compile_error_its_output(server):
-    wrong = server.wait("bob", submit(server, "bob", "demo/sum-c", {"s.c": (SUM / "wrong_answer" / "int-overflow.c").read_bytes()})["id"])
+    wrong = server.wait(
+        "bob",
+        submit(
+            server,
+            "bob",
+            "demo/sum-c",
+            {"s.c": (SUM / "wrong_answer" / "int-overflow.c").read_bytes()},
+        )["id"],
+    )
     assert (wrong["verdict"], wrong["points"]) == ("WA", 5)
-    ce = server.wait("bob", submit(server, "bob", "demo/sum-c", {"s.c": (SUM / "compile_error" / "missing-semicolon.c").read_bytes()})["id"])
+    ce = server.wait(
+        "bob",
+        submit(
+            server,
+            "bob",
+            "demo/sum-c",
+            {"s.c": (SUM / "compile_error" / "missing-semicolon.c").read_bytes()},
+        )["id"],
+    )
     assert ce["verdict"] == "CE" and "expected" in ce["build"]["stderr"]
 
 
 def assay_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "assay", *args], capture_output=True, text=True, timeout=120, cwd=ROOT, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "assay", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_assay_submit_waits_and_prints_the_per_test_table(server):
     token = server.logins["alice"]["token"]
-    r = assay_cli("submit", "demo/sum-c", str(SUM / "accepted" / "sum.c"), "--url", server.url, "--token", token, "--wait")
+    r = assay_cli(
+        "submit",
+        "demo/sum-c",
+        str(SUM / "accepted" / "sum.c"),
+        "--url",
+        server.url,
+        "--token",
+        token,
+        "--wait",
+    )
     assert r.returncode == 0, r.stderr
     assert "done" in r.stdout and "verdict AC, 10/10 points" in r.stdout
     assert "1/64 MiB" in r.stdout or "/64 MiB" in r.stdout
@@ -152,21 +139,53 @@ def test_assay_submit_waits_and_prints_the_per_test_table(server):
 
 def test_assay_submit_cross_submits_for_a_student_as_json(server):
     token = server.logins["teacher"]["token"]
-    r = assay_cli("submit", "demo/sum-c", str(SUM / "accepted" / "sum.c"), "--url", server.url, "--token", token, "--for", "bob", "--wait", "--json")
+    r = assay_cli(
+        "submit",
+        "demo/sum-c",
+        str(SUM / "accepted" / "sum.c"),
+        "--url",
+        server.url,
+        "--token",
+        token,
+        "--for",
+        "bob",
+        "--wait",
+        "--json",
+    )
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert (doc["author"], doc["submitted_by"], doc["cross_submitted"], doc["verdict"]) == ("bob", "teacher", True, "AC")
+    assert (doc["author"], doc["submitted_by"], doc["cross_submitted"], doc["verdict"]) == (
+        "bob",
+        "teacher",
+        True,
+        "AC",
+    )
     # and a student may not
-    r = assay_cli("submit", "demo/sum-c", str(SUM / "accepted" / "sum.c"), "--url", server.url, "--token", server.logins["alice"]["token"], "--for", "bob")
+    r = assay_cli(
+        "submit",
+        "demo/sum-c",
+        str(SUM / "accepted" / "sum.c"),
+        "--url",
+        server.url,
+        "--token",
+        server.logins["alice"]["token"],
+        "--for",
+        "bob",
+    )
     assert r.returncode == 2 and "403" in r.stderr
 
 
 def test_on_demand_evaluation_starts_when_asked(server):
     with server.api("teacher") as api:
         a = next(x for x in api.get("/courses/demo/assignments").json() if x["slug"] == "sum-c")
-        assert api.patch(f"/assignments/{a['id']}", json={"evaluation": "on_demand"}).status_code == 200
+        assert (
+            api.patch(f"/assignments/{a['id']}", json={"evaluation": "on_demand"}).status_code
+            == 200
+        )
     try:
-        doc = submit(server, "alice", "demo/sum-c", {"sum.c": (SUM / "accepted" / "sum.c").read_bytes()})
+        doc = submit(
+            server, "alice", "demo/sum-c", {"sum.c": (SUM / "accepted" / "sum.c").read_bytes()}
+        )
         assert doc["status"] == "not_evaluated"
         with server.api("alice") as api:
             assert api.post(f"/submissions/{doc['id']}/evaluate").status_code == 202
@@ -201,25 +220,40 @@ def crashy_package() -> bytes:
     return buf.getvalue()
 
 
-def test_a_package_is_validated_by_the_testers_and_a_failed_evaluation_mails_the_administrators(server, mailbox):
+def test_a_package_is_validated_by_the_testers_and_a_failed_evaluation_mails_the_administrators(
+    server, mailbox
+):
     box, _ = mailbox
     with server.api("teacher") as api:
-        r = api.post("/courses/demo/assignments", data={"slug": "echo"}, files={"package": ("p.zip", crashy_package())})
+        r = api.post(
+            "/courses/demo/assignments",
+            data={"slug": "echo"},
+            files={"package": ("p.zip", crashy_package())},
+        )
         assert r.status_code == 201, r.text
         deadline = time.monotonic() + 60
         while not api.get(f"/assignments/{r.json()['id']}").json()["published"]:
-            assert time.monotonic() < deadline, api.get(f"/assignments/{r.json()['id']}/versions").json()
+            assert time.monotonic() < deadline, api.get(
+                f"/assignments/{r.json()['id']}/versions"
+            ).json()
             time.sleep(0.2)
-    ok = server.wait("alice", submit(server, "alice", "demo/echo", {"echo.py": b"print(input())\n"})["id"])
+    ok = server.wait(
+        "alice", submit(server, "alice", "demo/echo", {"echo.py": b"print(input())\n"})["id"]
+    )
     assert ok["verdict"] == "AC"
-    failed = server.wait("alice", submit(server, "alice", "demo/echo", {"echo.py": b"print('BOOM')\n"})["id"])
+    failed = server.wait(
+        "alice", submit(server, "alice", "demo/echo", {"echo.py": b"print('BOOM')\n"})["id"]
+    )
     assert failed["status"] == "failed" and failed["verdict"] is None and failed["points"] is None
     assert "administrators were notified" in failed["error"]
     with server.api("admin") as api:
         jobs = api.get("/jobs", params={"state": "failed"}).json()
         assert any("checker failed" in j["error"] for j in jobs), [j["error"] for j in jobs]
     deadline = time.monotonic() + 10
-    while not any(f"job {failed['job']} failed" in m for m in box.messages) and time.monotonic() < deadline:
+    while (
+        not any(f"job {failed['job']} failed" in m for m in box.messages)
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.1)
     mail = next(m for m in box.messages if f"job {failed['job']} failed" in m)
     assert "To: admin@example.org" in mail and "checker failed" in mail
@@ -244,7 +278,14 @@ def test_a_storer_killed_mid_evaluation_still_ends_with_exactly_one_result(tmp_p
         server.stop()
     db = sqlite3.connect(tmp_path / "data" / "db.sqlite3")
     rows = db.execute(
-        "select count(*) from evaluation_testresult r join evaluation_job j on r.job_id = j.id where j.submission_id = ?", (doc["id"],)
+        "select count(*) from evaluation_testresult r join evaluation_job j on r.job_id = j.id where j.submission_id = ?",
+        (doc["id"],),
     ).fetchone()[0]
     assert rows == 4  # one result: four tests, not eight
-    assert db.execute("select count(*) from evaluation_job where submission_id = ? and state = 'done'", (doc["id"],)).fetchone()[0] == 1
+    assert (
+        db.execute(
+            "select count(*) from evaluation_job where submission_id = ? and state = 'done'",
+            (doc["id"],),
+        ).fetchone()[0]
+        == 1
+    )

@@ -48,15 +48,33 @@ MATRIX = [
     ("post", "/tester/heartbeat", {"jobs": []}, [401, 401, 401, 401, 401, 401, 200]),
     ("post", "/tester/jobs/{j}/claim", {"attempt": 1}, [401, 401, 401, 401, 401, 401, 200]),
     ("get", "/tester/jobs/{j}/bundle?attempt=1", None, [401, 401, 401, 401, 401, 401, 403]),
-    ("post", "/tester/jobs/{j}/result?attempt=1", lambda: {"archive": SimpleUploadedFile("r.zip", b"x")}, [401, 401, 401, 401, 401, 401, 403]),
-    ("post", "/tester/jobs/{j}/fail", {"attempt": 1, "error": "x"}, [401, 401, 401, 401, 401, 401, 403]),
+    (
+        "post",
+        "/tester/jobs/{j}/result?attempt=1",
+        lambda: {"archive": SimpleUploadedFile("r.zip", b"x")},
+        [401, 401, 401, 401, 401, 401, 403],
+    ),
+    (
+        "post",
+        "/tester/jobs/{j}/fail",
+        {"attempt": 1, "error": "x"},
+        [401, 401, 401, 401, 401, 401, 403],
+    ),
 ]
-CASES = [(m, p, d, caller, codes[i]) for m, p, d, codes in MATRIX for i, caller in enumerate(CALLERS)]
+CASES = [
+    (m, p, d, caller, codes[i]) for m, p, d, codes in MATRIX for i, caller in enumerate(CALLERS)
+]
 
 
-@pytest.mark.parametrize(("method", "path", "data", "caller", "expected"), CASES, ids=[f"{c[0]} {c[1]} as {c[3]}" for c in CASES])
+@pytest.mark.parametrize(
+    ("method", "path", "data", "caller", "expected"),
+    CASES,
+    ids=[f"{c[0]} {c[1]} as {c[3]}" for c in CASES],
+)
 def test_permission_matrix(cast, method, path, data, caller, expected):
-    submission = services.create_submission(cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": SUM_OK})
+    submission = services.create_submission(
+        cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": SUM_OK}
+    )
     job = submission.jobs.get()
     url = path.format(a=cast.sum.id, s=submission.id, j=job.id)
     api = cast.api(WHO.get(caller, caller))
@@ -75,8 +93,15 @@ def test_permission_matrix(cast, method, path, data, caller, expected):
 
 
 def test_a_student_never_reads_hidden_test_data_through_the_api(cast):
-    submission = services.create_submission(cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": SUM_OK})
-    paths = ["/courses/prog1/assignments", f"/assignments/{cast.sum.id}", f"/submissions/{submission.id}", "/submissions"]
+    submission = services.create_submission(
+        cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": SUM_OK}
+    )
+    paths = [
+        "/courses/prog1/assignments",
+        f"/assignments/{cast.sum.id}",
+        f"/submissions/{submission.id}",
+        "/submissions",
+    ]
     expected_output_of_a_hidden_test = "2000000000000"
     for p in paths:
         assert expected_output_of_a_hidden_test not in cast.api("alice").get(p).content.decode()

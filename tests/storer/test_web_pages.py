@@ -26,7 +26,9 @@ def login(cast, who, csrf=False):
 @pytest.fixture
 def done(cast, tmp_path):
     """Alice's evaluated submission."""
-    s = services.create_submission(cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": SUM_OK})
+    s = services.create_submission(
+        cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": SUM_OK}
+    )
     job = s.jobs.get()
     claim(cast, job)
     upload(cast, job, evaluate(fetch(cast, job).content, tmp_path))
@@ -55,7 +57,9 @@ WHO = [None, "alice", "carol", "teacher", "tina", "admin"]
 CASES = [(p, who, codes[i]) for p, codes in PAGES for i, who in enumerate(WHO)]
 
 
-@pytest.mark.parametrize(("path", "who", "expected"), CASES, ids=[f"{p} as {w}" for p, w, _ in CASES])
+@pytest.mark.parametrize(
+    ("path", "who", "expected"), CASES, ids=[f"{p} as {w}" for p, w, _ in CASES]
+)
 def test_every_page_for_every_kind_of_user(cast, done, path, who, expected):
     r = login(cast, who).get(path.format(s=done.id))
     assert r.status_code == expected
@@ -65,19 +69,28 @@ def test_every_page_for_every_kind_of_user(cast, done, path, who, expected):
 
 def test_the_submission_page_shows_visible_details_and_hides_hidden_tests(cast, done):
     html = login(cast, "alice").get(f"/submissions/{done.id}/").content.decode()
-    assert "Points: <strong id=\"points\">10 / 10</strong>" in html
+    assert 'Points: <strong id="points">10 / 10</strong>' in html
     assert "Expected output" in html and "1 2" in html  # test 1 is visible: its input
     assert "2000000000000" not in html  # test 3 is hidden: neither input nor expected output
     assert "(hidden)" in html
 
 
 def test_a_wrong_answer_shows_the_difference_on_a_visible_test(cast, tmp_path):
-    s = services.create_submission(cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": b'int main(){return puts("4")<0;}\n'})
+    s = services.create_submission(
+        cast.sum,
+        cast.users["alice"],
+        cast.users["alice"],
+        {"sum.c": b'int main(){return puts("4")<0;}\n'},
+    )
     job = s.jobs.get()
     claim(cast, job)
     upload(cast, job, evaluate(fetch(cast, job).content, tmp_path))
     html = login(cast, "alice").get(f"/submissions/{s.id}/").content.decode()
-    assert "Difference" in html and '<span class="del">-3</span>' in html and '<span class="add">+4</span>' in html
+    assert (
+        "Difference" in html
+        and '<span class="del">-3</span>' in html
+        and '<span class="add">+4</span>' in html
+    )
 
 
 def test_a_student_submits_files_through_the_form(cast):
@@ -93,12 +106,16 @@ def test_refused_uploads_show_clear_form_errors(cast, settings):
     c = login(cast, "alice")
     r = c.post("/courses/prog1/assignments/sum/", {})
     assert r.status_code == 400 and "Choose at least one file" in r.content.decode()
-    r = c.post("/courses/prog1/assignments/sum/", {"files": [SimpleUploadedFile("x.py", b"print(1)")]})
+    r = c.post(
+        "/courses/prog1/assignments/sum/", {"files": [SimpleUploadedFile("x.py", b"print(1)")]}
+    )
     assert r.status_code == 400 and "no C (gcc, C17) source" in r.content.decode()
     settings.MAX_UPLOAD_FILE_BYTES = 10
     r = c.post("/courses/prog1/assignments/sum/", {"files": [SimpleUploadedFile("sum.c", SUM_OK)]})
     assert r.status_code == 400 and "a file may have at most 10" in r.content.decode()
-    r = c.post("/courses/prog1/assignments/sum/", {"files": [SimpleUploadedFile("s.zip", b"PK garbage")]})
+    r = c.post(
+        "/courses/prog1/assignments/sum/", {"files": [SimpleUploadedFile("s.zip", b"PK garbage")]}
+    )
     assert r.status_code == 400 and "not a valid zip" in r.content.decode()
     assert not Job.objects.exists()
 
@@ -115,7 +132,10 @@ def test_after_the_deadline_the_form_is_closed(cast):
 
 
 def test_a_supervisor_cross_submits_in_the_form(cast):
-    r = login(cast, "teacher").post("/courses/prog1/assignments/sum/", {"files": [SimpleUploadedFile("sum.c", SUM_OK)], "for_user": "bob"})
+    r = login(cast, "teacher").post(
+        "/courses/prog1/assignments/sum/",
+        {"files": [SimpleUploadedFile("sum.c", SUM_OK)], "for_user": "bob"},
+    )
     assert r.status_code == 302
     s = Job.objects.get().submission
     assert (s.author.username, s.submitted_by.username) == ("bob", "teacher")
@@ -124,7 +144,10 @@ def test_a_supervisor_cross_submits_in_the_form(cast):
 def test_students_get_no_cross_submit_field(cast):
     html = login(cast, "alice").get("/courses/prog1/assignments/sum/").content.decode()
     assert "Submit for student" not in html
-    assert "Submit for student" in login(cast, "teacher").get("/courses/prog1/assignments/sum/").content.decode()
+    assert (
+        "Submit for student"
+        in login(cast, "teacher").get("/courses/prog1/assignments/sum/").content.decode()
+    )
 
 
 @pytest.mark.parametrize(
@@ -149,20 +172,32 @@ def test_every_form_needs_its_csrf_token(cast, done, path):
 
 def test_the_supervisor_uploads_a_package_and_sees_it_validating(cast):
     c = login(cast, "teacher")
-    r = c.post("/courses/prog1/new-assignment/", {"slug": "sum2", "package": SimpleUploadedFile("p.zip", package_zip("sum-c"))})
+    r = c.post(
+        "/courses/prog1/new-assignment/",
+        {"slug": "sum2", "package": SimpleUploadedFile("p.zip", package_zip("sum-c"))},
+    )
     assert r.status_code == 302
     page = c.get(r["Location"]).content.decode()
     assert 'data-version-state="validating"' in page and 'hx-trigger="every 1s"' in page
 
 
 def test_a_bad_package_is_refused_in_the_form(cast):
-    r = login(cast, "teacher").post("/courses/prog1/new-assignment/", {"slug": "bad", "package": SimpleUploadedFile("p.zip", b"nope")})
+    r = login(cast, "teacher").post(
+        "/courses/prog1/new-assignment/",
+        {"slug": "bad", "package": SimpleUploadedFile("p.zip", b"nope")},
+    )
     assert r.status_code == 400 and "must be a zip" in r.content.decode()
 
 
 def test_settings_are_saved_and_bad_values_refused(cast):
     c = login(cast, "teacher")
-    data = {"settings-title": "Sum", "settings-points": "20", "settings-evaluation": "on_demand", "settings-test_details": "all", "settings-deadline": "2030-01-02T03:04"}
+    data = {
+        "settings-title": "Sum",
+        "settings-points": "20",
+        "settings-evaluation": "on_demand",
+        "settings-test_details": "all",
+        "settings-deadline": "2030-01-02T03:04",
+    }
     assert c.post("/courses/prog1/assignments/sum/manage/", data).status_code == 302
     cast.sum.refresh_from_db()
     assert (cast.sum.points, cast.sum.evaluation, cast.sum.deadline.year) == (20, "on_demand", 2030)
@@ -199,7 +234,14 @@ def test_members_are_added_by_username_and_by_csv(cast):
         get_user_model().objects.create_user(name)
     c = login(cast, "teacher")
     c.post("/courses/prog1/members/", {"username": "dave", "role": "student"})
-    r = c.post("/courses/prog1/members/", {"csv": SimpleUploadedFile("m.csv", b"erin,supervisor\nnobody,student\n"), "role": "student"}, follow=True)
+    r = c.post(
+        "/courses/prog1/members/",
+        {
+            "csv": SimpleUploadedFile("m.csv", b"erin,supervisor\nnobody,student\n"),
+            "role": "student",
+        },
+        follow=True,
+    )
     assert Membership.objects.get(user__username="dave").role == "student"
     assert Membership.objects.get(user__username="erin").role == "supervisor"
     assert "nobody: no such user" in r.content.decode()
@@ -208,7 +250,9 @@ def test_members_are_added_by_username_and_by_csv(cast):
 def test_the_administrator_sees_the_queue_and_retries_a_failed_job(cast, done):
     job = services.start_evaluation(done, cast.users["admin"])
     claim(cast, job)
-    cast.api("tester").post(f"/tester/jobs/{job.id}/fail", json={"attempt": 1, "error": "broken bundle"})
+    cast.api("tester").post(
+        f"/tester/jobs/{job.id}/fail", json={"attempt": 1, "error": "broken bundle"}
+    )
     c = login(cast, "admin")
     html = c.get("/manage/queue/").content.decode()
     assert "broken bundle" in html and "t1" in html

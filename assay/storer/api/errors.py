@@ -30,7 +30,9 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
 def install(api: NinjaAPI) -> None:
     @api.exception_handler(ServiceError)
     def service_error(request: Any, exc: ServiceError) -> HttpResponse:
-        return api.create_response(request, error_body(exc.code, exc.message, exc.field), status=exc.status)
+        return api.create_response(
+            request, error_body(exc.code, exc.message, exc.field), status=exc.status
+        )
 
     @api.exception_handler(ValidationError)
     def validation_error(request: Any, exc: ValidationError) -> HttpResponse:
@@ -48,12 +50,16 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(AuthenticationError)
     def auth_error(request: Any, exc: AuthenticationError) -> HttpResponse:
         return api.create_response(
-            request, error_body("unauthenticated", "log in or send 'Authorization: Bearer TOKEN'"), status=401
+            request,
+            error_body("unauthenticated", "log in or send 'Authorization: Bearer TOKEN'"),
+            status=401,
         )
 
     @api.exception_handler(Http404)
     def http404(request: Any, exc: Http404) -> HttpResponse:
-        return api.create_response(request, error_body("not_found", str(exc) or "not found"), status=404)
+        return api.create_response(
+            request, error_body("not_found", str(exc) or "not found"), status=404
+        )
 
     @api.exception_handler(HttpError)
     def http_error(request: Any, exc: HttpError) -> HttpResponse:

@@ -49,7 +49,9 @@ def claim(request, job_id: int, body: ClaimIn):
     return {"job": job.id, "attempt": job.attempt, "kind": job.kind}
 
 
-@router.get("/jobs/{job_id}/bundle", summary="Download the job bundle (or, to validate, the package)")
+@router.get(
+    "/jobs/{job_id}/bundle", summary="Download the job bundle (or, to validate, the package)"
+)
 def bundle(request, job_id: int, attempt: int):
     job = services.held_job(job_id, attempt, request.auth)
     data = services.job_bundle(job)

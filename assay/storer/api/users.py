@@ -27,7 +27,11 @@ router = Router(auth=USER_AUTH)
 
 
 def course_json(c: Course, user: Any) -> dict[str, Any]:
-    role = "administrator" if is_admin(user) else Membership.objects.filter(course=c, user=user).values_list("role", flat=True).first()
+    role = (
+        "administrator"
+        if is_admin(user)
+        else Membership.objects.filter(course=c, user=user).values_list("role", flat=True).first()
+    )
     return {"slug": c.slug, "title": c.title, "role": role}
 
 
@@ -67,7 +71,17 @@ def version_json(v: AssignmentVersion) -> dict[str, Any]:
     }
 
 
-TEST_DETAIL_KEYS = ("status", "exit_code", "signal", "cpu_time_s", "wall_time_s", "memory_kib", "score", "message", "judge_message")
+TEST_DETAIL_KEYS = (
+    "status",
+    "exit_code",
+    "signal",
+    "cpu_time_s",
+    "wall_time_s",
+    "memory_kib",
+    "score",
+    "message",
+    "judge_message",
+)
 
 
 def submission_json(s: Submission, user: Any) -> dict[str, Any]:
@@ -100,16 +114,31 @@ def submission_json(s: Submission, user: Any) -> dict[str, Any]:
         return doc
     if job.state == Job.FAILED:
         # an infrastructure failure is not the student's: they see that it failed, staff see why
-        doc["error"] = job.error if supervisor else "the evaluation failed; the administrators were notified"
+        doc["error"] = (
+            job.error if supervisor else "the evaluation failed; the administrators were notified"
+        )
     if job.state == Job.DONE:
-        doc["build"] = {k: job.build.get(k) for k in ("status", "message", "exit_code", "cpu_time_s", "wall_time_s") if k in job.build}
+        doc["build"] = {
+            k: job.build.get(k)
+            for k in ("status", "message", "exit_code", "cpu_time_s", "wall_time_s")
+            if k in job.build
+        }
         if job.build.get("status") not in (None, "OK"):
             out = services.read_result_file(job, "build_stderr.vmr") or b""
             doc["build"]["stderr"] = out.decode(errors="replace")
         doc["timings"] = step_timings(job)
         for t in job.tests.all():
-            entry: dict[str, Any] = {"name": t.name, "group": t.group, "verdict": t.verdict, "visible": t.visible}
-            if supervisor or details == Assignment.DETAILS_ALL or (details == Assignment.DETAILS_VISIBLE and t.visible):
+            entry: dict[str, Any] = {
+                "name": t.name,
+                "group": t.group,
+                "verdict": t.verdict,
+                "visible": t.visible,
+            }
+            if (
+                supervisor
+                or details == Assignment.DETAILS_ALL
+                or (details == Assignment.DETAILS_VISIBLE and t.visible)
+            ):
                 entry.update({k: getattr(t, k) for k in TEST_DETAIL_KEYS})
             doc["tests"].append(entry)
     return doc
@@ -140,14 +169,26 @@ def get_course(slug: str, user: Any) -> Course:
 
 
 def get_assignment(assignment_id: int, user: Any) -> Assignment:
-    a = Assignment.objects.select_related("course", "current_version").filter(pk=assignment_id).first()
-    if a is None or not can_view(user, a.course) or (not a.published and not can_supervise(user, a.course)):
+    a = (
+        Assignment.objects.select_related("course", "current_version")
+        .filter(pk=assignment_id)
+        .first()
+    )
+    if (
+        a is None
+        or not can_view(user, a.course)
+        or (not a.published and not can_supervise(user, a.course))
+    ):
         raise not_found(f"assignment {assignment_id}")
     return a
 
 
 def get_submission(submission_id: int, user: Any) -> Submission:
-    s = Submission.objects.select_related("assignment__course", "author", "submitted_by").filter(pk=submission_id).first()
+    s = (
+        Submission.objects.select_related("assignment__course", "author", "submitted_by")
+        .filter(pk=submission_id)
+        .first()
+    )
     if s is None or (s.author_id != user.id and not can_supervise(user, s.assignment.course)):
         raise not_found(f"submission {submission_id}")
     return s
@@ -177,7 +218,9 @@ def course_detail(request, slug: str):
     return course_json(get_course(slug, request.auth), request.auth)
 
 
-@router.get("/courses/{slug}/assignments", summary="A course's assignments (published ones, for students)")
+@router.get(
+    "/courses/{slug}/assignments", summary="A course's assignments (published ones, for students)"
+)
 def list_assignments(request, slug: str):
     course = get_course(slug, request.auth)
     qs = course.assignments.select_related("course", "current_version").order_by("id")
@@ -186,7 +229,11 @@ def list_assignments(request, slug: str):
     return [assignment_json(a) for a in qs]
 
 
-@router.post("/courses/{slug}/assignments", response={201: dict}, summary="Create an assignment from a package")
+@router.post(
+    "/courses/{slug}/assignments",
+    response={201: dict},
+    summary="Create an assignment from a package",
+)
 def create_assignment(
     request,
     slug: str,
@@ -207,7 +254,9 @@ def create_assignment(
         a = Assignment.objects.create(course=course, slug=slug_, title=slug_)
         version = services.add_version(a, data, request.auth, publish_when_valid=publish)
     a.refresh_from_db()
-    return Status(201, {**assignment_json(a), "version": version.number, "validation": version_json(version)})
+    return Status(
+        201, {**assignment_json(a), "version": version.number, "validation": version_json(version)}
+    )
 
 
 @router.get("/assignments/{assignment_id}", summary="One assignment")
@@ -224,7 +273,9 @@ class AssignmentPatch(Schema):
     title: str | None = Field(None, min_length=1, max_length=200)
 
 
-@router.patch("/assignments/{assignment_id}", summary="Change deadline, points, evaluation mode, visibility")
+@router.patch(
+    "/assignments/{assignment_id}", summary="Change deadline, points, evaluation mode, visibility"
+)
 def update_assignment(request, assignment_id: int, patch: AssignmentPatch):
     a = get_assignment(assignment_id, request.auth)
     require_supervisor(request.auth, a.course)
@@ -238,22 +289,32 @@ def update_assignment(request, assignment_id: int, patch: AssignmentPatch):
     return assignment_json(a)
 
 
-@router.get("/assignments/{assignment_id}/versions", summary="Package versions with their validation")
+@router.get(
+    "/assignments/{assignment_id}/versions", summary="Package versions with their validation"
+)
 def list_versions(request, assignment_id: int):
     a = get_assignment(assignment_id, request.auth)
     require_supervisor(request.auth, a.course)
     return [version_json(v) for v in a.versions.order_by("number")]
 
 
-@router.post("/assignments/{assignment_id}/versions", response={201: dict}, summary="Upload a new package version")
-def upload_version(request, assignment_id: int, publish: Form[bool] = True, package: UploadedFile = File(...)):
+@router.post(
+    "/assignments/{assignment_id}/versions",
+    response={201: dict},
+    summary="Upload a new package version",
+)
+def upload_version(
+    request, assignment_id: int, publish: Form[bool] = True, package: UploadedFile = File(...)
+):
     a = get_assignment(assignment_id, request.auth)
     require_supervisor(request.auth, a.course)
     version = services.add_version(a, package.read(), request.auth, publish_when_valid=publish)
     return Status(201, version_json(version))
 
 
-@router.post("/assignments/{assignment_id}/versions/{number}/publish", summary="Publish a validated version")
+@router.post(
+    "/assignments/{assignment_id}/versions/{number}/publish", summary="Publish a validated version"
+)
 def publish_version(request, assignment_id: int, number: int):
     a = get_assignment(assignment_id, request.auth)
     require_supervisor(request.auth, a.course)
@@ -264,7 +325,9 @@ def publish_version(request, assignment_id: int, number: int):
     return version_json(v)
 
 
-@router.post("/assignments/{assignment_id}/submissions", response={201: dict}, summary="Submit files")
+@router.post(
+    "/assignments/{assignment_id}/submissions", response={201: dict}, summary="Submit files"
+)
 def submit(
     request,
     assignment_id: int,
@@ -283,11 +346,20 @@ def submit(
             raise forbidden("only supervisors and administrators may submit for another user")
         author = get_user_model().objects.filter(username=for_user).first()
         if author is None or not Membership.objects.filter(course=a.course, user=author).exists():
-            raise ApiError(400, "unknown_user", f"{for_user!r} is not a member of {a.course.slug}", "for_user")
-    elif not supervisor and not Membership.objects.filter(course=a.course, user=user, role=Membership.STUDENT).exists():
+            raise ApiError(
+                400, "unknown_user", f"{for_user!r} is not a member of {a.course.slug}", "for_user"
+            )
+    elif (
+        not supervisor
+        and not Membership.objects.filter(
+            course=a.course, user=user, role=Membership.STUDENT
+        ).exists()
+    ):
         raise forbidden("only students of the course may submit")
     if a.deadline_passed() and not supervisor:
-        raise ApiError(403, "deadline_passed", f"the deadline ({a.deadline:%Y-%m-%d %H:%M} UTC) has passed")
+        raise ApiError(
+            403, "deadline_passed", f"the deadline ({a.deadline:%Y-%m-%d %H:%M} UTC) has passed"
+        )
     if files and archive:
         raise ApiError(400, "invalid", "send either files or one archive, not both", "archive")
     if archive:
@@ -296,23 +368,38 @@ def submit(
         content = {}
         for f in files or []:
             name = f.name or ""
-            if not name or "/" in name or "\\" in name or name in (".", "..") or name.startswith("."):
+            if (
+                not name
+                or "/" in name
+                or "\\" in name
+                or name in (".", "..")
+                or name.startswith(".")
+            ):
                 raise ApiError(400, "bad_file_name", f"file name {name!r} is not allowed", "files")
             if name in content:
                 raise ApiError(400, "duplicate_file", f"file {name!r} was sent twice", "files")
             if f.size > settings.MAX_UPLOAD_FILE_BYTES:
-                raise ApiError(413, "file_too_large", f"{name}: {f.size} bytes; at most {settings.MAX_UPLOAD_FILE_BYTES} per file", "files")
+                raise ApiError(
+                    413,
+                    "file_too_large",
+                    f"{name}: {f.size} bytes; at most {settings.MAX_UPLOAD_FILE_BYTES} per file",
+                    "files",
+                )
             content[name] = f.read()
     submission = services.create_submission(a, author, user, content)
     return Status(201, submission_json(submission, user))
 
 
 @router.get("/submissions", summary="Submissions: one's own, or a course's for its supervisors")
-def list_submissions(request, assignment: int | None = None, author: str | None = None, limit: int = 100):
+def list_submissions(
+    request, assignment: int | None = None, author: str | None = None, limit: int = 100
+):
     user = request.auth
     qs = Submission.objects.select_related("assignment__course", "author", "submitted_by")
     if not is_admin(user):
-        supervised = Course.objects.filter(memberships__user=user, memberships__role=Membership.SUPERVISOR)
+        supervised = Course.objects.filter(
+            memberships__user=user, memberships__role=Membership.SUPERVISOR
+        )
         qs = qs.filter(Q(author=user) | Q(assignment__course__in=supervised))
     if assignment is not None:
         qs = qs.filter(assignment_id=assignment)
@@ -326,21 +413,33 @@ def submission_detail(request, submission_id: int):
     return submission_json(get_submission(submission_id, request.auth), request.auth)
 
 
-@router.post("/submissions/{submission_id}/evaluate", response={202: dict}, summary="Evaluate an on-demand submission")
+@router.post(
+    "/submissions/{submission_id}/evaluate",
+    response={202: dict},
+    summary="Evaluate an on-demand submission",
+)
 def evaluate(request, submission_id: int):
     s = get_submission(submission_id, request.auth)
     job = s.latest_job()
     if job is not None and job.state in (Job.QUEUED, Job.RUNNING):
         raise ApiError(409, "in_progress", f"submission {s.id} is already being evaluated")
     if job is not None and not can_supervise(request.auth, s.assignment.course):
-        raise ApiError(409, "already_evaluated", f"submission {s.id} was evaluated; ask a supervisor to re-evaluate it")
+        raise ApiError(
+            409,
+            "already_evaluated",
+            f"submission {s.id} was evaluated; ask a supervisor to re-evaluate it",
+        )
 
     with transaction.atomic():
         services.start_evaluation(s, request.auth)
     return Status(202, submission_json(s, request.auth))
 
 
-@router.post("/submissions/{submission_id}/reevaluate", response={202: dict}, summary="Re-evaluate (supervisors)")
+@router.post(
+    "/submissions/{submission_id}/reevaluate",
+    response={202: dict},
+    summary="Re-evaluate (supervisors)",
+)
 def reevaluate(request, submission_id: int):
     s = get_submission(submission_id, request.auth)
     require_supervisor(request.auth, s.assignment.course)
@@ -366,16 +465,26 @@ def list_jobs(request, state: str | None = None, limit: int = 100):
         qs = qs.filter(state=state)
     return [
         {
-            "id": j.id, "kind": j.kind, "state": j.state, "attempt": j.attempt, "queue": j.queue,
-            "submission": j.submission_id, "assignment": str(j.version.assignment),
-            "tester": j.tester.name if j.tester else None, "error": j.error, "verdict": j.verdict or None,
-            "created_at": j.created_at, "finished_at": j.finished_at,
+            "id": j.id,
+            "kind": j.kind,
+            "state": j.state,
+            "attempt": j.attempt,
+            "queue": j.queue,
+            "submission": j.submission_id,
+            "assignment": str(j.version.assignment),
+            "tester": j.tester.name if j.tester else None,
+            "error": j.error,
+            "verdict": j.verdict or None,
+            "created_at": j.created_at,
+            "finished_at": j.finished_at,
         }  # fmt: skip
         for j in qs.order_by("-id")[: max(1, min(limit, 1000))]
     ]
 
 
-@router.post("/jobs/{job_id}/retry", response={202: dict}, summary="Retry a failed job (administrators)")
+@router.post(
+    "/jobs/{job_id}/retry", response={202: dict}, summary="Retry a failed job (administrators)"
+)
 def retry_job(request, job_id: int):
     require_admin(request.auth)
     job = Job.objects.filter(pk=job_id).first()
@@ -390,8 +499,13 @@ def list_testers(request):
     require_admin(request.auth)
     return [
         {
-            "name": t.name, "runtimes": t.runtimes, "pool": t.pool, "slots": t.slots, "revoked": t.revoked,
-            "last_seen_at": t.last_seen_at, "jobs_done": t.jobs_done,
+            "name": t.name,
+            "runtimes": t.runtimes,
+            "pool": t.pool,
+            "slots": t.slots,
+            "revoked": t.revoked,
+            "last_seen_at": t.last_seen_at,
+            "jobs_done": t.jobs_done,
             "running": list(t.jobs.filter(state=Job.RUNNING).values_list("id", flat=True)),
             "average_job_s": round(t.busy_seconds / t.jobs_done, 3) if t.jobs_done else None,
         }  # fmt: skip

@@ -23,11 +23,15 @@ class Membership(models.Model):
     ROLES = [(STUDENT, "student"), (SUPERVISOR, "supervisor")]
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
     role = models.CharField(max_length=20, choices=ROLES, default=STUDENT)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["course", "user"], name="one_membership_per_course")]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "user"], name="one_membership_per_course")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} {self.role} of {self.course}"
@@ -39,7 +43,11 @@ class Assignment(models.Model):
     # what students see of each test: only verdicts, full details of the package's visible
     # tests (input, expected and actual output), or everything
     DETAILS_VERDICTS, DETAILS_VISIBLE, DETAILS_ALL = "verdicts", "visible", "all"
-    DETAILS = [(DETAILS_VERDICTS, "verdicts only"), (DETAILS_VISIBLE, "visible tests"), (DETAILS_ALL, "all tests")]
+    DETAILS = [
+        (DETAILS_VERDICTS, "verdicts only"),
+        (DETAILS_VISIBLE, "visible tests"),
+        (DETAILS_ALL, "all tests"),
+    ]
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="assignments")
     slug = models.SlugField()
@@ -55,7 +63,9 @@ class Assignment(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["course", "slug"], name="assignment_slug_per_course")]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "slug"], name="assignment_slug_per_course")
+        ]
 
     def __str__(self) -> str:
         return f"{self.course.slug}/{self.slug}"
@@ -92,7 +102,9 @@ class AssignmentVersion(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["assignment", "number"], name="version_number")]
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "number"], name="version_number")
+        ]
         ordering = ["assignment", "number"]
 
     def __str__(self) -> str:

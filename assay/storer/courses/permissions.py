@@ -16,7 +16,9 @@ def is_admin(user: Any) -> bool:
 def role(user: Any, course: Course) -> str | None:
     if not user or not user.is_authenticated:
         return None
-    return Membership.objects.filter(course=course, user=user).values_list("role", flat=True).first()
+    return (
+        Membership.objects.filter(course=course, user=user).values_list("role", flat=True).first()
+    )
 
 
 def can_view(user: Any, course: Course) -> bool:

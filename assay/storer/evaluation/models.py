@@ -49,8 +49,12 @@ def submission_file_path(instance: SubmissionFile, filename: str) -> str:
 
 class Submission(models.Model):
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="submissions")
-    version = models.ForeignKey(AssignmentVersion, on_delete=models.PROTECT, related_name="submissions")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions")
+    version = models.ForeignKey(
+        AssignmentVersion, on_delete=models.PROTECT, related_name="submissions"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions"
+    )
     # who uploaded it: the author, or a supervisor/administrator submitting for them
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -79,7 +83,9 @@ class SubmissionFile(models.Model):
     size = models.PositiveIntegerField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["submission", "name"], name="file_name_per_submission")]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "name"], name="file_name_per_submission")
+        ]
 
 
 def result_path(job: Job, filename: str) -> str:
@@ -101,13 +107,19 @@ class Job(models.Model):
     FINAL = (DONE, FAILED)
 
     kind = models.CharField(max_length=20, choices=KINDS, default=EVALUATION)
-    submission = models.ForeignKey(Submission, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs")
+    submission = models.ForeignKey(
+        Submission, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+    )
     version = models.ForeignKey(AssignmentVersion, on_delete=models.CASCADE, related_name="jobs")
     queue = models.CharField(max_length=100)  # the broker queue: assay.<pool>.<runtime>
     state = models.CharField(max_length=20, choices=STATES, default=QUEUED, db_index=True)
     attempt = models.PositiveIntegerField(default=1)
-    tester = models.ForeignKey(Tester, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    tester = models.ForeignKey(
+        Tester, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
     batch = models.CharField(max_length=40, blank=True, db_index=True)  # a "re-evaluate all" run
     # the step timestamps (docs/performance.md measures with them)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

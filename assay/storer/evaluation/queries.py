@@ -37,7 +37,11 @@ def estimated_wait_s(job: Job, position: int | None) -> float | None:
     if not testers:
         return None
     done = [t for t in testers if t.jobs_done]
-    average = sum(t.busy_seconds for t in done) / sum(t.jobs_done for t in done) if done else DEFAULT_JOB_S
+    average = (
+        sum(t.busy_seconds for t in done) / sum(t.jobs_done for t in done)
+        if done
+        else DEFAULT_JOB_S
+    )
     slots = sum(max(t.slots, 1) for t in testers)
     return round(position * average / slots, 1)
 
@@ -68,7 +72,12 @@ def best_points(course: Course) -> dict[tuple[int, int], float]:
 
 def queue_lengths() -> list[dict[str, Any]]:
     rows = []
-    for queue in Job.objects.filter(state=Job.QUEUED).values_list("queue", flat=True).distinct().order_by("queue"):
+    for queue in (
+        Job.objects.filter(state=Job.QUEUED)
+        .values_list("queue", flat=True)
+        .distinct()
+        .order_by("queue")
+    ):
         jobs = Job.objects.filter(state=Job.QUEUED, queue=queue).order_by("id")
         last = jobs.last()
         rows.append(
@@ -83,6 +92,7 @@ def queue_lengths() -> list[dict[str, Any]]:
 
 
 def no_tester_for(queue: str) -> bool:
-    return not testers_for(queue) and not Tester.objects.filter(
-        Q(revoked=False) & Q(pool=queue.split(".")[1])
-    ).exists()
+    return (
+        not testers_for(queue)
+        and not Tester.objects.filter(Q(revoked=False) & Q(pool=queue.split(".")[1])).exists()
+    )

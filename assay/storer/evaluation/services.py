@@ -37,7 +37,9 @@ from assay.tester.spec import SubmissionError, make_spec
 from .models import Job, Submission, SubmissionFile, Tester, TestResult
 
 log = logging.getLogger("assay.storer")
-RESULT_LIMITS = ArchiveLimits(max_members=5000, max_member_bytes=64 << 20, max_total_bytes=256 << 20, max_ratio=1e6)
+RESULT_LIMITS = ArchiveLimits(
+    max_members=5000, max_member_bytes=64 << 20, max_total_bytes=256 << 20, max_ratio=1e6
+)
 
 
 class ServiceError(Exception):
@@ -59,7 +61,9 @@ def _extracted(version: AssignmentVersion) -> Path:
     """The version's package, extracted once into the local cache."""
     target = _cache_dir(version)
     if not (target / ".complete").exists():
-        tmp = Path(tempfile.mkdtemp(prefix="pkg-", dir=target.parent if target.parent.exists() else None))
+        tmp = Path(
+            tempfile.mkdtemp(prefix="pkg-", dir=target.parent if target.parent.exists() else None)
+        )
         with version.package.open("rb") as f:
             extract_zip(io.BytesIO(f.read()), tmp)
         (tmp / ".complete").write_text("")
@@ -90,8 +94,14 @@ def package_meta(pkg: PackageModel) -> dict[str, Any]:
         "limits": pkg.limits.to_dict(),
         "judge": pkg.judge.kind,
         "required_files": pkg.required_files,
-        "groups": [{"name": g.name, "points": g.points, "scoring": g.scoring, "tests": g.tests} for g in pkg.groups],
-        "tests": [{"name": t.name, "group": t.group, "weight": t.weight, "visible": t.visible} for t in pkg.tests],
+        "groups": [
+            {"name": g.name, "points": g.points, "scoring": g.scoring, "tests": g.tests}
+            for g in pkg.groups
+        ],
+        "tests": [
+            {"name": t.name, "group": t.group, "weight": t.weight, "visible": t.visible}
+            for t in pkg.tests
+        ],
         "solutions": [{"name": s.name, "expected": str(s.expected)} for s in pkg.solutions],
         "time_limit_known": pkg.time_limit_known,
     }
@@ -100,7 +110,9 @@ def package_meta(pkg: PackageModel) -> dict[str, Any]:
 def _zip_of(data: bytes) -> bytes:
     """Normalise an uploaded package to a zip (it may already be one)."""
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise ServiceError(400, "bad_package", "the package must be a zip of the package directory", "package")
+        raise ServiceError(
+            400, "bad_package", "the package must be a zip of the package directory", "package"
+        )
     return data
 
 
@@ -115,7 +127,12 @@ def add_version(
     """Store a new package version; check its structure now and its reference solutions on a
     tester (the version is published when they pass). ``trusted`` publishes at once (demo)."""
     if len(data) > settings.MAX_PACKAGE_BYTES:
-        raise ServiceError(413, "too_large", f"the package is larger than {settings.MAX_PACKAGE_BYTES} bytes", "package")
+        raise ServiceError(
+            413,
+            "too_large",
+            f"the package is larger than {settings.MAX_PACKAGE_BYTES} bytes",
+            "package",
+        )
     data = _zip_of(data)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "package.zip"
@@ -127,7 +144,9 @@ def add_version(
             raise ServiceError(400, "bad_package", str(e), "package") from e
     with transaction.atomic():
         locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
-        number = (locked.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+        number = (
+            locked.versions.order_by("-number").values_list("number", flat=True).first() or 0
+        ) + 1
         version = AssignmentVersion(
             assignment=locked, number=number, format=meta["format"], meta=meta,
             uploaded_by=user, publish_when_valid=publish_when_valid,
@@ -161,7 +180,11 @@ def _publish(version: AssignmentVersion, assignment: Assignment) -> None:
 
 def publish(version: AssignmentVersion) -> None:
     if version.state not in (AssignmentVersion.VALID, AssignmentVersion.PUBLISHED):
-        raise ServiceError(409, "not_valid", f"version {version.number} is {version.state}; only a valid version can be published")
+        raise ServiceError(
+            409,
+            "not_valid",
+            f"version {version.number} is {version.state}; only a valid version can be published",
+        )
     with transaction.atomic():
         _publish(version, Assignment.objects.select_for_update().get(pk=version.assignment_id))
 
@@ -177,15 +200,28 @@ def check_upload(files: dict[str, bytes]) -> None:
     if not files:
         raise ServiceError(400, "no_files", "the submission has no files", "files")
     if len(files) > settings.MAX_UPLOAD_FILES:
-        raise ServiceError(413, "too_many_files", f"{len(files)} files; at most {settings.MAX_UPLOAD_FILES}", "files")
+        raise ServiceError(
+            413,
+            "too_many_files",
+            f"{len(files)} files; at most {settings.MAX_UPLOAD_FILES}",
+            "files",
+        )
     for name, data in files.items():
         if len(data) > settings.MAX_UPLOAD_FILE_BYTES:
             raise ServiceError(
-                413, "file_too_large", f"{name}: {len(data)} bytes; at most {settings.MAX_UPLOAD_FILE_BYTES} per file", "files"
+                413,
+                "file_too_large",
+                f"{name}: {len(data)} bytes; at most {settings.MAX_UPLOAD_FILE_BYTES} per file",
+                "files",
             )
     total = sum(len(d) for d in files.values())
     if total > settings.MAX_UPLOAD_TOTAL_BYTES:
-        raise ServiceError(413, "upload_too_large", f"{total} bytes in all; at most {settings.MAX_UPLOAD_TOTAL_BYTES}", "files")
+        raise ServiceError(
+            413,
+            "upload_too_large",
+            f"{total} bytes in all; at most {settings.MAX_UPLOAD_TOTAL_BYTES}",
+            "files",
+        )
 
 
 def files_from_zip(data: bytes) -> dict[str, bytes]:
@@ -203,7 +239,9 @@ def files_from_zip(data: bytes) -> dict[str, bytes]:
         return {n: (Path(tmp) / n).read_bytes() for n in names}
 
 
-def create_submission(assignment: Assignment, author: Any, submitted_by: Any, files: dict[str, bytes]) -> Submission:
+def create_submission(
+    assignment: Assignment, author: Any, submitted_by: Any, files: dict[str, bytes]
+) -> Submission:
     """Store a submission and queue its evaluation (unless the assignment is on demand).
 
     Everything is checked before anything is stored; the files and the rows are written in one
@@ -219,7 +257,11 @@ def create_submission(assignment: Assignment, author: Any, submitted_by: Any, fi
             raise ServiceError(400, "bad_submission", str(e), "files") from e
     with transaction.atomic():
         submission = Submission.objects.create(
-            assignment=assignment, version=version, author=author, submitted_by=submitted_by, runtime=spec.runtime
+            assignment=assignment,
+            version=version,
+            author=author,
+            submitted_by=submitted_by,
+            runtime=spec.runtime,
         )
         for name, data in sorted(files.items()):
             sf = SubmissionFile(submission=submission, name=name, size=len(data))
@@ -262,7 +304,9 @@ def queue_task(job: Job) -> None:
         task = broker.VALIDATE_TASK if kind == Job.VALIDATION else broker.EVALUATE_TASK
         try:
             celery_app().send_task(task, args=[job_id, attempt], queue=queue)
-        except Exception as e:  # the broker is down: the job stays queued; redispatch sends it later
+        except (
+            Exception
+        ) as e:  # the broker is down: the job stays queued; redispatch sends it later
             log.warning("job %s: cannot reach the broker (%s); it stays queued", job_id, e)
 
     transaction.on_commit(send)
@@ -313,13 +357,19 @@ def claim(job_id: int, attempt: int, tester: Tester) -> Job:
         state=Job.RUNNING, tester=tester, claimed_at=now, heartbeat_at=now
     )
     if not updated:
-        raise ServiceError(409, "stale", f"job {job_id} attempt {attempt} is not waiting for a tester")
+        raise ServiceError(
+            409, "stale", f"job {job_id} attempt {attempt} is not waiting for a tester"
+        )
     return Job.objects.select_related("version__assignment__course", "submission").get(pk=job_id)
 
 
 def held_job(job_id: int, attempt: int, tester: Tester) -> Job:
     """The job, if this tester holds this attempt of it; else a 403/409."""
-    job = Job.objects.select_related("version__assignment__course", "submission", "tester").filter(pk=job_id).first()
+    job = (
+        Job.objects.select_related("version__assignment__course", "submission", "tester")
+        .filter(pk=job_id)
+        .first()
+    )
     if job is None:
         raise ServiceError(404, "not_found", f"no job {job_id}")
     if job.attempt != attempt and job.attempt > attempt:
@@ -356,7 +406,9 @@ def heartbeat(tester: Tester, job_ids: list[int]) -> None:
     now = timezone.now()
     Tester.objects.filter(pk=tester.pk).update(last_seen_at=now)
     if job_ids:
-        Job.objects.filter(pk__in=job_ids, tester=tester, state=Job.RUNNING).update(heartbeat_at=now)
+        Job.objects.filter(pk__in=job_ids, tester=tester, state=Job.RUNNING).update(
+            heartbeat_at=now
+        )
 
 
 def notify(job: Job, tester: Tester, archive: bytes) -> Job:
@@ -392,7 +444,10 @@ def _load_result(job: Job, tmp: Path) -> dict[str, Any]:
     if not isinstance(doc, dict):
         _fail_malformed(job, "malformed result.yaml: not a mapping")
     if str(doc.get("job_id")) != str(job.id) or int(doc.get("attempt", 0)) != job.attempt:
-        _fail_malformed(job, f"result.yaml is for job {doc.get('job_id')} attempt {doc.get('attempt')}, not job {job.id} attempt {job.attempt}")
+        _fail_malformed(
+            job,
+            f"result.yaml is for job {doc.get('job_id')} attempt {doc.get('attempt')}, not job {job.id} attempt {job.attempt}",
+        )
     return doc
 
 
@@ -414,23 +469,37 @@ def _ingest_evaluation(job: Job, tester: Tester, tmp: Path, archive: bytes, rece
             Verdict(t["verdict"])
             float(t.get("score", 0))
         build_failed = (doc.get("build") or {}).get("status") != "OK"
-        score = compute_score(meta["groups"], [by_name[n] for n in expected], build_failed=build_failed)
+        score = compute_score(
+            meta["groups"], [by_name[n] for n in expected], build_failed=build_failed
+        )
     except (TypeError, KeyError, ValueError) as e:
         _fail_malformed(job, f"malformed result.yaml: {e}")
     assignment_points = job.version.assignment.points
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
-        if locked.state != Job.RUNNING or locked.attempt != job.attempt or locked.tester_id != tester.id:
+        if (
+            locked.state != Job.RUNNING
+            or locked.attempt != job.attempt
+            or locked.tester_id != tester.id
+        ):
             raise ServiceError(409, "stale", "the job was given up or finished meanwhile")
         visible = {t["name"]: t["visible"] for t in meta["tests"]}
         TestResult.objects.bulk_create(
             [
                 TestResult(
-                    job=locked, order=i, name=n, group=by_name[n].get("group", ""), visible=visible[n],
-                    status=by_name[n].get("status") or "", exit_code=by_name[n].get("exit_code"),
-                    signal=by_name[n].get("signal"), cpu_time_s=by_name[n].get("cpu_time_s"),
-                    wall_time_s=by_name[n].get("wall_time_s"), memory_kib=by_name[n].get("memory_kib"),
-                    verdict=by_name[n]["verdict"], score=float(by_name[n].get("score", 0)),
+                    job=locked,
+                    order=i,
+                    name=n,
+                    group=by_name[n].get("group", ""),
+                    visible=visible[n],
+                    status=by_name[n].get("status") or "",
+                    exit_code=by_name[n].get("exit_code"),
+                    signal=by_name[n].get("signal"),
+                    cpu_time_s=by_name[n].get("cpu_time_s"),
+                    wall_time_s=by_name[n].get("wall_time_s"),
+                    memory_kib=by_name[n].get("memory_kib"),
+                    verdict=by_name[n]["verdict"],
+                    score=float(by_name[n].get("score", 0)),
                     message=str(by_name[n].get("message") or "")[:2000],
                     judge_message=str(by_name[n].get("judge_message") or "")[:2000],
                 )  # fmt: skip
@@ -463,7 +532,11 @@ def _ingest_validation(job: Job, tester: Tester, tmp: Path, received: Any) -> Jo
         return report_failure(job, tester, str(report["error"]))
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
-        if locked.state != Job.RUNNING or locked.attempt != job.attempt or locked.tester_id != tester.id:
+        if (
+            locked.state != Job.RUNNING
+            or locked.attempt != job.attempt
+            or locked.tester_id != tester.id
+        ):
             raise ServiceError(409, "stale", "the job was given up or finished meanwhile")
         locked.state, locked.report = Job.DONE, report
         locked.verdict = "AC" if ok else "WA"
@@ -482,9 +555,15 @@ def _ingest_validation(job: Job, tester: Tester, tmp: Path, received: Any) -> Jo
 
 
 def _count_done(tester: Tester, job: Job) -> None:
-    busy = (job.finished_at - job.claimed_at).total_seconds() if job.claimed_at and job.finished_at else 0.0
+    busy = (
+        (job.finished_at - job.claimed_at).total_seconds()
+        if job.claimed_at and job.finished_at
+        else 0.0
+    )
     Tester.objects.filter(pk=tester.pk).update(
-        jobs_done=F("jobs_done") + 1, busy_seconds=F("busy_seconds") + busy, last_seen_at=timezone.now()
+        jobs_done=F("jobs_done") + 1,
+        busy_seconds=F("busy_seconds") + busy,
+        last_seen_at=timezone.now(),
     )
 
 
@@ -492,7 +571,11 @@ def report_failure(job: Job, tester: Tester, error: str, *, retry: bool = False)
     """The tester could not evaluate the job: retry on a sandbox hiccup, else store the failure."""
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
-        if locked.state != Job.RUNNING or locked.attempt != job.attempt or locked.tester_id != tester.id:
+        if (
+            locked.state != Job.RUNNING
+            or locked.attempt != job.attempt
+            or locked.tester_id != tester.id
+        ):
             raise ServiceError(409, "stale", "the job was given up or finished meanwhile")
         if retry:
             requeue(locked, f"tester {tester.name}: {error}")
@@ -518,14 +601,23 @@ def _fail(job: Job, error: str) -> None:
 
 
 def mail_failure(job_id: int) -> None:
-    job = Job.objects.select_related("version__assignment__course", "submission__author").get(pk=job_id)
+    job = Job.objects.select_related("version__assignment__course", "submission__author").get(
+        pk=job_id
+    )
     recipients = list(
-        get_user_model().objects.filter(is_superuser=True, is_active=True).exclude(email="").values_list("email", flat=True)
+        get_user_model()
+        .objects.filter(is_superuser=True, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
     )
     if not recipients:
         return
     a = job.version.assignment
-    what = f"submission {job.submission_id} of {job.submission.author}" if job.submission else f"package {job.version}"
+    what = (
+        f"submission {job.submission_id} of {job.submission.author}"
+        if job.submission
+        else f"package {job.version}"
+    )
     send_mail(
         subject=f"[assay] {job.kind} job {job.id} failed ({a.course.slug}/{a.slug})",
         message=(
@@ -544,7 +636,11 @@ def retry_failed(job: Job, user: Any) -> Job:
         raise ServiceError(409, "not_failed", f"job {job.id} is {job.state}, not failed")
     with transaction.atomic():
         Job.objects.filter(pk=job.pk, state=Job.FAILED).update(
-            state=Job.QUEUED, attempt=F("attempt") + 1, tester=None, queued_at=timezone.now(), error=""
+            state=Job.QUEUED,
+            attempt=F("attempt") + 1,
+            tester=None,
+            queued_at=timezone.now(),
+            error="",
         )
         job.refresh_from_db()
         queue_task(job)
@@ -555,7 +651,10 @@ def read_result_file(job: Job, member: str, limit: int = 64 * 1024) -> bytes | N
     """A file of a job's result archive (e.g. ``NAME/run_stdout.vmr``), or None."""
     if not job.result_archive:
         return None
-    with default_storage.open(job.result_archive.name, "rb") as f, zipfile.ZipFile(io.BytesIO(f.read())) as zf:
+    with (
+        default_storage.open(job.result_archive.name, "rb") as f,
+        zipfile.ZipFile(io.BytesIO(f.read())) as zf,
+    ):
         try:
             with zf.open(member) as m:
                 return m.read(limit)

@@ -19,7 +19,15 @@ class CourseAdmin(admin.ModelAdmin):
 
 @admin.register(Assignment)
 class AssignmentAdmin(admin.ModelAdmin):
-    list_display = ("course", "slug", "title", "deadline", "points", "evaluation", "current_version")
+    list_display = (
+        "course",
+        "slug",
+        "title",
+        "deadline",
+        "points",
+        "evaluation",
+        "current_version",
+    )
     list_filter = ("course",)
 
 
@@ -37,7 +45,17 @@ class SubmissionAdmin(admin.ModelAdmin):
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "state", "attempt", "queue", "tester", "verdict", "points", "created_at")
+    list_display = (
+        "id",
+        "kind",
+        "state",
+        "attempt",
+        "queue",
+        "tester",
+        "verdict",
+        "points",
+        "created_at",
+    )
     list_filter = ("state", "kind", "queue")
 
 

@@ -27,9 +27,13 @@ class MultipleFileField(forms.FileField):
 
 class SubmitForm(forms.Form):
     files = MultipleFileField(
-        required=False, label="Files", help_text="Choose or drop one or more files, or a single .zip of them."
+        required=False,
+        label="Files",
+        help_text="Choose or drop one or more files, or a single .zip of them.",
     )
-    for_user = forms.ChoiceField(required=False, label="Submit for student", help_text="Cross-submit on a student's behalf.")
+    for_user = forms.ChoiceField(
+        required=False, label="Submit for student", help_text="Cross-submit on a student's behalf."
+    )
 
     def __init__(self, *args: Any, students: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -47,15 +51,24 @@ class SubmitForm(forms.Form):
 
 class PackageForm(forms.Form):
     slug = forms.SlugField(
-        max_length=50, label="Short name", help_text="Lower-case letters, digits and dashes; part of the address."
+        max_length=50,
+        label="Short name",
+        help_text="Lower-case letters, digits and dashes; part of the address.",
     )
-    package = forms.FileField(label="Package (.zip)", help_text="A native (assignment.yaml) or Kattis (problem.yaml) package, zipped.")
-    publish = forms.BooleanField(required=False, initial=False, label="Publish as soon as the reference solutions pass")
+    package = forms.FileField(
+        label="Package (.zip)",
+        help_text="A native (assignment.yaml) or Kattis (problem.yaml) package, zipped.",
+    )
+    publish = forms.BooleanField(
+        required=False, initial=False, label="Publish as soon as the reference solutions pass"
+    )
 
 
 class VersionForm(forms.Form):
     package = forms.FileField(label="New package version (.zip)")
-    publish = forms.BooleanField(required=False, initial=False, label="Publish as soon as the reference solutions pass")
+    publish = forms.BooleanField(
+        required=False, initial=False, label="Publish as soon as the reference solutions pass"
+    )
 
 
 class AssignmentSettingsForm(forms.ModelForm):
@@ -79,7 +92,11 @@ class AssignmentSettingsForm(forms.ModelForm):
 class MemberForm(forms.Form):
     username = forms.CharField(max_length=150, required=False, label="Username")
     role = forms.ChoiceField(choices=Membership.ROLES, initial=Membership.STUDENT, label="Role")
-    csv = forms.FileField(required=False, label="Or a CSV file", help_text="One member a line: username,role (role: student or supervisor).")
+    csv = forms.FileField(
+        required=False,
+        label="Or a CSV file",
+        help_text="One member a line: username,role (role: student or supervisor).",
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -64,13 +64,25 @@ def new_assignment(request: HttpRequest, course: Course) -> HttpResponse:
             try:
                 with transaction.atomic():
                     a = Assignment.objects.create(course=course, slug=slug, title=slug)
-                    services.add_version(a, form.cleaned_data["package"].read(), request.user, publish_when_valid=form.cleaned_data["publish"])
+                    services.add_version(
+                        a,
+                        form.cleaned_data["package"].read(),
+                        request.user,
+                        publish_when_valid=form.cleaned_data["publish"],
+                    )
             except services.ServiceError as e:
                 form.add_error("package", e.message)
             else:
-                messages.success(request, "Package uploaded; its reference solutions are being checked.")
+                messages.success(
+                    request, "Package uploaded; its reference solutions are being checked."
+                )
                 return redirect("web:manage_assignment", slug=course.slug, assignment_slug=slug)
-    return render(request, "web/new_assignment.html", {"course": course, "form": form}, status=400 if request.method == "POST" else 200)
+    return render(
+        request,
+        "web/new_assignment.html",
+        {"course": course, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 def _versions(a: Assignment) -> list[dict[str, Any]]:
@@ -93,14 +105,28 @@ def manage_assignment(request: HttpRequest, course: Course, assignment_slug: str
         "polling": any(v["state"] == "validating" for v in versions),
         "batch": request.GET.get("batch"),
     }  # fmt: skip
-    return render(request, "web/manage_assignment.html", context, status=400 if request.method == "POST" else 200)
+    return render(
+        request,
+        "web/manage_assignment.html",
+        context,
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @supervisor_required
 def versions_partial(request: HttpRequest, course: Course, assignment_slug: str) -> HttpResponse:
     a = assignment_or_404(course, assignment_slug, request.user)
     versions = _versions(a)
-    return render(request, "web/partials/versions.html", {"course": course, "a": a, "versions": versions, "polling": any(v["state"] == "validating" for v in versions)})
+    return render(
+        request,
+        "web/partials/versions.html",
+        {
+            "course": course,
+            "a": a,
+            "versions": versions,
+            "polling": any(v["state"] == "validating" for v in versions),
+        },
+    )
 
 
 @supervisor_required
@@ -110,8 +136,15 @@ def upload_version(request: HttpRequest, course: Course, assignment_slug: str) -
     form = VersionForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            services.add_version(a, form.cleaned_data["package"].read(), request.user, publish_when_valid=form.cleaned_data["publish"])
-            messages.success(request, "New version uploaded; its reference solutions are being checked.")
+            services.add_version(
+                a,
+                form.cleaned_data["package"].read(),
+                request.user,
+                publish_when_valid=form.cleaned_data["publish"],
+            )
+            messages.success(
+                request, "New version uploaded; its reference solutions are being checked."
+            )
         except services.ServiceError as e:
             messages.error(request, f"The package was refused: {e.message}")
     else:
@@ -121,7 +154,9 @@ def upload_version(request: HttpRequest, course: Course, assignment_slug: str) -
 
 @supervisor_required
 @require_POST
-def publish_version(request: HttpRequest, course: Course, assignment_slug: str, number: int) -> HttpResponse:
+def publish_version(
+    request: HttpRequest, course: Course, assignment_slug: str, number: int
+) -> HttpResponse:
     a = assignment_or_404(course, assignment_slug, request.user)
     version = get_object_or_404(AssignmentVersion, assignment=a, number=number)
     try:
@@ -147,7 +182,9 @@ def reevaluate_all(request: HttpRequest, course: Course, assignment_slug: str) -
 
 
 @supervisor_required
-def batch_progress(request: HttpRequest, course: Course, assignment_slug: str, batch: str) -> HttpResponse:
+def batch_progress(
+    request: HttpRequest, course: Course, assignment_slug: str, batch: str
+) -> HttpResponse:
     a = assignment_or_404(course, assignment_slug, request.user)
     jobs = Job.objects.filter(batch=batch, submission__assignment=a)
     total = jobs.count()
@@ -175,7 +212,9 @@ def reevaluate(request: HttpRequest, submission_id: int) -> HttpResponse:
 def course_submissions(request: HttpRequest, course: Course) -> HttpResponse:
     from assay.storer.api.users import submission_json
 
-    qs = Submission.objects.filter(assignment__course=course).select_related("assignment__course", "author", "submitted_by")
+    qs = Submission.objects.filter(assignment__course=course).select_related(
+        "assignment__course", "author", "submitted_by"
+    )
     assignment = request.GET.get("assignment") or ""
     student = request.GET.get("student") or ""
     status = request.GET.get("status") or ""
@@ -183,10 +222,17 @@ def course_submissions(request: HttpRequest, course: Course) -> HttpResponse:
         qs = qs.filter(assignment__slug=assignment)
     if student:
         qs = qs.filter(author__username=student)
-    rows = [submission_json(s, request.user) | {"assignment_title": s.assignment.title} for s in qs.order_by("-id")[:500]]
+    rows = [
+        submission_json(s, request.user) | {"assignment_title": s.assignment.title}
+        for s in qs.order_by("-id")[:500]
+    ]
     if status:
         rows = [r for r in rows if r["status"] == status]
-    students = Membership.objects.filter(course=course).order_by("user__username").values_list("user__username", flat=True)
+    students = (
+        Membership.objects.filter(course=course)
+        .order_by("user__username")
+        .values_list("user__username", flat=True)
+    )
     context = {
         "course": course, "rows": rows, "assignments": course.assignments.order_by("title"), "students": students,
         "statuses": ["not_evaluated", "queued", "running", "done", "failed"],
@@ -199,16 +245,28 @@ def _grades(course: Course) -> tuple[list[Assignment], list[dict[str, Any]]]:
     assignments = list(course.assignments.filter(current_version__isnull=False).order_by("id"))
     best = queries.best_points(course)
     rows = []
-    for m in Membership.objects.filter(course=course, role=Membership.STUDENT).select_related("user").order_by("user__username"):
+    for m in (
+        Membership.objects.filter(course=course, role=Membership.STUDENT)
+        .select_related("user")
+        .order_by("user__username")
+    ):
         scores = [best.get((m.user_id, a.id)) for a in assignments]
-        rows.append({"student": m.user.username, "scores": scores, "total": sum(x for x in scores if x is not None)})
+        rows.append(
+            {
+                "student": m.user.username,
+                "scores": scores,
+                "total": sum(x for x in scores if x is not None),
+            }
+        )
     return assignments, rows
 
 
 @supervisor_required
 def grades(request: HttpRequest, course: Course) -> HttpResponse:
     assignments, rows = _grades(course)
-    return render(request, "web/grades.html", {"course": course, "assignments": assignments, "rows": rows})
+    return render(
+        request, "web/grades.html", {"course": course, "assignments": assignments, "rows": rows}
+    )
 
 
 @supervisor_required
@@ -218,7 +276,9 @@ def grades_csv(request: HttpRequest, course: Course) -> HttpResponse:
     writer = csv.writer(buf)
     writer.writerow(["student", *[a.slug for a in assignments], "total"])
     for r in rows:
-        writer.writerow([r["student"], *["" if x is None else f"{x:g}" for x in r["scores"]], f"{r['total']:g}"])
+        writer.writerow(
+            [r["student"], *["" if x is None else f"{x:g}" for x in r["scores"]], f"{r['total']:g}"]
+        )
     response = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{course.slug}-grades.csv"'
     return response
@@ -240,17 +300,34 @@ def stats(request: HttpRequest, course: Course, assignment_slug: str) -> HttpRes
             for t in job.tests.all():
                 runs[t.name] += 1
                 passed[t.name] += t.verdict == "AC"
-    tests = [{"name": n, "rate": passed[n] / runs[n], "passed": passed[n], "runs": runs[n]} for n in runs]
+    tests = [
+        {"name": n, "rate": passed[n] / runs[n], "passed": passed[n], "runs": runs[n]} for n in runs
+    ]
     top = max(histogram) or 1
     step = a.points / bins if a.points else 0
     distribution = [
         {
-            "low": round(i * step, 2), "high": round((i + 1) * step, 2), "count": c, "height": round(100 * c / top),
-            "x": 30 + i * 38, "y": 110 - round(100 * c / top), "label_x": 30 + i * 38 + 16,
+            "low": round(i * step, 2),
+            "high": round((i + 1) * step, 2),
+            "count": c,
+            "height": round(100 * c / top),
+            "x": 30 + i * 38,
+            "y": 110 - round(100 * c / top),
+            "label_x": 30 + i * 38 + 16,
         }  # fmt: skip
         for i, c in enumerate(histogram)
     ]
-    return render(request, "web/stats.html", {"course": course, "a": a, "distribution": distribution, "tests": tests, "students": len(best)})
+    return render(
+        request,
+        "web/stats.html",
+        {
+            "course": course,
+            "a": a,
+            "distribution": distribution,
+            "tests": tests,
+            "students": len(best),
+        },
+    )
 
 
 @supervisor_required
@@ -260,10 +337,12 @@ def members(request: HttpRequest, course: Course) -> HttpResponse:
         entries: list[tuple[str, str]] = []
         if form.cleaned_data.get("csv"):
             text = form.cleaned_data["csv"].read().decode("utf-8", errors="replace")
-            for number, row in enumerate(csv.reader(io.StringIO(text)), 1):
+            for _number, row in enumerate(csv.reader(io.StringIO(text)), 1):
                 if not row or not row[0].strip():
                     continue
-                role = (row[1].strip() if len(row) > 1 else Membership.STUDENT) or Membership.STUDENT
+                role = (
+                    row[1].strip() if len(row) > 1 else Membership.STUDENT
+                ) or Membership.STUDENT
                 entries.append((row[0].strip(), role))
         if form.cleaned_data.get("username"):
             entries.append((form.cleaned_data["username"].strip(), form.cleaned_data["role"]))
@@ -284,8 +363,17 @@ def members(request: HttpRequest, course: Course) -> HttpResponse:
         for p in problems:
             messages.error(request, p)
         return redirect("web:members", slug=course.slug)
-    rows = Membership.objects.filter(course=course).select_related("user").order_by("role", "user__username")
-    return render(request, "web/members.html", {"course": course, "form": form, "rows": rows}, status=400 if request.method == "POST" else 200)
+    rows = (
+        Membership.objects.filter(course=course)
+        .select_related("user")
+        .order_by("role", "user__username")
+    )
+    return render(
+        request,
+        "web/members.html",
+        {"course": course, "form": form, "rows": rows},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @admin_required
@@ -297,8 +385,16 @@ def queue(request: HttpRequest) -> HttpResponse:
             "t": t, "running": running, "busy": bool(running),
             "average_s": round(t.busy_seconds / t.jobs_done, 2) if t.jobs_done else None,
         })  # fmt: skip
-    failed = Job.objects.filter(state=Job.FAILED).select_related("version__assignment__course", "submission__author", "tester").order_by("-id")[:100]
-    return render(request, "web/queue.html", {"queues": queries.queue_lengths(), "testers": testers, "failed": failed})
+    failed = (
+        Job.objects.filter(state=Job.FAILED)
+        .select_related("version__assignment__course", "submission__author", "tester")
+        .order_by("-id")[:100]
+    )
+    return render(
+        request,
+        "web/queue.html",
+        {"queues": queries.queue_lengths(), "testers": testers, "failed": failed},
+    )
 
 
 @admin_required

@@ -22,7 +22,9 @@ urlpatterns = [
     path(f"{A}/manage/", staff.manage_assignment, name="manage_assignment"),
     path(f"{A}/manage/versions/", staff.versions_partial, name="versions"),
     path(f"{A}/manage/upload/", staff.upload_version, name="upload_version"),
-    path(f"{A}/manage/versions/<int:number>/publish/", staff.publish_version, name="publish_version"),
+    path(
+        f"{A}/manage/versions/<int:number>/publish/", staff.publish_version, name="publish_version"
+    ),
     path(f"{A}/manage/reevaluate-all/", staff.reevaluate_all, name="reevaluate_all"),
     path(f"{A}/manage/progress/<str:batch>/", staff.batch_progress, name="batch_progress"),
     path("submissions/<int:submission_id>/", views.submission, name="submission"),

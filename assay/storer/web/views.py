@@ -37,14 +37,19 @@ def course_or_404(slug: str, user: Any) -> Course:
 
 
 def assignment_or_404(course: Course, slug: str, user: Any) -> Assignment:
-    a = get_object_or_404(Assignment.objects.select_related("course", "current_version"), course=course, slug=slug)
+    a = get_object_or_404(
+        Assignment.objects.select_related("course", "current_version"), course=course, slug=slug
+    )
     if not a.published and not can_supervise(user, course):
         raise Http404("no such assignment")
     return a
 
 
 def submission_or_404(submission_id: int, user: Any) -> Submission:
-    s = get_object_or_404(Submission.objects.select_related("assignment__course", "author", "submitted_by"), pk=submission_id)
+    s = get_object_or_404(
+        Submission.objects.select_related("assignment__course", "author", "submitted_by"),
+        pk=submission_id,
+    )
     if s.author_id != user.id and not can_supervise(user, s.assignment.course):
         raise Http404("no such submission")
     return s
@@ -54,7 +59,11 @@ def submission_or_404(submission_id: int, user: Any) -> Submission:
 def home(request: HttpRequest) -> HttpResponse:
     courses = []
     for c in visible_courses(request.user).order_by("title"):
-        role = Membership.objects.filter(course=c, user=request.user).values_list("role", flat=True).first()
+        role = (
+            Membership.objects.filter(course=c, user=request.user)
+            .values_list("role", flat=True)
+            .first()
+        )
         courses.append({"course": c, "role": role or "administrator"})
     return render(request, "web/home.html", {"courses": courses})
 
@@ -73,17 +82,23 @@ def course(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _students(course: Course) -> list[str]:
     return list(
-        Membership.objects.filter(course=course, role=Membership.STUDENT).order_by("user__username").values_list("user__username", flat=True)
+        Membership.objects.filter(course=course, role=Membership.STUDENT)
+        .order_by("user__username")
+        .values_list("user__username", flat=True)
     )
 
 
 def _submission_rows(request: HttpRequest, a: Assignment) -> list[dict[str, Any]]:
-    qs = a.submissions.filter(author=request.user).select_related("author", "submitted_by", "assignment__course")[:50]
+    qs = a.submissions.filter(author=request.user).select_related(
+        "author", "submitted_by", "assignment__course"
+    )[:50]
     rows = []
     for s in qs:
         doc = submission_json(s, request.user)
         job = s.latest_job()
-        doc["estimated_wait_s"] = queries.estimated_wait_s(job, doc["queue_position"]) if job else None
+        doc["estimated_wait_s"] = (
+            queries.estimated_wait_s(job, doc["queue_position"]) if job else None
+        )
         rows.append(doc)
     return rows
 
@@ -94,12 +109,11 @@ def assignment(request: HttpRequest, slug: str, assignment_slug: str) -> HttpRes
     a = assignment_or_404(c, assignment_slug, request.user)
     supervisor = can_supervise(request.user, c)
     form = SubmitForm(*_bound(request), students=_students(c) if supervisor else None)
-    if request.method == "POST":
-        if form.is_valid():
-            submission = _submit(request, a, form)
-            if submission is not None:
-                messages.success(request, f"Submission {submission.id} received.")
-                return redirect("web:assignment", slug=c.slug, assignment_slug=a.slug)
+    if request.method == "POST" and form.is_valid():
+        submission = _submit(request, a, form)
+        if submission is not None:
+            messages.success(request, f"Submission {submission.id} received.")
+            return redirect("web:assignment", slug=c.slug, assignment_slug=a.slug)
     rows = _submission_rows(request, a)
     context = {
         "course": c, "a": a, "form": form, "supervisor": supervisor, "rows": rows,
@@ -107,7 +121,9 @@ def assignment(request: HttpRequest, slug: str, assignment_slug: str) -> HttpRes
         "limits": a.current_version.meta.get("limits") if a.current_version else None,
         "deadline_passed": a.deadline_passed(),
     }  # fmt: skip
-    return render(request, "web/assignment.html", context, status=400 if request.method == "POST" else 200)
+    return render(
+        request, "web/assignment.html", context, status=400 if request.method == "POST" else 200
+    )
 
 
 def _submit(request: HttpRequest, a: Assignment, form: SubmitForm) -> Submission | None:
@@ -118,11 +134,23 @@ def _submit(request: HttpRequest, a: Assignment, form: SubmitForm) -> Submission
     target = form.cleaned_data.get("for_user")
     try:
         if target:
-            author = Membership.objects.select_related("user").get(course=a.course, user__username=target).user
-        elif not supervisor and not Membership.objects.filter(course=a.course, user=user, role=Membership.STUDENT).exists():
+            author = (
+                Membership.objects.select_related("user")
+                .get(course=a.course, user__username=target)
+                .user
+            )
+        elif (
+            not supervisor
+            and not Membership.objects.filter(
+                course=a.course, user=user, role=Membership.STUDENT
+            ).exists()
+        ):
             raise PermissionDenied("only students of the course may submit")
         if a.deadline_passed() and not supervisor:
-            form.add_error(None, f"The deadline ({a.deadline:%Y-%m-%d %H:%M} UTC) has passed; submissions are closed.")
+            form.add_error(
+                None,
+                f"The deadline ({a.deadline:%Y-%m-%d %H:%M} UTC) has passed; submissions are closed.",
+            )
             return None
         uploads = form.cleaned_data["files"]
         if len(uploads) == 1 and uploads[0].name.lower().endswith(".zip"):
@@ -138,7 +166,10 @@ def _submit(request: HttpRequest, a: Assignment, form: SubmitForm) -> Submission
                     form.add_error("files", f"The file {name!r} was chosen twice.")
                     return None
                 if f.size > services.settings.MAX_UPLOAD_FILE_BYTES:
-                    form.add_error("files", f"{name} is {f.size} bytes; a file may have at most {services.settings.MAX_UPLOAD_FILE_BYTES}.")
+                    form.add_error(
+                        "files",
+                        f"{name} is {f.size} bytes; a file may have at most {services.settings.MAX_UPLOAD_FILE_BYTES}.",
+                    )
                     return None
                 files[name] = f.read()
         return services.create_submission(a, author, user, files)
@@ -155,7 +186,11 @@ def submissions_partial(request: HttpRequest, slug: str, assignment_slug: str) -
     c = course_or_404(slug, request.user)
     a = assignment_or_404(c, assignment_slug, request.user)
     rows = _submission_rows(request, a)
-    return render(request, "web/partials/submission_rows.html", {"course": c, "a": a, "rows": rows, "polling": any(r["status"] not in FINAL for r in rows)})
+    return render(
+        request,
+        "web/partials/submission_rows.html",
+        {"course": c, "a": a, "rows": rows, "polling": any(r["status"] not in FINAL for r in rows)},
+    )
 
 
 def _details(s: Submission, doc: dict[str, Any], user: Any) -> None:
@@ -164,7 +199,11 @@ def _details(s: Submission, doc: dict[str, Any], user: Any) -> None:
     job = s.latest_job()
     if job is None or job.state != Job.DONE:
         return
-    shown = [t for t in doc["tests"] if "cpu_time_s" in t and (t["visible"] or can_supervise(user, s.assignment.course))]
+    shown = [
+        t
+        for t in doc["tests"]
+        if "cpu_time_s" in t and (t["visible"] or can_supervise(user, s.assignment.course))
+    ]
     if not shown:
         return
     with services.load_version(job.version) as pkg:
@@ -176,10 +215,21 @@ def _details(s: Submission, doc: dict[str, Any], user: Any) -> None:
             expected = case.answer.read_bytes()[:16384].decode(errors="replace")
             t["input"] = case.input.read_bytes()[:16384].decode(errors="replace")
             t["expected"] = expected
-            actual = (services.read_result_file(job, f"{t['name']}/run_stdout.vmr", 16384) or b"").decode(errors="replace")
+            actual = (
+                services.read_result_file(job, f"{t['name']}/run_stdout.vmr", 16384) or b""
+            ).decode(errors="replace")
             t["actual"] = actual
             if t["verdict"] != "AC":
-                t["diff"] = list(difflib.unified_diff(expected.splitlines(), actual.splitlines(), "expected", "your output", lineterm="", n=2))[:200]
+                t["diff"] = list(
+                    difflib.unified_diff(
+                        expected.splitlines(),
+                        actual.splitlines(),
+                        "expected",
+                        "your output",
+                        lineterm="",
+                        n=2,
+                    )
+                )[:200]
 
 
 @login_required
@@ -216,7 +266,9 @@ def evaluate(request: HttpRequest, submission_id: int) -> HttpResponse:
     s = submission_or_404(submission_id, request.user)
     job = s.latest_job()
     if job is not None and not can_supervise(request.user, s.assignment.course):
-        messages.error(request, "This submission was evaluated already; a supervisor can re-evaluate it.")
+        messages.error(
+            request, "This submission was evaluated already; a supervisor can re-evaluate it."
+        )
     elif job is not None and job.state in (Job.QUEUED, Job.RUNNING):
         messages.error(request, "This submission is being evaluated.")
     else:

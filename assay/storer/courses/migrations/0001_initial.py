@@ -9,7 +9,6 @@ import assay.storer.courses.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,77 +17,183 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Assignment',
+            name="Assignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField()),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('deadline', models.DateTimeField(blank=True, null=True)),
-                ('points', models.FloatField(default=10)),
-                ('evaluation', models.CharField(choices=[('immediate', 'immediately'), ('on_demand', 'on demand')], default='immediate', max_length=20)),
-                ('test_details', models.CharField(choices=[('verdicts', 'verdicts only'), ('visible', 'visible tests'), ('all', 'all tests')], default='visible', max_length=20)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField()),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                ("deadline", models.DateTimeField(blank=True, null=True)),
+                ("points", models.FloatField(default=10)),
+                (
+                    "evaluation",
+                    models.CharField(
+                        choices=[("immediate", "immediately"), ("on_demand", "on demand")],
+                        default="immediate",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "test_details",
+                    models.CharField(
+                        choices=[
+                            ("verdicts", "verdicts only"),
+                            ("visible", "visible tests"),
+                            ("all", "all tests"),
+                        ],
+                        default="visible",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='Course',
+            name="Course",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(unique=True)),
-                ('title', models.CharField(max_length=200)),
-                ('config', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(unique=True)),
+                ("title", models.CharField(max_length=200)),
+                ("config", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='AssignmentVersion',
+            name="AssignmentVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('package', models.FileField(max_length=300, upload_to=assay.storer.courses.models.package_path)),
-                ('format', models.CharField(max_length=20)),
-                ('meta', models.JSONField(default=dict)),
-                ('state', models.CharField(choices=[('validating', 'validating'), ('valid', 'valid'), ('invalid', 'invalid'), ('published', 'published')], default='validating', max_length=20)),
-                ('validation', models.JSONField(blank=True, default=dict)),
-                ('publish_when_valid', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('assignment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='courses.assignment')),
-                ('uploaded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                (
+                    "package",
+                    models.FileField(
+                        max_length=300, upload_to=assay.storer.courses.models.package_path
+                    ),
+                ),
+                ("format", models.CharField(max_length=20)),
+                ("meta", models.JSONField(default=dict)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("validating", "validating"),
+                            ("valid", "valid"),
+                            ("invalid", "invalid"),
+                            ("published", "published"),
+                        ],
+                        default="validating",
+                        max_length=20,
+                    ),
+                ),
+                ("validation", models.JSONField(blank=True, default=dict)),
+                ("publish_when_valid", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "assignment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="versions",
+                        to="courses.assignment",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['assignment', 'number'],
+                "ordering": ["assignment", "number"],
             },
         ),
         migrations.AddField(
-            model_name='assignment',
-            name='current_version',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='courses.assignmentversion'),
+            model_name="assignment",
+            name="current_version",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="courses.assignmentversion",
+            ),
         ),
         migrations.AddField(
-            model_name='assignment',
-            name='course',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='courses.course'),
+            model_name="assignment",
+            name="course",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="assignments",
+                to="courses.course",
+            ),
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('student', 'student'), ('supervisor', 'supervisor')], default='student', max_length=20)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='courses.course')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("student", "student"), ("supervisor", "supervisor")],
+                        default="student",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="courses.course",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='assignmentversion',
-            constraint=models.UniqueConstraint(fields=('assignment', 'number'), name='version_number'),
+            model_name="assignmentversion",
+            constraint=models.UniqueConstraint(
+                fields=("assignment", "number"), name="version_number"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='assignment',
-            constraint=models.UniqueConstraint(fields=('course', 'slug'), name='assignment_slug_per_course'),
+            model_name="assignment",
+            constraint=models.UniqueConstraint(
+                fields=("course", "slug"), name="assignment_slug_per_course"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(fields=('course', 'user'), name='one_membership_per_course'),
+            model_name="membership",
+            constraint=models.UniqueConstraint(
+                fields=("course", "user"), name="one_membership_per_course"
+            ),
         ),
     ]

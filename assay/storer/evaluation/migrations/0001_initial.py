@@ -9,115 +9,258 @@ import assay.storer.evaluation.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('courses', '0001_initial'),
+        ("courses", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Tester',
+            name="Tester",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('runtimes', models.JSONField(blank=True, default=list)),
-                ('pool', models.CharField(default='default', max_length=50)),
-                ('slots', models.PositiveIntegerField(default=1)),
-                ('revoked', models.BooleanField(default=False)),
-                ('last_seen_at', models.DateTimeField(blank=True, null=True)),
-                ('jobs_done', models.PositiveIntegerField(default=0)),
-                ('busy_seconds', models.FloatField(default=0.0)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                ("runtimes", models.JSONField(blank=True, default=list)),
+                ("pool", models.CharField(default="default", max_length=50)),
+                ("slots", models.PositiveIntegerField(default=1)),
+                ("revoked", models.BooleanField(default=False)),
+                ("last_seen_at", models.DateTimeField(blank=True, null=True)),
+                ("jobs_done", models.PositiveIntegerField(default=0)),
+                ("busy_seconds", models.FloatField(default=0.0)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='Submission',
+            name="Submission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('runtime', models.CharField(max_length=30)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('assignment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='submissions', to='courses.assignment')),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='submissions', to=settings.AUTH_USER_MODEL)),
-                ('submitted_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='submissions', to='courses.assignmentversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("runtime", models.CharField(max_length=30)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "assignment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="submissions",
+                        to="courses.assignment",
+                    ),
+                ),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="submissions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="submissions",
+                        to="courses.assignmentversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('evaluation', 'evaluation'), ('validation', 'validation')], default='evaluation', max_length=20)),
-                ('queue', models.CharField(max_length=100)),
-                ('state', models.CharField(choices=[('queued', 'queued'), ('running', 'running'), ('done', 'done'), ('failed', 'failed')], db_index=True, default='queued', max_length=20)),
-                ('attempt', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('queued_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('bundle_sent_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('result_received_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('steps', models.JSONField(blank=True, default=dict)),
-                ('error', models.TextField(blank=True)),
-                ('verdict', models.CharField(blank=True, max_length=10)),
-                ('score', models.FloatField(blank=True, null=True)),
-                ('points', models.FloatField(blank=True, null=True)),
-                ('max_points', models.FloatField(blank=True, null=True)),
-                ('build', models.JSONField(blank=True, default=dict)),
-                ('report', models.JSONField(blank=True, default=dict)),
-                ('result_archive', models.FileField(blank=True, max_length=300, null=True, upload_to=assay.storer.evaluation.models.result_path)),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='jobs', to='courses.assignmentversion')),
-                ('submission', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='jobs', to='evaluation.submission')),
-                ('tester', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='jobs', to='evaluation.tester')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("evaluation", "evaluation"), ("validation", "validation")],
+                        default="evaluation",
+                        max_length=20,
+                    ),
+                ),
+                ("queue", models.CharField(max_length=100)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "queued"),
+                            ("running", "running"),
+                            ("done", "done"),
+                            ("failed", "failed"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("attempt", models.PositiveIntegerField(default=1)),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("queued_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("bundle_sent_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("result_received_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("steps", models.JSONField(blank=True, default=dict)),
+                ("error", models.TextField(blank=True)),
+                ("verdict", models.CharField(blank=True, max_length=10)),
+                ("score", models.FloatField(blank=True, null=True)),
+                ("points", models.FloatField(blank=True, null=True)),
+                ("max_points", models.FloatField(blank=True, null=True)),
+                ("build", models.JSONField(blank=True, default=dict)),
+                ("report", models.JSONField(blank=True, default=dict)),
+                (
+                    "result_archive",
+                    models.FileField(
+                        blank=True,
+                        max_length=300,
+                        null=True,
+                        upload_to=assay.storer.evaluation.models.result_path,
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="jobs",
+                        to="courses.assignmentversion",
+                    ),
+                ),
+                (
+                    "submission",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="jobs",
+                        to="evaluation.submission",
+                    ),
+                ),
+                (
+                    "tester",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="jobs",
+                        to="evaluation.tester",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='SubmissionFile',
+            name="SubmissionFile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255)),
-                ('file', models.FileField(max_length=400, upload_to=assay.storer.evaluation.models.submission_file_path)),
-                ('size', models.PositiveIntegerField()),
-                ('submission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='files', to='evaluation.submission')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=255)),
+                (
+                    "file",
+                    models.FileField(
+                        max_length=400,
+                        upload_to=assay.storer.evaluation.models.submission_file_path,
+                    ),
+                ),
+                ("size", models.PositiveIntegerField()),
+                (
+                    "submission",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="files",
+                        to="evaluation.submission",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('submission', 'name'), name='file_name_per_submission')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("submission", "name"), name="file_name_per_submission"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='TestResult',
+            name="TestResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order', models.PositiveIntegerField()),
-                ('name', models.CharField(max_length=200)),
-                ('group', models.CharField(max_length=100)),
-                ('visible', models.BooleanField(default=False)),
-                ('status', models.CharField(blank=True, max_length=4)),
-                ('exit_code', models.IntegerField(blank=True, null=True)),
-                ('signal', models.IntegerField(blank=True, null=True)),
-                ('cpu_time_s', models.FloatField(blank=True, null=True)),
-                ('wall_time_s', models.FloatField(blank=True, null=True)),
-                ('memory_kib', models.IntegerField(blank=True, null=True)),
-                ('verdict', models.CharField(max_length=10)),
-                ('score', models.FloatField(default=0.0)),
-                ('message', models.TextField(blank=True)),
-                ('judge_message', models.TextField(blank=True)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tests', to='evaluation.job')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("order", models.PositiveIntegerField()),
+                ("name", models.CharField(max_length=200)),
+                ("group", models.CharField(max_length=100)),
+                ("visible", models.BooleanField(default=False)),
+                ("status", models.CharField(blank=True, max_length=4)),
+                ("exit_code", models.IntegerField(blank=True, null=True)),
+                ("signal", models.IntegerField(blank=True, null=True)),
+                ("cpu_time_s", models.FloatField(blank=True, null=True)),
+                ("wall_time_s", models.FloatField(blank=True, null=True)),
+                ("memory_kib", models.IntegerField(blank=True, null=True)),
+                ("verdict", models.CharField(max_length=10)),
+                ("score", models.FloatField(default=0.0)),
+                ("message", models.TextField(blank=True)),
+                ("judge_message", models.TextField(blank=True)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tests",
+                        to="evaluation.job",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['job', 'order'],
-                'constraints': [models.UniqueConstraint(fields=('job', 'name'), name='test_name_per_job')],
+                "ordering": ["job", "order"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("job", "name"), name="test_name_per_job")
+                ],
             },
         ),
     ]

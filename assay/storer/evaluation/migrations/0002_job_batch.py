@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('evaluation', '0001_initial'),
+        ("evaluation", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='job',
-            name='batch',
+            model_name="job",
+            name="batch",
             field=models.CharField(blank=True, db_index=True, max_length=40),
         ),
     ]

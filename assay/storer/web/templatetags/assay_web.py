@@ -27,7 +27,11 @@ def markdown(text: str) -> str:
 @register.inclusion_tag("web/partials/verdict.html")
 def verdict(code: str | None) -> dict[str, Any]:
     code = code or ""
-    return {"code": code or "—", "css": code or "none", "name": VERDICT_NAMES.get(code, "not evaluated")}
+    return {
+        "code": code or "—",
+        "css": code or "none",
+        "name": VERDICT_NAMES.get(code, "not evaluated"),
+    }
 
 
 def _number(value: Any) -> float | None:

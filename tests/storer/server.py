@@ -1,0 +1,84 @@
+"""A real `assay demo` server in a subprocess, for end-to-end and browser tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        self.messages.append(envelope.content.decode(errors="replace"))
+        return "250 OK"
+
+
+class Server:
+    def __init__(self, data_dir: Path, port: int, env: dict[str, str]) -> None:
+        self.data_dir, self.port, self.env = data_dir, port, env
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Server:
+        self.log = open(self.data_dir.parent / f"server-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "assay", "demo", "--data-dir", str(self.data_dir), "--port", str(self.port), "--testers", "2"],
+            cwd=ROOT, env={**os.environ, **self.env}, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.output()
+            try:
+                if httpx.get(self.url + "/api/openapi.json", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("the demo did not come up:\n" + self.output())
+        self.logins = json.loads((self.data_dir / "demo-logins.json").read_text())
+        return self
+
+    def output(self) -> str:
+        return (self.data_dir.parent / Path(self.log.name).name).read_text(errors="replace")[-5000:]
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=30)
+
+    def api(self, user: str) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url + "/api",
+            headers={"Authorization": f"Bearer {self.logins[user]['token']}"},
+            timeout=30,
+        )
+
+    def wait(self, user: str, submission_id: int, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        with self.api(user) as api:
+            while time.monotonic() < deadline:
+                doc = api.get(f"/submissions/{submission_id}").json()
+                if doc["status"] in ("done", "failed"):
+                    return doc
+                time.sleep(0.1)
+        raise AssertionError(
+            f"submission {submission_id} is still {doc['status']}:\n{self.output()}"
+        )

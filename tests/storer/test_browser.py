@@ -1,0 +1,173 @@
+"""The web interface in a real browser: Debian's chromium driven by Playwright against a real
+`assay demo` (storer, testers, sandbox). Screenshots go to tests/screenshots/."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import EXAMPLES, ROOT
+
+from .server import Server, free_port
+from .test_end_to_end import SLOW_SUM, crashy_package
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = ROOT / "tests" / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Server]:
+    s = Server(tmp_path_factory.mktemp("browser") / "data", free_port(), {}).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: run ./setup.sh (it installs Debian's chromium)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def log_in(browser: Browser, server: Server, user: str, width: int = 1200) -> Page:
+    page = browser.new_page(viewport={"width": width, "height": 900}, accept_downloads=True)
+    page.goto(server.url + "/login/")
+    page.get_by_label("Username").fill(user)
+    page.get_by_label("Password").fill(server.logins[user]["password"])
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="My courses")).to_be_visible()
+    return page
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_a_student_submits_two_files_and_sees_the_verdict_appear_without_reloading(
+    browser, server, tmp_path
+):
+    page = log_in(browser, server, "alice")
+    page.get_by_role("link", name="Demo course").click()
+    page.get_by_role("link", name="Sum of two numbers").click()
+    (tmp_path / "sum.c").write_bytes(
+        SLOW_SUM.replace(b"#include <stdio.h>", b'#include <stdio.h>\n#include "util.h"')
+    )
+    (tmp_path / "util.h").write_text("/* a helper header */\n")
+    page.get_by_label("Files").set_input_files([str(tmp_path / "sum.c"), str(tmp_path / "util.h")])
+    expect(page.locator("#chosen")).to_have_text("sum.c, util.h")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_text("received")).to_be_visible()
+    page.evaluate("window.__not_reloaded = true")
+    status = page.locator("#submission-rows [data-status]").first
+    expect(status).not_to_have_attribute(
+        "data-status", "done"
+    )  # the tests take ~1 s: still waiting
+    shot(page, "student-queued")
+    expect(status).to_have_attribute("data-status", "done", timeout=30_000)
+    assert page.evaluate("window.__not_reloaded") is True  # htmx updated it in place
+    expect(page.locator("#submission-rows .verdict").first).to_have_text("AC")
+    shot(page, "student-assignment")
+    page.locator("#submission-rows a").first.click()
+    expect(page.locator("#points")).to_have_text("10 / 10")
+    expect(
+        page.get_by_role("heading", name="Test 1 AC")
+    ).to_be_visible()  # the visible test's details
+    shot(page, "student-submission")
+    page.close()
+
+
+def test_a_student_page_works_at_phone_width(browser, server):
+    page = log_in(browser, server, "bob", width=390)
+    page.goto(server.url + "/courses/demo/assignments/sum-c/")
+    expect(page.get_by_role("button", name="Submit")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    shot(page, "phone-assignment")
+    page.close()
+
+
+def test_keyboard_users_reach_the_content_first(browser, server):
+    page = log_in(browser, server, "bob")
+    page.goto(server.url + "/courses/demo/")
+    page.keyboard.press("Tab")
+    expect(page.locator(":focus")).to_have_text("Skip to content")
+    page.close()
+
+
+def test_a_supervisor_publishes_a_package_cross_submits_re_evaluates_and_downloads_grades(
+    browser, server, tmp_path
+):
+    page = log_in(browser, server, "teacher")
+    page.goto(server.url + "/courses/demo/")
+    page.get_by_role("link", name="New assignment from a package").click()
+    package = tmp_path / "echo.zip"
+    package.write_bytes(crashy_package())
+    page.get_by_label("Short name").fill("echo")
+    page.get_by_label("Package (.zip)").set_input_files(str(package))
+    page.get_by_role("button", name="Upload").click()
+    # the reference solutions run on a tester; the page follows the validation live
+    expect(page.locator("[data-version-state]").first).to_have_attribute(
+        "data-version-state", "valid", timeout=60_000
+    )
+    shot(page, "supervisor-validation")
+    page.get_by_role("button", name="Publish version 1").click()
+    expect(page.get_by_text("Version 1 is published.")).to_be_visible()
+
+    # cross-submit for Bob
+    page.goto(server.url + "/courses/demo/assignments/echo/")
+    (tmp_path / "echo.py").write_text("print(input())\n")
+    page.get_by_label("Files").set_input_files(str(tmp_path / "echo.py"))
+    page.get_by_label("Submit for student").select_option("bob")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_text("received")).to_be_visible()
+    page.goto(server.url + "/courses/demo/submissions/?assignment=echo&student=bob")
+    expect(page.get_by_text("(by teacher)")).to_be_visible()
+
+    # re-evaluate everything and watch the progress bar finish
+    page.goto(server.url + "/courses/demo/assignments/echo/manage/")
+    page.get_by_role("button", name="Re-evaluate all submissions").click()
+    bar = page.locator("#reeval-progress")
+    expect(bar).to_be_visible()
+    total = bar.get_attribute("data-total")
+    assert total and int(total) >= 1
+    expect(bar).to_have_attribute("data-finished", total, timeout=60_000)
+    expect(page.locator("#progress")).to_contain_text("done")
+    shot(page, "supervisor-reevaluate")
+
+    # the grades, as a table and as CSV
+    page.goto(server.url + "/courses/demo/grades/")
+    shot(page, "supervisor-grades")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text())))
+    header = rows[0]
+    assert header[0] == "student" and "echo" in header and header[-1] == "total"
+    bob = next(r for r in rows if r[0] == "bob")
+    assert bob[header.index("echo")] == "10"
+    page.goto(server.url + "/courses/demo/assignments/echo/stats/")
+    expect(page.locator("svg.chart")).to_be_visible()
+    shot(page, "supervisor-stats")
+    page.close()
+
+
+def test_the_administrator_sees_testers_and_the_queue(browser, server):
+    page = log_in(browser, server, "admin")
+    page.get_by_role("link", name="Queue and testers").click()
+    expect(page.get_by_role("cell", name="local-1")).to_be_visible()
+    shot(page, "admin-queue")
+    page.close()
+
+
+def test_examples_are_in_the_demo():
+    assert (EXAMPLES / "sum-c").is_dir()
