@@ -14,6 +14,7 @@ declare -A PACKAGES=(
   [python3]=python3
   [bash]=bash
   [zip]=zip
+  [chromium]=chromium       # the browser tests drive Debian's chromium (Playwright, no download)
 )
 missing=()
 for cmd in "${!PACKAGES[@]}"; do

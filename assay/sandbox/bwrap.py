@@ -86,6 +86,17 @@ def _umount(target: Path) -> None:
     _libc.umount2(str(target).encode(), MNT_DETACH)
 
 
+def _system_binds() -> list[str]:
+    """bwrap options for /usr read-only, with /bin, /sbin and /lib* as the host has them."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for d in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
+        if os.path.islink(d):
+            args += ["--symlink", os.readlink(d), d]
+        elif os.path.isdir(d):
+            args += ["--ro-bind", d, d]
+    return args
+
+
 def find_bwrap() -> str:
     path = shutil.which("bwrap")
     if not path:
@@ -114,33 +125,52 @@ class BwrapHost(Host):
         self.max_boxes = max_boxes
         self.bwrap = find_bwrap()
         self.cgroups = CgroupDriver()
-        # bwrap's outer process exits without reaping the namespace's pid 1; as a subreaper the
-        # tester inherits and reaps it, so no zombie of a box uid counts against RLIMIT_NPROC
-        _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        self._become_subreaper()
         for d in (self.root, self.root / "locks", self.root / "boxes"):
             d.mkdir(parents=True, exist_ok=True)
             d.chmod(0o711)  # box uids must traverse to their own box, and list nothing
         self._check_userns()
 
     def _check_userns(self) -> None:
+        # the probe runs as the uid of a box whose lock it holds: whoever holds a box's lock
+        # kills every process of its uid (at get_vm and destroy), and would kill the probe
+        lock = self._lock_free_box() if self.is_root else None
+        uid = self.uid_base + lock[0] if lock else self.uid_base
         status_r, status_w = os.pipe()
-        probe = subprocess.run(
-            [self.bwrap, "--unshare-all", "--ro-bind", "/", "/"]
-            + ["--json-status-fd", str(status_w), "--", "/bin/true"],
-            capture_output=True,
-            pass_fds=(status_w,),
-            env={},
-            preexec_fn=self._drop_to(self.uid_base) if self.is_root else None,
-        )
-        os.close(status_w)
+        try:
+            probe = subprocess.run(
+                # not --ro-bind / /: its recursive remount fails when a box is mounted or
+                # unmounted meanwhile (other testers sharing the machine)
+                [self.bwrap, "--unshare-all", *_system_binds()]
+                + ["--json-status-fd", str(status_w), "--", "/bin/true"],
+                capture_output=True,
+                pass_fds=(status_w,),
+                env={},
+                preexec_fn=self._drop_to(uid) if self.is_root else None,
+            )
+        finally:
+            os.close(status_w)
+            if lock:
+                lock[1].close()
         _reap(_read_all(status_r))
         if probe.returncode != 0:
             raise SandboxError(
                 "bubblewrap cannot create namespaces here: "
-                f"{probe.stderr.decode(errors='replace').strip()}. Allow unprivileged user "
-                "namespaces (sysctl kernel.unprivileged_userns_clone=1, "
+                f"{probe.stderr.decode(errors='replace').strip() or probe.returncode}. Allow "
+                "unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, "
                 "user.max_user_namespaces>0)"
             )
+
+    def _lock_free_box(self) -> tuple[int, IO[str]] | None:
+        for box_id in range(self.max_boxes):
+            lock = open(self.root / "locks" / f"{box_id}.lock", "w")  # noqa: SIM115
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock.close()
+                continue
+            return box_id, lock
+        return None
 
     def _drop_to(self, uid: int) -> Any:
         def drop() -> None:
@@ -161,20 +191,26 @@ class BwrapHost(Host):
             else f"{os.geteuid()} (not root: boxes share the tester's uid, no box size cap)",
         }
 
+    def _become_subreaper(self) -> None:
+        """bwrap's outer process exits without reaping the namespace's pid 1; as a subreaper the
+        tester inherits and reaps it, so no zombie of a box uid counts against RLIMIT_NPROC.
+        The setting is not inherited across fork (a prefork tester's children): set it again in
+        every process that runs boxes."""
+        _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        self._subreaper_pid = os.getpid()
+
     def get_vm(self, *, box_size_kib: int = 256 * 1024) -> BwrapVM:
-        for box_id in range(self.max_boxes):
-            lock = open(self.root / "locks" / f"{box_id}.lock", "w")  # noqa: SIM115
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                lock.close()
-                continue
-            try:
-                return BwrapVM(self, box_id, lock, box_size_kib)
-            except BaseException:
-                lock.close()
-                raise
-        raise SandboxError(f"all {self.max_boxes} boxes under {self.root} are in use")
+        if self._subreaper_pid != os.getpid():
+            self._become_subreaper()
+        found = self._lock_free_box()
+        if found is None:
+            raise SandboxError(f"all {self.max_boxes} boxes under {self.root} are in use")
+        box_id, lock = found
+        try:
+            return BwrapVM(self, box_id, lock, box_size_kib)
+        except BaseException:
+            lock.close()
+            raise
 
 
 def _default_root(is_root: bool) -> Path:
@@ -423,14 +459,9 @@ class BwrapVM(VM):
             "--uid", str(INSIDE_UID),
             "--gid", str(INSIDE_UID),
             "--hostname", "box",
-            "--ro-bind", "/usr", "/usr",
             "--ro-bind", "/etc", "/etc",
+            *_system_binds(),
         ]  # fmt: skip
-        for d in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
-            if os.path.islink(d):
-                args += ["--symlink", os.readlink(d), d]
-            elif os.path.isdir(d):
-                args += ["--ro-bind", d, d]
         for d in SENSITIVE_ETC:
             if os.path.isdir(d):
                 args += ["--tmpfs", d]

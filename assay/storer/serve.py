@@ -170,6 +170,10 @@ class Supervisor:
         backoff: dict[str, float] = {}
         tokens = dict(credentials)
         while not self.stop.wait(1.0):
+            try:
+                services.watch_jobs()
+            except Exception as e:  # a database hiccup must not stop the storer
+                print(f"watching jobs failed: {e}", file=sys.stderr)
             for name, proc in list(self.workers.items()):
                 if proc.poll() is not None and time.monotonic() >= backoff.get(name, 0):
                     print(

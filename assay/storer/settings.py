@@ -181,6 +181,10 @@ MAX_UPLOAD_TOTAL_BYTES = env_int("ASSAY_MAX_UPLOAD_TOTAL_KIB", 4096) * 1024
 MAX_PACKAGE_BYTES = env_int("ASSAY_MAX_PACKAGE_MIB", 256) * 1024 * 1024
 MAX_RESULT_BYTES = env_int("ASSAY_MAX_RESULT_MIB", 64) * 1024 * 1024
 MAX_EVALUATION_ATTEMPTS = env_int("ASSAY_MAX_EVALUATION_ATTEMPTS", 3)
+# a running job whose tester sent no heartbeat for this long gets a new attempt
+HEARTBEAT_TIMEOUT_S = env_int("ASSAY_HEARTBEAT_TIMEOUT_S", 30)
+# a queued job nobody claimed for this long is sent to the broker again (a message may be lost)
+REDISPATCH_AFTER_S = env_int("ASSAY_REDISPATCH_AFTER_S", 60)
 
 LOGGING = {
     "version": 1,

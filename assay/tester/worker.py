@@ -20,8 +20,10 @@ import logging
 import os
 import shutil
 import socket
+import sys
 import tempfile
 import threading
+import time
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -36,7 +38,8 @@ from assay.runtimes import RUNTIMES
 from assay.sandbox import SandboxError, get_host
 
 log = logging.getLogger("assay.worker")
-HEARTBEAT_S = 5.0
+HEARTBEAT_S = float(os.environ.get("ASSAY_HEARTBEAT_S", "5"))
+STORER_RETRY_S = 60.0  # how long a request waits for a storer that is restarting
 
 
 class StorerClient:
@@ -52,6 +55,21 @@ class StorerClient:
             verify=verify,
         )
 
+    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """A request that waits out a restarting storer (connection refused, 502/503) for a while."""
+        deadline = time.monotonic() + STORER_RETRY_S
+        delay = 0.2
+        while True:
+            try:
+                response = self.http.request(method, url, **kwargs)
+                if response.status_code not in (502, 503, 504) or time.monotonic() > deadline:
+                    return response
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
     def _check(self, response: httpx.Response) -> httpx.Response:
         if response.status_code >= 400:
             try:
@@ -62,26 +80,28 @@ class StorerClient:
         return response
 
     def claim(self, job_id: int, attempt: int) -> dict[str, Any] | None:
-        r = self.http.post(f"/jobs/{job_id}/claim", json={"attempt": attempt})
+        r = self._send("POST", f"/jobs/{job_id}/claim", json={"attempt": attempt})
         if r.status_code == 409:
             return None  # already taken, finished or given up: drop the message
         return self._check(r).json()
 
     def bundle(self, job_id: int, attempt: int) -> bytes:
         return self._check(
-            self.http.get(f"/jobs/{job_id}/bundle", params={"attempt": attempt})
+            self._send("GET", f"/jobs/{job_id}/bundle", params={"attempt": attempt})
         ).content
 
     def result(self, job_id: int, attempt: int, archive: bytes) -> dict[str, Any]:
         files = {"archive": ("result.zip", archive, "application/zip")}
         return self._check(
-            self.http.post(f"/jobs/{job_id}/result", params={"attempt": attempt}, files=files)
+            self._send("POST", f"/jobs/{job_id}/result", params={"attempt": attempt}, files=files)
         ).json()
 
     def fail(self, job_id: int, attempt: int, error: str, retry: bool) -> None:
         self._check(
-            self.http.post(
-                f"/jobs/{job_id}/fail", json={"attempt": attempt, "error": error, "retry": retry}
+            self._send(
+                "POST",
+                f"/jobs/{job_id}/fail",
+                json={"attempt": attempt, "error": error, "retry": retry},
             )
         )
 
@@ -206,16 +226,31 @@ def run_validation(job_id: int, attempt: int) -> str:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _guarded(run: Any, job_id: int, attempt: int) -> str:
+    """Run a job; a credential the storer no longer accepts stops this tester at once, without
+    acknowledging the message (the broker gives it to another tester)."""
+    try:
+        return run(job_id, attempt)
+    except StorerRefused as e:
+        if e.status == 401:
+            sys.stderr.write(
+                "assay worker: the storer refused this tester's credential (revoked?); stopping\n"
+            )
+            sys.stderr.flush()
+            os._exit(4)
+        raise
+
+
 def make_worker_app(broker_url: str) -> Any:
     app = broker.make_celery(broker_url, name="assay-tester")
 
     @app.task(name=broker.EVALUATE_TASK, acks_late=True, ignore_result=True)
     def evaluate_job_task(job_id: int, attempt: int) -> str:
-        return run_evaluation(job_id, attempt)
+        return _guarded(run_evaluation, job_id, attempt)
 
     @app.task(name=broker.VALIDATE_TASK, acks_late=True, ignore_result=True)
     def validate_package_task(job_id: int, attempt: int) -> str:
-        return run_validation(job_id, attempt)
+        return _guarded(run_validation, job_id, attempt)
 
     return app
 

@@ -14,7 +14,7 @@ from ninja.files import UploadedFile
 
 from assay.storer.courses.models import Assignment, AssignmentVersion, Course, Membership
 from assay.storer.courses.permissions import can_supervise, can_view, is_admin, visible_courses
-from assay.storer.evaluation import services
+from assay.storer.evaluation import queries, services
 from assay.storer.evaluation.models import Job, Submission, Tester
 
 from .auth import USER_AUTH
@@ -103,6 +103,8 @@ def submission_json(s: Submission, user: Any) -> dict[str, Any]:
         "job": job.id if job else None,
         "attempt": job.attempt if job else None,
         "queue_position": services.queue_position(job) if job else None,
+        "estimated_wait_s": None,
+        "no_tester": False,
         "verdict": job.verdict or None if job else None,
         "points": job.points if job else None,
         "max_points": job.max_points if job else s.assignment.points,
@@ -112,6 +114,9 @@ def submission_json(s: Submission, user: Any) -> dict[str, Any]:
     }
     if job is None:
         return doc
+    if job.state == Job.QUEUED:
+        doc["estimated_wait_s"] = queries.estimated_wait_s(job, doc["queue_position"])
+        doc["no_tester"] = queries.no_tester_for(job.queue)
     if job.state == Job.FAILED:
         # an infrastructure failure is not the student's: they see that it failed, staff see why
         doc["error"] = (

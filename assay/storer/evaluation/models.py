@@ -124,6 +124,9 @@ class Job(models.Model):
     # the step timestamps (docs/performance.md measures with them)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     queued_at = models.DateTimeField(default=timezone.now)
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True
+    )  # the last message sent to the broker
     claimed_at = models.DateTimeField(null=True, blank=True)
     bundle_sent_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

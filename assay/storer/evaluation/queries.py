@@ -6,21 +6,21 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Q
 from django.utils import timezone
 
 from assay.storer.courses.models import Course
 
 from .models import Job, Tester
 
-ALIVE = timedelta(seconds=60)
+ALIVE = timedelta(seconds=60)  # a tester heard from this recently counts for estimates
+RECENTLY = timedelta(minutes=10)  # … and for "is there any tester for this at all"
 DEFAULT_JOB_S = 1.0
 
 
-def testers_for(queue: str) -> list[Tester]:
+def testers_for(queue: str, alive: timedelta = ALIVE) -> list[Tester]:
     """Live, unrevoked testers that take jobs from ``queue`` (assay.<pool>.<runtime>)."""
     _, pool, runtime = queue.split(".", 2)
-    recent = timezone.now() - ALIVE
+    recent = timezone.now() - alive
     result = []
     for t in Tester.objects.filter(revoked=False, pool=pool, last_seen_at__gte=recent):
         if runtime == "validate" or not t.runtimes or runtime in t.runtimes:
@@ -92,7 +92,5 @@ def queue_lengths() -> list[dict[str, Any]]:
 
 
 def no_tester_for(queue: str) -> bool:
-    return (
-        not testers_for(queue)
-        and not Tester.objects.filter(Q(revoked=False) & Q(pool=queue.split(".")[1])).exists()
-    )
+    """No tester offering this queue's runtime was heard from lately: the job would wait in vain."""
+    return not testers_for(queue, alive=RECENTLY)

@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -303,11 +303,16 @@ def queue_task(job: Job) -> None:
     def send() -> None:
         task = broker.VALIDATE_TASK if kind == Job.VALIDATION else broker.EVALUATE_TASK
         try:
-            celery_app().send_task(task, args=[job_id, attempt], queue=queue)
+            celery_app().send_task(
+                task, args=[job_id, attempt], queue=queue, retry=True,
+                retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
+            )  # fmt: skip
         except (
             Exception
-        ) as e:  # the broker is down: the job stays queued; redispatch sends it later
+        ) as e:  # the broker is down: the job stays queued; watch_jobs sends it later
             log.warning("job %s: cannot reach the broker (%s); it stays queued", job_id, e)
+            return
+        Job.objects.filter(pk=job_id, state=Job.QUEUED).update(dispatched_at=timezone.now())
 
     transaction.on_commit(send)
 
@@ -324,6 +329,41 @@ def redispatch_unfinished() -> int:
                 queue_task(job)
         count += 1
     return count
+
+
+def watch_jobs() -> dict[str, int]:
+    """The storer's periodic duty (every second, in `assay serve`):
+
+    1. a running job whose tester sent no heartbeat for HEARTBEAT_TIMEOUT_S gets a new attempt
+       (or fails after the last one): its tester was killed, its machine is gone, or the
+       network is cut;
+    2. a queued job whose message nobody claimed for REDISPATCH_AFTER_S is sent again: a broker
+       that restarted or a tester that died holding it may have lost the message. A duplicate
+       message is harmless: only one claim of an attempt succeeds.
+    """
+    now = timezone.now()
+    lost = 0
+    silent_since = now - timezone.timedelta(seconds=settings.HEARTBEAT_TIMEOUT_S)
+    for job in Job.objects.filter(state=Job.RUNNING, heartbeat_at__lt=silent_since).select_related(
+        "tester"
+    ):
+        with transaction.atomic():
+            requeue(
+                job,
+                f"tester {job.tester} stopped answering (no heartbeat for {settings.HEARTBEAT_TIMEOUT_S} s)",
+            )
+        lost += 1
+    resent = 0
+    unclaimed_since = now - timezone.timedelta(seconds=settings.REDISPATCH_AFTER_S)
+    waiting = Job.objects.filter(state=Job.QUEUED).filter(
+        models.Q(dispatched_at__lt=unclaimed_since)
+        | models.Q(dispatched_at__isnull=True, queued_at__lt=unclaimed_since)
+    )
+    for job in waiting:
+        with transaction.atomic():
+            queue_task(job)
+        resent += 1
+    return {"requeued": lost, "resent": resent}
 
 
 def requeue(job: Job, reason: str) -> None:
