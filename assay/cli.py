@@ -255,7 +255,10 @@ DATA_DIR_OPTION = typer.Option(
 )
 
 
-def _run_storer(data_dir: Path, host: str, port: int, testers: int, demo: bool) -> None:
+def _run_storer(
+    data_dir: Path, host: str, port: int, testers: int, demo: bool,
+    certfile: Path | None = None, keyfile: Path | None = None,
+) -> None:  # fmt: skip
     from assay.storer import serve
 
     data_dir = data_dir.resolve()
@@ -285,7 +288,7 @@ def _run_storer(data_dir: Path, host: str, port: int, testers: int, demo: bool) 
             )
         out.print("stop with Ctrl+C")
 
-    serve.Supervisor(data_dir, host, port, testers).serve(banner)
+    serve.Supervisor(data_dir, host, port, testers, certfile, keyfile).serve(banner)
 
 
 @app.command()
@@ -294,10 +297,16 @@ def demo(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     testers: Annotated[int, typer.Option(help="Tester processes to start on this machine.")] = 2,
+    certfile: Annotated[
+        Path | None, typer.Option(help="Serve HTTPS with this certificate (PEM).")
+    ] = None,
+    keyfile: Annotated[
+        Path | None, typer.Option(help="The certificate's private key (PEM).")
+    ] = None,
 ) -> None:
     """Run the embedded default with demo data: a course, users (printed with passwords and API
     tokens) and the example assignments. A second run reuses what exists."""
-    _run_storer(data_dir, host, port, testers, demo=True)
+    _run_storer(data_dir, host, port, testers, True, certfile, keyfile)
 
 
 @app.command()
@@ -308,9 +317,15 @@ def serve(
     testers: Annotated[
         int, typer.Option(help="Tester processes to start on this machine (0: none).")
     ] = 2,
+    certfile: Annotated[
+        Path | None, typer.Option(help="Serve HTTPS with this certificate (PEM).")
+    ] = None,
+    keyfile: Annotated[
+        Path | None, typer.Option(help="The certificate's private key (PEM).")
+    ] = None,
 ) -> None:
     """Run the storer and its testers on this machine (settings: ASSAY_* environment variables)."""
-    _run_storer(data_dir, host, port, testers, demo=False)
+    _run_storer(data_dir, host, port, testers, False, certfile, keyfile)
 
 
 @app.command()

@@ -29,6 +29,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import math
 import os
 import re
 import secrets
@@ -763,6 +764,16 @@ def run(args: argparse.Namespace, config: Embedded | PostgresRabbitmq) -> int:
         "  all evaluated, storer (first job created -> last stored): "
         + (f"{storer_all_s:.2f} s" if storer_all_s is not None else "NOT ALL (see lost)")
     )
+    if seen:
+        marks = sorted(x - t0 for x in seen)
+        print(
+            "  results seen by the client after: "
+            + ", ".join(
+                f"{q}% {marks[max(0, math.ceil(len(subs) * q / 100) - 1)]:.2f} s"
+                for q in (50, 90, 95)
+                if math.ceil(len(subs) * q / 100) <= len(marks)
+            )
+        )
     if storer_all_s:
         print(f"  throughput: {len(finished) / storer_all_s:.2f} evaluations/s")
     print("submission -> result latency")

@@ -8,7 +8,11 @@ from assay.sandbox import Limits, get_host
 
 def box_uid_zombies() -> int:
     out = subprocess.run(["ps", "-eo", "uid=,stat="], capture_output=True, text=True).stdout
-    return sum(1 for line in out.splitlines() if 60000 <= int(line.split()[0]) < 61000 and "Z" in line.split()[1])
+    return sum(
+        1
+        for line in out.splitlines()
+        if 60000 <= int(line.split()[0]) < 61000 and "Z" in line.split()[1]
+    )
 
 
 def test_a_forked_tester_reaps_its_boxes_and_runs_them_back_to_back():

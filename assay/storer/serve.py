@@ -138,9 +138,13 @@ def port_free(host: str, port: int) -> bool:
 class Supervisor:
     """Runs the storer server, the testers, and the storer's background loop."""
 
-    def __init__(self, data_dir: Path, host: str, port: int, testers: int) -> None:
+    def __init__(
+        self, data_dir: Path, host: str, port: int, testers: int,
+        certfile: Path | None = None, keyfile: Path | None = None,
+    ) -> None:  # fmt: skip
         self.data_dir, self.host, self.port, self.testers = data_dir, host, port, testers
-        self.url = f"http://{host}:{port}"
+        self.certfile, self.keyfile = certfile, keyfile
+        self.url = f"{'https' if certfile else 'http'}://{host}:{port}"
         self.stop = threading.Event()
         self.workers: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -155,10 +159,24 @@ class Supervisor:
             raise SystemExit(
                 f"error: port {self.port} on {self.host} is in use; choose another with --port"
             )
-        server = create_server(
-            application, host=self.host, port=self.port, threads=8, ident="assay"
-        )
-        threading.Thread(target=server.run, daemon=True, name="http").start()
+        if self.certfile:
+            # HTTPS straight from the storer (cheroot); behind a reverse proxy, use plain HTTP
+            from cheroot import wsgi
+            from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+            tls = wsgi.Server((self.host, self.port), application, numthreads=8)
+            tls.ssl_adapter = BuiltinSSLAdapter(
+                str(self.certfile), str(self.keyfile or self.certfile)
+            )
+            tls.prepare()
+            threading.Thread(target=tls.serve, daemon=True, name="https").start()
+            server: Any = tls
+            server.close = tls.stop
+        else:
+            server = create_server(
+                application, host=self.host, port=self.port, threads=8, ident="assay"
+            )
+            threading.Thread(target=server.run, daemon=True, name="http").start()
         resent = services.redispatch_unfinished()
         credentials = register_local_testers(self.testers)
         for name, token in credentials:
@@ -186,21 +204,21 @@ class Supervisor:
 
     def _start_worker(self, name: str, token: str, broker_url: str) -> None:
         env = {**os.environ, "ASSAY_TESTER_TOKEN": token}
-        self.workers[name] = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "assay",
-                "worker",
-                "--url",
-                self.url,
-                "--broker",
-                broker_url,
-                "--name",
-                name,
-            ],
-            env=env,
-        )
+        command = [
+            sys.executable,
+            "-m",
+            "assay",
+            "worker",
+            "--url",
+            self.url,
+            "--broker",
+            broker_url,
+            "--name",
+            name,
+        ]
+        if self.certfile:
+            command += ["--ca-file", str(self.certfile)]  # a self-signed certificate is its own CA
+        self.workers[name] = subprocess.Popen(command, env=env)
 
     def shutdown(self) -> None:
         for proc in self.workers.values():

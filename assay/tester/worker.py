@@ -20,6 +20,7 @@ import logging
 import os
 import shutil
 import socket
+import ssl
 import sys
 import tempfile
 import threading
@@ -48,6 +49,10 @@ class StorerClient:
     def __init__(
         self, url: str, token: str, timeout: float = 60.0, verify: bool | str = True
     ) -> None:
+        if isinstance(
+            verify, str
+        ):  # a CA file to trust (e.g. the storer's self-signed certificate)
+            verify = ssl.create_default_context(cafile=verify)
         self.http = httpx.Client(
             base_url=url.rstrip("/") + "/api/tester",
             headers={"Authorization": f"Bearer {token}"},

@@ -135,12 +135,20 @@ class Cluster:
             with psycopg.connect(self.env["ASSAY_DATABASE_URL"]) as db:
                 done = dict(db.execute(query_jobs).fetchall())
                 subs = [r[0] for r in db.execute("select id from evaluation_submission").fetchall()]
-                tests = db.execute(query_tests.replace("group by j.id, j.state", "and j.state <> 'done' group by j.id")).fetchall()
+                tests = db.execute(
+                    query_tests.replace(
+                        "group by j.id, j.state", "and j.state <> 'done' group by j.id"
+                    )
+                ).fetchall()
         else:
             db = sqlite3.connect(self.server.data_dir / "db.sqlite3")
             done = dict(db.execute(query_jobs).fetchall())
             subs = [r[0] for r in db.execute("select id from evaluation_submission").fetchall()]
-            tests = db.execute(query_tests.replace("group by j.id, j.state", "and j.state <> 'done' group by j.id")).fetchall()
+            tests = db.execute(
+                query_tests.replace("group by j.id, j.state", "and j.state <> 'done' group by j.id")
+            ).fetchall()
         assert subs, "no submissions"
         assert {s: done.get(s, 0) for s in subs} == {s: 1 for s in subs}
-        assert all(count == 0 for _, count in tests), "test results stored for a job that is not done"
+        assert all(count == 0 for _, count in tests), (
+            "test results stored for a job that is not done"
+        )

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -32,22 +33,39 @@ class Mailbox:
 
 
 class Server:
-    def __init__(self, data_dir: Path, port: int, env: dict[str, str], testers: int = 2) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int,
+        env: dict[str, str],
+        testers: int = 2,
+        certfile: Path | None = None,
+        keyfile: Path | None = None,
+    ) -> None:
         self.data_dir, self.port, self.env, self.testers = data_dir, port, env, testers
-        self.url = f"http://127.0.0.1:{port}"
+        self.tls = ["--certfile", str(certfile), "--keyfile", str(keyfile)] if certfile else []
+        self.verify: bool | ssl.SSLContext = (
+            ssl.create_default_context(cafile=str(certfile)) if certfile else True
+        )
+        self.url = f"{'https' if certfile else 'http'}://127.0.0.1:{port}"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> Server:
         self.log = open(self.data_dir.parent / f"server-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "assay", "demo", "--data-dir", str(self.data_dir), "--port", str(self.port), "--testers", str(self.testers)],
+            [sys.executable, "-m", "assay", "demo", "--data-dir", str(self.data_dir), "--port", str(self.port), "--testers", str(self.testers), *self.tls],
             cwd=ROOT, env={**os.environ, **self.env}, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, self.output()
             try:
-                if httpx.get(self.url + "/api/openapi.json", timeout=1).status_code == 200:
+                if (
+                    httpx.get(
+                        self.url + "/api/openapi.json", timeout=1, verify=self.verify
+                    ).status_code
+                    == 200
+                ):
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
@@ -69,6 +87,7 @@ class Server:
             base_url=self.url + "/api",
             headers={"Authorization": f"Bearer {self.logins[user]['token']}"},
             timeout=30,
+            verify=self.verify,
         )
 
     def wait(self, user: str, submission_id: int, timeout: float = 60) -> dict:

@@ -274,3 +274,18 @@ def test_submissions_are_kept_after_a_failure(cast, job):
     )
     assert Submission.objects.filter(pk=job.submission_id).exists()
     assert Job.objects.get(pk=job.id).state == "failed"
+
+
+def test_queues_show_length_testers_and_estimated_wait(cast, job):
+    cast.api("tester").post("/tester/heartbeat", json={"jobs": [], "runtimes": ["c"], "slots": 2})
+    (q,) = cast.api("alice").get("/queues").json()
+    assert (q["queue"], q["length"], q["testers"]) == ("assay.default.c", 1, 1)
+    assert q["estimated_wait_s"] == 0.5  # one job ahead, 1 s per job by default, 2 slots
+
+
+def test_a_submission_waiting_for_a_runtime_no_tester_offers_says_so(cast, job):
+    doc = cast.api("alice").get(f"/submissions/{job.submission_id}").json()
+    assert doc["no_tester"] is True and doc["estimated_wait_s"] is None
+    cast.api("tester").post("/tester/heartbeat", json={"jobs": [], "runtimes": ["c"]})
+    doc = cast.api("alice").get(f"/submissions/{job.submission_id}").json()
+    assert doc["no_tester"] is False and doc["estimated_wait_s"] == 1.0

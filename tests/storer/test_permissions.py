@@ -45,6 +45,7 @@ MATRIX = [
     ("get", "/jobs", None, [401, 403, 403, 403, 403, 200, 401]),
     ("post", "/jobs/{j}/retry", None, [401, 403, 403, 403, 403, 409, 401]),
     ("get", "/testers", None, [401, 403, 403, 403, 403, 200, 401]),
+    ("get", "/queues", None, [401, 200, 200, 200, 200, 200, 401]),
     ("post", "/tester/heartbeat", {"jobs": []}, [401, 401, 401, 401, 401, 401, 200]),
     ("post", "/tester/jobs/{j}/claim", {"attempt": 1}, [401, 401, 401, 401, 401, 401, 200]),
     ("get", "/tester/jobs/{j}/bundle?attempt=1", None, [401, 401, 401, 401, 401, 401, 403]),

@@ -59,13 +59,20 @@ def test_three_testers_with_different_capabilities_take_only_what_they_offer(clu
     cluster.add_tester("python-only", runtimes="python3")
     cluster.add_tester("everything", slots=2)
     ids = [submit(cluster.server, "alice", "demo/sum-c", {"sum.c": SUM_OK})["id"] for _ in range(4)]
-    ids += [submit(cluster.server, "bob", "demo/groups-python", python_solution())["id"] for _ in range(4)]
+    ids += [
+        submit(cluster.server, "bob", "demo/groups-python", python_solution())["id"]
+        for _ in range(4)
+    ]
     docs = wait_done(cluster, "teacher", ids)
-    assert all(d["status"] == "done" and d["verdict"] == "AC" for d in docs), [(d["status"], d["verdict"], d.get("error")) for d in docs]
+    assert all(d["status"] == "done" and d["verdict"] == "AC" for d in docs), [
+        (d["status"], d["verdict"], d.get("error")) for d in docs
+    ]
     by_submission = {j["submission"]: j for j in cluster.jobs() if j["state"] == "done"}
     for d in docs:
         tester = by_submission[d["id"]]["tester"]
-        allowed = {"c": {"c-only", "everything"}, "python3": {"python-only", "everything"}}[d["runtime"]]
+        allowed = {"c": {"c-only", "everything"}, "python3": {"python-only", "everything"}}[
+            d["runtime"]
+        ]
         assert tester in allowed, (d["runtime"], tester)
     with cluster.server.api("admin") as api:
         testers = {t["name"]: t for t in api.get("/testers").json()}
@@ -107,7 +114,15 @@ def test_a_result_arriving_after_its_attempt_was_given_up_is_ignored(cluster):
     result = cluster.server.wait("alice", doc["id"])
     assert result["attempt"] == 2
     cluster.kill_tester(frozen, signal.SIGCONT)  # it wakes up and reports attempt 1 too late
-    cluster.wait_for(lambda: "stale" in cluster.tester_log(frozen) or cluster.testers[frozen].poll() is None and _idle(cluster, frozen), "the frozen tester to finish its old job", timeout=30)
+    cluster.wait_for(
+        lambda: (
+            "stale" in cluster.tester_log(frozen)
+            or cluster.testers[frozen].poll() is None
+            and _idle(cluster, frozen)
+        ),
+        "the frozen tester to finish its old job",
+        timeout=30,
+    )
     time.sleep(1)
     with cluster.server.api("alice") as api:
         again = api.get(f"/submissions/{doc['id']}").json()
@@ -125,7 +140,9 @@ def test_a_revoked_tester_stops_and_its_work_goes_to_another(cluster):
     r = cluster.assay("tester", "revoke", "a", "--data-dir", str(cluster.server.data_dir))
     assert r.returncode == 0, r.stderr
     doc = submit(cluster.server, "alice", "demo/sum-c", {"sum.c": SUM_OK})
-    cluster.wait_for(lambda: cluster.testers["a"].poll() is not None, "the revoked tester to stop", timeout=30)
+    cluster.wait_for(
+        lambda: cluster.testers["a"].poll() is not None, "the revoked tester to stop", timeout=30
+    )
     assert "credential" in cluster.tester_log("a")
     cluster.add_tester("b", runtimes="c")
     assert cluster.server.wait("alice", doc["id"])["verdict"] == "AC"
@@ -137,7 +154,9 @@ def test_a_broker_restart_with_jobs_queued_loses_nothing(cluster):
     ids = [submit(cluster.server, "alice", "demo/sum-c", {"sum.c": SUM_OK})["id"] for _ in range(5)]
     subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True, timeout=120)
     try:
-        ids.append(submit(cluster.server, "bob", "demo/sum-c", {"sum.c": SUM_OK})["id"])  # while the broker is down
+        ids.append(
+            submit(cluster.server, "bob", "demo/sum-c", {"sum.c": SUM_OK})["id"]
+        )  # while the broker is down
     finally:
         subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, timeout=120)
     cluster.add_tester("a", slots=2)
@@ -149,11 +168,15 @@ def test_a_broker_restart_with_jobs_queued_loses_nothing(cluster):
 def test_a_storer_restart_during_evaluations_loses_nothing(cluster):
     cluster.add_tester("a")
     cluster.add_tester("b")
-    ids = [submit(cluster.server, "alice", "demo/sum-c", {"sum.c": SLOW_SUM})["id"] for _ in range(4)]
+    ids = [
+        submit(cluster.server, "alice", "demo/sum-c", {"sum.c": SLOW_SUM})["id"] for _ in range(4)
+    ]
     running_job(cluster, ids[0])
     cluster.server.stop(signal.SIGKILL)  # the storer dies; the testers go on and wait for it
     time.sleep(1)
     cluster.server.start()
     docs = wait_done(cluster, "alice", ids, timeout=120)
-    assert [d["verdict"] for d in docs] == ["AC"] * 4, [(d["verdict"], d.get("error"), [t.get("message") for t in d["tests"]][:2]) for d in docs]
+    assert [d["verdict"] for d in docs] == ["AC"] * 4, [
+        (d["verdict"], d.get("error"), [t.get("message") for t in d["tests"]][:2]) for d in docs
+    ]
     cluster.exactly_one_result_each()

@@ -499,6 +499,11 @@ def retry_job(request, job_id: int):
     return Status(202, {"id": job.id, "state": job.state, "attempt": job.attempt})
 
 
+@router.get("/queues", summary="Per runtime environment: jobs waiting, testers, estimated wait")
+def list_queues(request):
+    return queries.queue_lengths()
+
+
 @router.get("/testers", summary="Testers and what they do (administrators)")
 def list_testers(request):
     require_admin(request.auth)
