@@ -129,6 +129,74 @@ def cpu_busy(seconds: float = 1.0) -> float:
     return 1 - (idle1 - idle0) / max(1, total1 - total0)
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_ticks(pid: int) -> tuple[int, str, int, int] | None:
+    """(parent pid, name, cpu ticks of the process, of its reaped children) from /proc."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    name = text[text.index("(") + 1 : text.rindex(")")]
+    f = text[text.rindex(")") + 2 :].split()
+    return int(f[1]), name, int(f[11]) + int(f[12]), int(f[13]) + int(f[14])
+
+
+def machine_ticks() -> int:
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields) - fields[3] - fields[4]  # busy: all but idle and iowait
+
+
+class CpuMeter:
+    """Where the cpu time of the rush goes: the storer, its testers (with the builds and runs
+    they reaped), the database's backends, the broker, this script, and everything else."""
+
+    def __init__(self, server_pid: int, config: Embedded | PostgresRabbitmq) -> None:
+        self.server_pid, self.config = server_pid, config
+
+    def snapshot(self) -> dict[str, Any]:
+        groups: dict[str, dict[int, int]] = {"storer": {}, "testers": {}, "db": {}, "broker": {}}
+        backends = set(self.config.backend_pids())
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            pid = int(entry.name)
+            info = proc_ticks(pid)
+            if info is None:
+                continue
+            ppid, name, own, children = info
+            if pid == self.server_pid:
+                groups["storer"][pid] = own
+            elif ppid == self.server_pid:
+                groups["testers"][pid] = own + children
+            elif pid in backends:
+                groups["db"][pid] = own
+            elif name == "beam.smp" and isinstance(self.config, PostgresRabbitmq):
+                groups["broker"][pid] = own
+        t = os.times()
+        return {
+            "groups": groups,
+            "self": t.user + t.system,
+            "machine": machine_ticks(),
+            "wall": time.monotonic(),
+        }
+
+    @staticmethod
+    def delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
+        out = {
+            name: sum(v - before["groups"][name].get(pid, 0) for pid, v in pids.items()) / TICK
+            for name, pids in after["groups"].items()
+        }
+        out["script"] = after["self"] - before["self"]
+        out["machine"] = (after["machine"] - before["machine"]) / TICK
+        out["else"] = out["machine"] - sum(
+            out[k] for k in ("storer", "testers", "db", "broker", "script")
+        )
+        out["wall"] = after["wall"] - before["wall"]
+        return out
+
+
 # -- the two configurations -----------------------------------------------------------------
 
 
@@ -148,6 +216,9 @@ class Embedded:
 
     def describe(self) -> str:
         return "SQLite (WAL) + file-system broker"
+
+    def backend_pids(self) -> list[int]:
+        return []
 
     def db_counts(self, data_dir: Path) -> dict[str, Any]:
         con = sqlite3.connect(f"file:{data_dir / 'db.sqlite3'}?mode=ro", uri=True, timeout=30)
@@ -180,6 +251,16 @@ class PostgresRabbitmq:
 
     def describe(self) -> str:
         return f"PostgreSQL (database {self.database}) + RabbitMQ"
+
+    def backend_pids(self) -> list[int]:
+        """The PostgreSQL backends serving this run's database."""
+        import psycopg
+
+        with psycopg.connect(f"{PG_SERVER}/postgres", connect_timeout=10) as c:
+            rows = c.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.database,)
+            ).fetchall()
+        return [r[0] for r in rows]
 
     @staticmethod
     def queue_names() -> list[str]:
@@ -649,6 +730,8 @@ def run(args: argparse.Namespace, config: Embedded | PostgresRabbitmq) -> int:
         for t in threads:
             t.start()
         busy_pre_rush = cpu_busy(0.5)
+        meter = CpuMeter(server.proc.pid, config)
+        cpu_before = meter.snapshot()
         watcher.start()
         t0 = time.perf_counter()
         rush.deadline = t0 + args.timeout
@@ -656,6 +739,7 @@ def run(args: argparse.Namespace, config: Embedded | PostgresRabbitmq) -> int:
         for t in threads:
             t.join(timeout=max(1.0, rush.deadline - time.perf_counter() + 30))
         t_end = time.perf_counter()
+        cpu = CpuMeter.delta(cpu_before, meter.snapshot())
         watcher.stop.set()
         watcher.join(timeout=90)
         during = [s for s in watcher.samples if t0 <= s[0] <= t_end]
@@ -776,6 +860,29 @@ def run(args: argparse.Namespace, config: Embedded | PostgresRabbitmq) -> int:
         )
     if storer_all_s:
         print(f"  throughput: {len(finished) / storer_all_s:.2f} evaluations/s")
+    rush_job_of = {j["submission"]: j for j in rush_jobs}
+    held = [
+        t["total_s"] - t["queue_s"]
+        for t in timings
+        if t.get("total_s") is not None and t.get("queue_s") is not None
+    ]
+    if storer_all_s and held:
+        print(
+            f"  testers held a job {sum(held) / (args.testers * storer_all_s):.0%} of the time"
+            f" (claimed -> stored, summed, over {args.testers} x the span);"
+            f" jobs per tester: {dict(sorted(Counter(j['tester'] for j in rush_job_of.values()).items()))}"
+        )
+    cores = os.cpu_count() or 1
+    parts = [("storer", "storer"), ("testers", "testers (with builds and runs)")]
+    if isinstance(config, PostgresRabbitmq):
+        parts += [("db", "PostgreSQL backends"), ("broker", "RabbitMQ (shared)")]
+    parts += [("script", "this script"), ("else", "everything else")]
+    print(
+        f"  cpu during the rush ({cpu['wall']:.1f} s, {cores} cores = {cpu['wall'] * cores:.0f}"
+        f" core-s; busy {cpu['machine'] / (cpu['wall'] * cores):.0%}): "
+        + ", ".join(f"{label} {cpu[key]:.1f}" for key, label in parts)
+        + " core-s"
+    )
     print("submission -> result latency")
     print(row("storer total_s (job created -> stored)", total_s))
     print(row(f"client (POST -> result seen, polls {args.poll:g} s)", client_s))

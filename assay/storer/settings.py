@@ -157,6 +157,27 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+STORAGE = env_str("ASSAY_STORAGE", "local")
+if STORAGE == "s3":
+    # S3-compatible object storage (AWS, MinIO, Ceph …) through django-storages
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("ASSAY_S3_BUCKET"),
+            "endpoint_url": env_str("ASSAY_S3_ENDPOINT_URL") or None,
+            "access_key": env_str("ASSAY_S3_ACCESS_KEY") or None,
+            "secret_key": env_str("ASSAY_S3_SECRET_KEY") or None,
+            "region_name": env_str("ASSAY_S3_REGION", "us-east-1"),
+            "location": env_str("ASSAY_S3_PREFIX"),
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+    if not STORAGES["default"]["OPTIONS"]["bucket_name"]:
+        raise ImproperlyConfigured("ASSAY_STORAGE=s3 needs ASSAY_S3_BUCKET")
+elif STORAGE != "local":
+    raise ImproperlyConfigured(f"Unexpected value ASSAY_STORAGE={STORAGE!r}, use 'local' or 's3'")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = 200
