@@ -33,7 +33,13 @@ def s3(tmp_path):
         except httpx.HTTPError:
             assert time.monotonic() < deadline, "the S3 server did not start"
             time.sleep(0.2)
-    client = boto3.client("s3", endpoint_url=url, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
+    client = boto3.client(
+        "s3",
+        endpoint_url=url,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+    )
     client.create_bucket(Bucket="assay-files")
     yield url, client
     proc.terminate()
@@ -48,7 +54,12 @@ def test_packages_submissions_and_results_live_in_the_bucket(tmp_path, s3):
     }  # fmt: skip
     server = Server(tmp_path / "data", free_port(), env, testers=1).start()
     try:
-        doc = submit(server, "alice", "demo/sum-c", {"sum.c": (EXAMPLES / "sum-c" / "solutions" / "accepted" / "sum.c").read_bytes()})
+        doc = submit(
+            server,
+            "alice",
+            "demo/sum-c",
+            {"sum.c": (EXAMPLES / "sum-c" / "solutions" / "accepted" / "sum.c").read_bytes()},
+        )
         result = server.wait("alice", doc["id"])
         assert (result["verdict"], result["points"]) == ("AC", 10)
         with server.api("alice") as api:  # the result archive is read back from the bucket
