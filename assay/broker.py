@@ -11,9 +11,35 @@ production the URL names RabbitMQ (``amqp://…``) or Redis (``redis://…``).
 
 from __future__ import annotations
 
+import os
+import time
+import uuid
 from pathlib import Path
+from typing import Any
 
 from celery import Celery
+from kombu.transport import TRANSPORT_ALIASES, filesystem
+from kombu.utils.json import dumps
+
+
+class AtomicFilesystemChannel(filesystem.Channel):
+    """kombu's file-system channel, writing each message under a temporary name first: kombu
+    creates the file before it writes it, so a consumer could read it empty, fail to decode it
+    and stop (seen in the deadline-rush benchmark)."""
+
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+        name = f"{round(time.monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        temporary = os.path.join(self.data_folder_out, f".{uuid.uuid4()}.partial")
+        with open(temporary, "wb") as f:
+            f.write(dumps(payload).encode())
+        os.replace(temporary, os.path.join(self.data_folder_out, name))
+
+
+class AtomicFilesystemTransport(filesystem.Transport):
+    Channel = AtomicFilesystemChannel
+
+
+TRANSPORT_ALIASES["assayfs"] = "assay.broker:AtomicFilesystemTransport"
 
 EVALUATE_TASK = "assay.evaluate"
 VALIDATE_TASK = "assay.validate"
@@ -46,7 +72,7 @@ def make_celery(broker_url: str, name: str = "assay") -> Celery:
         folder = Path(broker_url.removeprefix("filesystem://") or ".")
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "processed").mkdir(exist_ok=True)
-        conf["broker_url"] = "filesystem://"
+        conf["broker_url"] = "assayfs://"
         conf["broker_transport_options"] = {
             "data_folder_in": str(folder),
             "data_folder_out": str(folder),

@@ -4,7 +4,8 @@ web interface holds up meanwhile, and whether any result is lost or counted twic
 Starts `assay demo` in a temporary data directory with several tester processes, adds student
 users to the demo course (Django, in the data directory's context), then N students each POST
 M submissions of the sum-c example (the accepted solution, and every third one a wrong answer)
-at the same moment through the REST API, and poll their results as `assay submit --wait` does.
+at the same moment through the REST API, and poll their results (every --poll s; `assay submit
+--wait` polls every 0.1 s).
 Meanwhile a thread, logged in as alice, keeps GETting student web pages and API documents.
 
 Prints the time until all are evaluated, the submission-to-result latency (the job's own
@@ -575,7 +576,7 @@ class Student(threading.Thread):
                 {"id": doc["id"], "author": self.username, "expected": expected,
                  "post_start": start, "post_end": end, "seen_final": None, "status": doc["status"]}
             )  # fmt: skip
-            if self.username == "alice":
+            if self.username == "alice" and rush.watcher is not None:
                 with rush.watcher.lock:
                     rush.watcher.submission_ids.append(doc["id"])
         # poll, as `assay submit --wait` does, until final or the rush's deadline
@@ -606,6 +607,8 @@ class Rush:
         self.max_polls = int(args.timeout / args.poll) * args.submissions + 100
         self.deadline = float("inf")
         self.barrier = threading.Barrier(args.students + 1)
+        self.assignment_id = 0  # set once the server is up
+        self.watcher: WebWatcher | None = None
 
 
 def plan_for(student: int, count: int) -> list[tuple[str, bytes, str]]:
@@ -974,7 +977,7 @@ def run(args: argparse.Namespace, config: Embedded | PostgresRabbitmq) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--config", choices=["embedded", "postgres-rabbitmq"], default="embedded")
     parser.add_argument(
         "--students", type=int, default=20, help="students (alice, bob, then extra ones)"

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import socket
 import ssl
 import sys
@@ -130,14 +131,19 @@ class StorerRefused(RuntimeError):
 # -- configuration of this process (set by `assay worker` before the broker starts) ----------
 
 CONFIG: dict[str, Any] = {}
-_client: StorerClient | None = None
+_clients: dict[int, StorerClient] = {}
 
 
 def client() -> StorerClient:
-    global _client
-    if _client is None:
-        _client = StorerClient(CONFIG["url"], CONFIG["token"], verify=CONFIG.get("verify", True))
-    return _client
+    """This process's client. A prefork tester's children must not share the parent's
+    connections: two processes on one socket would read each other's responses."""
+    pid = os.getpid()
+    if pid not in _clients:
+        _clients.clear()
+        _clients[pid] = StorerClient(
+            CONFIG["url"], CONFIG["token"], verify=CONFIG.get("verify", True)
+        )
+    return _clients[pid]
 
 
 @contextmanager
@@ -231,6 +237,18 @@ def run_validation(job_id: int, attempt: int) -> str:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _stop_revoked() -> None:
+    """Stop the whole tester (not only this pool process): its credential is no good."""
+    sys.stderr.write(
+        "assay worker: the storer refused this tester's credential (revoked?); stopping\n"
+    )
+    sys.stderr.flush()
+    if CONFIG.get("main_pid") and CONFIG["main_pid"] != os.getpid():
+        os.kill(CONFIG["main_pid"], signal.SIGTERM)
+        os._exit(4)  # a pool process: leave without acknowledging the message
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _guarded(run: Any, job_id: int, attempt: int) -> str:
     """Run a job; a credential the storer no longer accepts stops this tester at once, without
     acknowledging the message (the broker gives it to another tester)."""
@@ -238,11 +256,7 @@ def _guarded(run: Any, job_id: int, attempt: int) -> str:
         return run(job_id, attempt)
     except StorerRefused as e:
         if e.status == 401:
-            sys.stderr.write(
-                "assay worker: the storer refused this tester's credential (revoked?); stopping\n"
-            )
-            sys.stderr.flush()
-            os._exit(4)
+            _stop_revoked()
         raise
 
 
@@ -281,7 +295,7 @@ def start_worker(
 ) -> None:
     """Run the tester until SIGTERM: heartbeats in a thread, jobs from the broker."""
     name = name or socket.gethostname()
-    CONFIG.update(url=url, token=token, name=name, verify=verify)
+    CONFIG.update(url=url, token=token, name=name, verify=verify, main_pid=os.getpid())
     runtimes = runtimes or []
     unknown = [r for r in runtimes if r not in RUNTIMES]
     if unknown:
@@ -294,6 +308,11 @@ def start_worker(
             threading.Event().wait(HEARTBEAT_S)
             try:
                 client().heartbeat([])
+            except StorerRefused as e:
+                if e.status == 401:
+                    _stop_revoked()
+                    return
+                log.warning("heartbeat failed: %s", e)
             except Exception as e:
                 log.warning("heartbeat failed: %s", e)
 
@@ -306,7 +325,7 @@ def start_worker(
         "--loglevel=WARNING",
         "-Q", ",".join(queues_for(pool, runtimes)),
         "-c", str(slots),
-        "-P", "solo" if slots == 1 else "prefork",
+        "-P", "prefork",
         "-n", f"{name}@{socket.gethostname()}-{os.getpid()}",
         "--without-gossip", "--without-mingle", "--without-heartbeat",
     ]  # fmt: skip

@@ -161,7 +161,7 @@ def test_a_broker_restart_with_jobs_queued_loses_nothing(cluster):
         subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, timeout=120)
     cluster.add_tester("a", slots=2)
     docs = wait_done(cluster, "teacher", ids)
-    assert [d["verdict"] for d in docs] == ["AC"] * 6
+    assert [d["verdict"] for d in docs] == ["AC"] * 6, [(d["status"], d.get("error")) for d in docs]
     cluster.exactly_one_result_each()
 
 
