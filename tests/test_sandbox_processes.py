@@ -33,3 +33,33 @@ def test_a_forked_tester_reaps_its_boxes_and_runs_them_back_to_back():
     os.close(write)
     os.waitpid(pid, 0)
     assert os.read(read, 1) == b"1"
+
+
+def test_zombies_of_a_killed_tester_are_reaped_by_the_subreaper():
+    """A tester process killed mid-run leaves its boxes' processes to us (a subreaper): the next
+    get_vm reaps them, so the box uid's process limit is not used up by zombies."""
+    import signal
+    import time
+
+    host = get_host()
+    pid = os.fork()
+    if pid == 0:
+        with host.get_vm() as vm:
+            vm.run(["/bin/sleep", "30"], Limits(cpu_time_s=1, wall_time_s=60))
+        os._exit(0)
+    time.sleep(0.5)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    time.sleep(0.3)  # bwrap dies with its parent, and is handed to us as a zombie
+    host.reap_orphans()
+    assert box_uid_zombies_of(os.getpid()) == 0
+    with host.get_vm() as vm:
+        assert vm.run(["/bin/true"], Limits(processes=1)).ok
+
+
+def box_uid_zombies_of(parent: int) -> int:
+    out = subprocess.run(["ps", "-eo", "uid=,ppid=,stat="], capture_output=True, text=True).stdout
+    return sum(
+        1 for line in out.splitlines()
+        if 60000 <= int(line.split()[0]) < 61000 and int(line.split()[1]) == parent and "Z" in line.split()[2]
+    )  # fmt: skip

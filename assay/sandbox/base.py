@@ -159,6 +159,10 @@ class Host(abc.ABC):
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name}
 
+    def reap_orphans(self) -> int:
+        """Reap leftovers of dead runs that this process inherited (backend-specific)."""
+        return 0
+
 
 def open_stream(stream: Stream, mode: str) -> tuple[int | None, IO[bytes] | None]:
     """Turn a :data:`Stream` into a raw descriptor for the child; returns (fd, file-to-close)."""

@@ -199,9 +199,34 @@ class BwrapHost(Host):
         _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         self._subreaper_pid = os.getpid()
 
+    def reap_orphans(self) -> int:
+        """Reap the zombies of box uids this process inherited as a subreaper: what is left of
+        the runs of a tester process that died (a killed pool process, a killed tester started
+        from this one). Unreaped, they count against the box uid's RLIMIT_NPROC and every later
+        run in that box fails to start. Only box-uid zombies are touched, never other children."""
+        me, reaped = os.getpid(), 0
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as f:
+                    stat_line = f.read().decode(errors="replace")
+                state, ppid = stat_line.rsplit(")", 1)[1].split()[:2]
+                if state != "Z" or int(ppid) != me:
+                    continue
+                uid = entry.stat().st_uid
+            except (OSError, ValueError):
+                continue
+            if self.uid_base <= uid < self.uid_base + self.max_boxes:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(int(entry.name), os.WNOHANG)
+                    reaped += 1
+        return reaped
+
     def get_vm(self, *, box_size_kib: int = 256 * 1024) -> BwrapVM:
         if self._subreaper_pid != os.getpid():
             self._become_subreaper()
+        self.reap_orphans()
         found = self._lock_free_box()
         if found is None:
             raise SandboxError(f"all {self.max_boxes} boxes under {self.root} are in use")

@@ -14,6 +14,7 @@ attempt, maybe on another tester), a malformed bundle does not. Never imports Dj
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -306,6 +307,8 @@ def start_worker(
     def idle_beat() -> None:
         while True:
             threading.Event().wait(HEARTBEAT_S)
+            with contextlib.suppress(Exception):
+                get_host().reap_orphans()  # what a dead pool process left behind
             try:
                 client().heartbeat([])
             except StorerRefused as e:

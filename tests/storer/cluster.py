@@ -29,7 +29,8 @@ def _rabbitmqctl(*args: str) -> None:
 
 
 class Cluster:
-    def __init__(self, tmp: Path, config: str, **settings: Any) -> None:
+    def __init__(self, tmp: Path, config: str, host: str = "127.0.0.1", **settings: Any) -> None:
+        self.host = host
         self.tmp, self.config, self.name = tmp, config, "assay_t_" + uuid.uuid4().hex[:10]
         self.env = {
             "ASSAY_HEARTBEAT_TIMEOUT_S": "3",
@@ -60,7 +61,9 @@ class Cluster:
             import redis
 
             redis.Redis.from_url(self.env["ASSAY_BROKER_URL"]).flushdb()
-        self.server = Server(self.tmp / "data", free_port(), self.env, testers=0).start()
+        self.server = Server(
+            self.tmp / "data", free_port(), self.env, testers=0, host=self.host
+        ).start()
         return self
 
     def _drop_database(self) -> None:
@@ -73,13 +76,23 @@ class Cluster:
             env={**os.environ, "ASSAY_DATA_DIR": str(self.server.data_dir), **self.env},
         )  # fmt: skip
 
-    def add_tester(self, name: str, runtimes: str = "", slots: int = 1) -> subprocess.Popen:
+    def add_tester(
+        self,
+        name: str,
+        runtimes: str = "",
+        slots: int = 1,
+        prefix: list[str] | None = None,
+        broker: str | None = None,
+    ) -> subprocess.Popen:
+        """Start a tester; ``prefix`` runs it elsewhere (e.g. ip netns exec NS), ``broker``
+        is the broker's URL as seen from there."""
         r = self.assay("tester", "register", name, "--data-dir", str(self.server.data_dir))
         assert r.returncode == 0, r.stderr
         token = r.stdout.strip()
         log = open(self.tmp / f"tester-{name}.log", "wb")  # noqa: SIM115
         proc = subprocess.Popen(
-            [sys.executable, "-m", "assay", "worker", "--url", self.server.url, "--broker", self.env.get("ASSAY_BROKER_URL", f"filesystem://{self.server.data_dir / 'broker'}"),
+            [*(prefix or []), sys.executable, "-m", "assay", "worker", "--url", self.server.url,
+             "--broker", broker or self.env.get("ASSAY_BROKER_URL", f"filesystem://{self.server.data_dir / 'broker'}"),
              "--name", name, "--slots", str(slots), *(["--runtimes", runtimes] if runtimes else [])],
             cwd=ROOT, env={**os.environ, **self.env, "ASSAY_TESTER_TOKEN": token}, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -98,6 +111,13 @@ class Cluster:
     def kill_tester(self, name: str, sig: int = signal.SIGKILL) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.testers[name].pid, sig)
+        if sig == signal.SIGKILL:
+            # this test process may be a subreaper (it ran sandboxes itself): reap what the
+            # killed tester's boxes leave to it, as a tester does
+            time.sleep(0.2)
+            from assay.sandbox import get_host
+
+            get_host().reap_orphans()
 
     def wait_for(self, condition: Any, what: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

@@ -41,19 +41,21 @@ class Server:
         testers: int = 2,
         certfile: Path | None = None,
         keyfile: Path | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
+        self.host = host
         self.data_dir, self.port, self.env, self.testers = data_dir, port, env, testers
         self.tls = ["--certfile", str(certfile), "--keyfile", str(keyfile)] if certfile else []
         self.verify: bool | ssl.SSLContext = (
             ssl.create_default_context(cafile=str(certfile)) if certfile else True
         )
-        self.url = f"{'https' if certfile else 'http'}://127.0.0.1:{port}"
+        self.url = f"{'https' if certfile else 'http'}://{host}:{port}"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> Server:
         self.log = open(self.data_dir.parent / f"server-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "assay", "demo", "--data-dir", str(self.data_dir), "--port", str(self.port), "--testers", str(self.testers), *self.tls],
+            [sys.executable, "-m", "assay", "demo", "--data-dir", str(self.data_dir), "--port", str(self.port), "--testers", str(self.testers), "--host", self.host, *self.tls],
             cwd=ROOT, env={**os.environ, **self.env}, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         deadline = time.monotonic() + 60
@@ -81,6 +83,11 @@ class Server:
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, sig)
             self.proc.wait(timeout=30)
+        if sig == signal.SIGKILL:  # see Cluster.kill_tester: leftovers of killed testers' boxes
+            time.sleep(0.2)
+            from assay.sandbox import get_host
+
+            get_host().reap_orphans()
 
     def api(self, user: str) -> httpx.Client:
         return httpx.Client(
