@@ -28,9 +28,15 @@ if ((${#missing[@]})); then
 fi
 
 if ! command -v uv >/dev/null 2>&1; then
-  echo "setup: installing uv" >&2
+  echo "setup: installing uv (from PyPI)" >&2
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-pip >/dev/null
+  fi
+  # Debian marks its Python as externally managed (PEP 668); uv is a standalone tool
   python3 -m pip install --quiet uv 2>/dev/null || python3 -m pip install --quiet --break-system-packages uv
-  export PATH="$HOME/.local/bin:$PATH"
+  export PATH="$HOME/.local/bin:/usr/local/bin:$PATH"
 fi
 uv sync --frozen --quiet
 echo "setup: ready ($(uv run python --version), $(bwrap --version))" >&2
