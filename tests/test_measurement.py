@@ -66,7 +66,7 @@ int main(int argc, char **argv) {
 """
 
 MEMORY_MIB = 100
-TARGET_CPU_S = 0.5
+TARGET_CPU_S = 1.0  # long enough that bwrap's own setup (charged to the run, 6–30 ms) stays well under 5 %
 TOLERANCE = 0.05
 RUNS = 7
 
@@ -101,7 +101,7 @@ def _bare(programs: tuple[Path, Path], iters: int, mib: int) -> tuple[float, int
 
 @pytest.fixture(scope="module")
 def iterations(programs: tuple[Path, Path]) -> dict[float, int]:
-    """Loop rounds for 0.5 s and 0.3 s of cpu on this machine (measured once, bare)."""
+    """Loop rounds for TARGET_CPU_S and 0.3 s of cpu on this machine (measured once, bare)."""
     probe = 20_000_000
     cpu = min(_bare(programs, probe, 0)[0] for _ in range(3))
     per_s = probe / max(cpu, 1e-3)
@@ -136,7 +136,7 @@ def test_cpu_time_and_memory_match_the_kernels(
         f"({_relative(mem_s, mem_b):.2%})"
     )
     print(report)
-    assert cpu_b > TARGET_CPU_S * 0.6, report  # the program did burn about 0.5 s
+    assert cpu_b > TARGET_CPU_S * 0.6, report  # the program did burn about TARGET_CPU_S
     assert mem_b > MEMORY_MIB * 1024, report  # and did touch its 100 MiB
     assert _relative(cpu_s, cpu_b) <= TOLERANCE, report
     assert _relative(mem_s, mem_b) <= TOLERANCE, report
