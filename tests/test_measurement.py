@@ -66,7 +66,9 @@ int main(int argc, char **argv) {
 """
 
 MEMORY_MIB = 100
-TARGET_CPU_S = 1.0  # long enough that bwrap's own setup (charged to the run, 6–30 ms) stays well under 5 %
+TARGET_CPU_S = (
+    1.0  # long enough that bwrap's own setup (charged to the run, 6–30 ms) stays well under 5 %
+)
 TOLERANCE = 0.05
 RUNS = 7
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
@@ -370,27 +369,7 @@ def submit(
     if archive:
         content = services.files_from_zip(archive.read())
     else:
-        content = {}
-        for f in files or []:
-            name = f.name or ""
-            if (
-                not name
-                or "/" in name
-                or "\\" in name
-                or name in (".", "..")
-                or name.startswith(".")
-            ):
-                raise ApiError(400, "bad_file_name", f"file name {name!r} is not allowed", "files")
-            if name in content:
-                raise ApiError(400, "duplicate_file", f"file {name!r} was sent twice", "files")
-            if f.size > settings.MAX_UPLOAD_FILE_BYTES:
-                raise ApiError(
-                    413,
-                    "file_too_large",
-                    f"{name}: {f.size} bytes; at most {settings.MAX_UPLOAD_FILE_BYTES} per file",
-                    "files",
-                )
-            content[name] = f.read()
+        content = services.files_from_uploads(files or [])
     submission = services.create_submission(a, author, user, content)
     return Status(201, submission_json(submission, user))
 

@@ -224,6 +224,27 @@ def check_upload(files: dict[str, bytes]) -> None:
         )
 
 
+def files_from_uploads(uploads: list[Any]) -> dict[str, bytes]:
+    """Uploaded files (name, size, read()) to a submission, refusing unsafe or duplicate names
+    and files over the size cap before anything is read."""
+    content: dict[str, bytes] = {}
+    for f in uploads:
+        name = f.name or ""
+        if not name or "/" in name or "\\" in name or name in (".", "..") or name.startswith("."):
+            raise ServiceError(400, "bad_file_name", f"file name {name!r} is not allowed", "files")
+        if name in content:
+            raise ServiceError(400, "duplicate_file", f"file {name!r} was sent twice", "files")
+        if f.size > settings.MAX_UPLOAD_FILE_BYTES:
+            raise ServiceError(
+                413,
+                "file_too_large",
+                f"{name}: {f.size} bytes; at most {settings.MAX_UPLOAD_FILE_BYTES} per file",
+                "files",
+            )
+        content[name] = f.read()
+    return content
+
+
 def files_from_zip(data: bytes) -> dict[str, bytes]:
     limits = ArchiveLimits(
         max_members=settings.MAX_UPLOAD_FILES,
@@ -516,13 +537,7 @@ def _ingest_evaluation(job: Job, tester: Tester, tmp: Path, archive: bytes, rece
         _fail_malformed(job, f"malformed result.yaml: {e}")
     assignment_points = job.version.assignment.points
     with transaction.atomic():
-        locked = Job.objects.select_for_update().get(pk=job.pk)
-        if (
-            locked.state != Job.RUNNING
-            or locked.attempt != job.attempt
-            or locked.tester_id != tester.id
-        ):
-            raise ServiceError(409, "stale", "the job was given up or finished meanwhile")
+        locked = _lock_held(job, tester)
         visible = {t["name"]: t["visible"] for t in meta["tests"]}
         TestResult.objects.bulk_create(
             [
@@ -571,13 +586,7 @@ def _ingest_validation(job: Job, tester: Tester, tmp: Path, received: Any) -> Jo
     if report.get("error"):
         return report_failure(job, tester, str(report["error"]))
     with transaction.atomic():
-        locked = Job.objects.select_for_update().get(pk=job.pk)
-        if (
-            locked.state != Job.RUNNING
-            or locked.attempt != job.attempt
-            or locked.tester_id != tester.id
-        ):
-            raise ServiceError(409, "stale", "the job was given up or finished meanwhile")
+        locked = _lock_held(job, tester)
         locked.state, locked.report = Job.DONE, report
         locked.verdict = "AC" if ok else "WA"
         locked.result_received_at, locked.finished_at = received, timezone.now()
@@ -591,6 +600,18 @@ def _ingest_validation(job: Job, tester: Tester, tmp: Path, received: Any) -> Jo
         if ok and version.publish_when_valid:
             _publish(version, Assignment.objects.select_for_update().get(pk=version.assignment_id))
         _count_done(tester, locked)
+    return locked
+
+
+def _lock_held(job: Job, tester: Tester) -> Job:
+    """Lock the job's row, if the tester still holds this attempt of it (else 409)."""
+    locked = Job.objects.select_for_update().get(pk=job.pk)
+    if (
+        locked.state != Job.RUNNING
+        or locked.attempt != job.attempt
+        or locked.tester_id != tester.id
+    ):
+        raise ServiceError(409, "stale", "the job was given up or finished meanwhile")
     return locked
 
 
@@ -610,13 +631,7 @@ def _count_done(tester: Tester, job: Job) -> None:
 def report_failure(job: Job, tester: Tester, error: str, *, retry: bool = False) -> Job:
     """The tester could not evaluate the job: retry on a sandbox hiccup, else store the failure."""
     with transaction.atomic():
-        locked = Job.objects.select_for_update().get(pk=job.pk)
-        if (
-            locked.state != Job.RUNNING
-            or locked.attempt != job.attempt
-            or locked.tester_id != tester.id
-        ):
-            raise ServiceError(409, "stale", "the job was given up or finished meanwhile")
+        locked = _lock_held(job, tester)
         if retry:
             requeue(locked, f"tester {tester.name}: {error}")
         else:

@@ -156,22 +156,7 @@ def _submit(request: HttpRequest, a: Assignment, form: SubmitForm) -> Submission
         if len(uploads) == 1 and uploads[0].name.lower().endswith(".zip"):
             files = services.files_from_zip(uploads[0].read())
         else:
-            files = {}
-            for f in uploads:
-                name = f.name or ""
-                if "/" in name or "\\" in name or name.startswith("."):
-                    form.add_error("files", f"The file name {name!r} is not allowed.")
-                    return None
-                if name in files:
-                    form.add_error("files", f"The file {name!r} was chosen twice.")
-                    return None
-                if f.size > services.settings.MAX_UPLOAD_FILE_BYTES:
-                    form.add_error(
-                        "files",
-                        f"{name} is {f.size} bytes; a file may have at most {services.settings.MAX_UPLOAD_FILE_BYTES}.",
-                    )
-                    return None
-                files[name] = f.read()
+            files = services.files_from_uploads(uploads)
         return services.create_submission(a, author, user, files)
     except Membership.DoesNotExist:
         form.add_error("for_user", f"{target} is not a member of this course.")
