@@ -7,8 +7,7 @@ cd "$(dirname "$0")"
 uv run ruff check assay tests bench
 uv run ruff format --check assay tests bench
 uv run pytest "$@"
-# the storer's suite once more on PostgreSQL (the end-to-end suites start servers of their own,
-# and test_scale_out already runs them on PostgreSQL)
+# the storer's database-backed suite once more on PostgreSQL (the suites that start servers of
+# their own already run them on PostgreSQL where it matters: test_scale_out, test_netns)
 ASSAY_DATABASE_URL="${ASSAY_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/assay}" \
-  uv run pytest tests/storer --ignore=tests/storer/test_end_to_end.py \
-  --ignore=tests/storer/test_browser.py --ignore=tests/storer/test_scale_out.py "$@"
+  uv run pytest tests/storer/test_api_*.py tests/storer/test_permissions.py tests/storer/test_web_pages.py "$@"

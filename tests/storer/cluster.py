@@ -17,7 +17,7 @@ import psycopg
 
 from tests.conftest import ROOT
 
-from .server import Server, free_port
+from .server import Server, free_port, inherited_env
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 RABBITMQ = "amqp://guest:guest@127.0.0.1:5672"
@@ -73,7 +73,7 @@ class Cluster:
     def assay(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "-m", "assay", *args], capture_output=True, text=True, timeout=120, cwd=ROOT,
-            env={**os.environ, "ASSAY_DATA_DIR": str(self.server.data_dir), **self.env},
+            env={**inherited_env(), "ASSAY_DATA_DIR": str(self.server.data_dir), **self.env},
         )  # fmt: skip
 
     def add_tester(
@@ -94,7 +94,7 @@ class Cluster:
             [*(prefix or []), sys.executable, "-m", "assay", "worker", "--url", self.server.url,
              "--broker", broker or self.env.get("ASSAY_BROKER_URL", f"filesystem://{self.server.data_dir / 'broker'}"),
              "--name", name, "--slots", str(slots), *(["--runtimes", runtimes] if runtimes else [])],
-            cwd=ROOT, env={**os.environ, **self.env, "ASSAY_TESTER_TOKEN": token}, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT, env={**inherited_env(), **self.env, "ASSAY_TESTER_TOKEN": token}, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
         self.testers[name] = proc

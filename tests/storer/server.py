@@ -17,6 +17,12 @@ import httpx
 from tests.conftest import ROOT
 
 
+def inherited_env() -> dict[str, str]:
+    """This process's environment without the storer's settings: a server gets only what its
+    test gives it (the test run itself may point the storer's suite at PostgreSQL)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("ASSAY_")}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -56,7 +62,7 @@ class Server:
         self.log = open(self.data_dir.parent / f"server-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "assay", "demo", "--data-dir", str(self.data_dir), "--port", str(self.port), "--testers", str(self.testers), "--host", self.host, *self.tls],
-            cwd=ROOT, env={**os.environ, **self.env}, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT, env={**inherited_env(), **self.env}, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
