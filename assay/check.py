@@ -15,7 +15,7 @@ from assay.package.model import Assignment, ReferenceSolution, Verdict
 from assay.sandbox import Host
 from assay.tester.checker import PreparedChecker
 from assay.tester.executor import Evaluation, Executor
-from assay.tester.spec import SubmissionError, make_spec, read_files
+from assay.tester.spec import SubmissionError, checker_runtime, make_spec, read_files
 
 # a solution filed under a verdict passes when its overall verdict is one of these
 ACCEPTS = {
@@ -103,7 +103,7 @@ def check_package(
     checker = None
     try:
         if assignment.judge.checker is not None:
-            spec_runtime = make_checker_spec(assignment)
+            spec_runtime = checker_runtime(assignment.judge.checker)
             checker = PreparedChecker.build(host, assignment.judge, *spec_runtime)
         executor = Executor(host, tester_name="assay check")
         if not assignment.time_limit_known:
@@ -131,13 +131,6 @@ def check_package(
         if checker is not None:
             checker.close()
         shutil.rmtree(work, ignore_errors=True)
-
-
-def make_checker_spec(assignment: Assignment) -> tuple[str, str]:
-    from assay.tester.spec import checker_runtime
-
-    assert assignment.judge.checker is not None
-    return checker_runtime(assignment.judge.checker)
 
 
 def _evaluate(

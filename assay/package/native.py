@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import shutil
 from pathlib import Path
 from typing import Any, Literal
 
@@ -364,7 +363,3 @@ def load_native(root: Path, work: Path) -> Assignment:
         box_size_kib=spec.box_size_mib * 1024,
         evaluation=spec.evaluation,
     )
-
-
-def copy_tree(source: Path, dest: Path) -> None:
-    shutil.copytree(source, dest, symlinks=False, dirs_exist_ok=True)

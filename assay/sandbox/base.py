@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import abc
 import enum
-import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
@@ -174,7 +173,3 @@ def open_stream(stream: Stream, mode: str) -> tuple[int | None, IO[bytes] | None
         f = open(stream, mode)  # noqa: SIM115 - closed by the caller after the child starts
         return f.fileno(), f
     return stream.fileno(), None
-
-
-def devnull_fd() -> int:
-    return os.open(os.devnull, os.O_RDWR)

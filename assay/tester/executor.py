@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import socket
 import time
 from collections.abc import Callable
@@ -265,7 +264,3 @@ def zip_result(out: Path, target: Path) -> None:
     from assay.lib.archive import zip_directory
 
     zip_directory(out, target)
-
-
-def clean(out: Path) -> None:
-    shutil.rmtree(out, ignore_errors=True)
