@@ -167,36 +167,16 @@ def beating(job_id: int) -> Iterator[None]:
         stop.set()
 
 
-def run_evaluation(job_id: int, attempt: int) -> str:
-    from assay.tester.bundle import BundleError, open_bundle
-    from assay.tester.executor import Executor
-
+def _run_claimed(job_id: int, attempt: int, work_prefix: str, body: Any) -> str:
+    """Claim the job, then run ``body(client, work_dir)`` with heartbeats going. A job given up
+    meanwhile (409 from the storer, at the claim or later) is dropped as "stale"."""
     c = client()
     if c.claim(job_id, attempt) is None:
         return "stale"
-    work = Path(tempfile.mkdtemp(prefix=f"assay-job-{job_id}-"))
+    work = Path(tempfile.mkdtemp(prefix=f"{work_prefix}-{job_id}-"))
     try:
         with beating(job_id):
-            try:
-                opened = open_bundle(c.bundle(job_id, attempt), work / "bundle")
-            except BundleError as e:
-                c.fail(job_id, attempt, str(e), retry=False)
-                return "failed"
-            try:
-                host = get_host()
-            except SandboxError as e:
-                c.fail(job_id, attempt, f"SandboxError: {e}", retry=True)
-                return "failed"
-            evaluation = Executor(host, tester_name=CONFIG.get("name")).evaluate(
-                opened.spec, opened.files, opened.tests, work / "result",
-                scripts=opened.scripts, checker_source=opened.checker_source,
-            )  # fmt: skip
-            buf = io.BytesIO()
-            from assay.lib.archive import zip_directory
-
-            zip_directory(work / "result", buf)
-            c.result(job_id, attempt, buf.getvalue())
-            return evaluation.doc["status"]
+            return body(c, work)
     except StorerRefused as e:
         if e.status == 409:
             return "stale"  # given up meanwhile: another attempt owns it now
@@ -205,37 +185,56 @@ def run_evaluation(job_id: int, attempt: int) -> str:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def run_evaluation(job_id: int, attempt: int) -> str:
+    from assay.lib.archive import zip_directory
+    from assay.tester.bundle import BundleError, open_bundle
+    from assay.tester.executor import Executor
+
+    def evaluate(c: StorerClient, work: Path) -> str:
+        try:
+            opened = open_bundle(c.bundle(job_id, attempt), work / "bundle")
+        except BundleError as e:
+            c.fail(job_id, attempt, str(e), retry=False)
+            return "failed"
+        try:
+            host = get_host()
+        except SandboxError as e:
+            c.fail(job_id, attempt, f"SandboxError: {e}", retry=True)
+            return "failed"
+        evaluation = Executor(host, tester_name=CONFIG.get("name")).evaluate(
+            opened.spec, opened.files, opened.tests, work / "result",
+            scripts=opened.scripts, checker_source=opened.checker_source,
+        )  # fmt: skip
+        buf = io.BytesIO()
+        zip_directory(work / "result", buf)
+        c.result(job_id, attempt, buf.getvalue())
+        return evaluation.doc["status"]
+
+    return _run_claimed(job_id, attempt, "assay-job", evaluate)
+
+
 def run_validation(job_id: int, attempt: int) -> str:
     from assay.check import check_package
     from assay.package import PackageError, open_package
 
-    c = client()
-    if c.claim(job_id, attempt) is None:
-        return "stale"
-    work = Path(tempfile.mkdtemp(prefix=f"assay-validate-{job_id}-"))
-    try:
-        with beating(job_id):
-            package = work / "package.zip"
-            package.write_bytes(c.bundle(job_id, attempt))
-            try:
-                with open_package(package) as assignment:
-                    report = check_package(assignment, get_host()).to_dict()
-            except PackageError as e:
-                report = {"ok": False, "error": f"the package is malformed: {e}"}
-            except SandboxError as e:
-                c.fail(job_id, attempt, f"SandboxError: {e}", retry=True)
-                return "failed"
-            buf = io.BytesIO()
-            with zipfile.ZipFile(buf, "w") as zf:
-                zf.writestr("report.json", json.dumps(report, default=str))
-            c.result(job_id, attempt, buf.getvalue())
-            return "done"
-    except StorerRefused as e:
-        if e.status == 409:
-            return "stale"
-        raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    def validate(c: StorerClient, work: Path) -> str:
+        package = work / "package.zip"
+        package.write_bytes(c.bundle(job_id, attempt))
+        try:
+            with open_package(package) as assignment:
+                report = check_package(assignment, get_host()).to_dict()
+        except PackageError as e:
+            report = {"ok": False, "error": f"the package is malformed: {e}"}
+        except SandboxError as e:
+            c.fail(job_id, attempt, f"SandboxError: {e}", retry=True)
+            return "failed"
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("report.json", json.dumps(report, default=str))
+        c.result(job_id, attempt, buf.getvalue())
+        return "done"
+
+    return _run_claimed(job_id, attempt, "assay-validate", validate)
 
 
 def _stop_revoked() -> None:
