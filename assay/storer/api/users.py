@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from ninja import Field, File, Form, Router, Schema, Status
@@ -343,27 +342,7 @@ def submit(
     administrator may submit for a student of the course (``for_user``)."""
     user = request.auth
     a = get_assignment(assignment_id, user)
-    supervisor = can_supervise(user, a.course)
-    author = user
-    if for_user:
-        if not supervisor:
-            raise forbidden("only supervisors and administrators may submit for another user")
-        author = get_user_model().objects.filter(username=for_user).first()
-        if author is None or not Membership.objects.filter(course=a.course, user=author).exists():
-            raise ApiError(
-                400, "unknown_user", f"{for_user!r} is not a member of {a.course.slug}", "for_user"
-            )
-    elif (
-        not supervisor
-        and not Membership.objects.filter(
-            course=a.course, user=user, role=Membership.STUDENT
-        ).exists()
-    ):
-        raise forbidden("only students of the course may submit")
-    if a.deadline_passed() and not supervisor:
-        raise ApiError(
-            403, "deadline_passed", f"the deadline ({a.deadline:%Y-%m-%d %H:%M} UTC) has passed"
-        )
+    author = services.submission_author(a, user, for_user)
     if files and archive:
         raise ApiError(400, "invalid", "send either files or one archive, not both", "archive")
     if archive:
@@ -404,18 +383,7 @@ def submission_detail(request, submission_id: int):
 )
 def evaluate(request, submission_id: int):
     s = get_submission(submission_id, request.auth)
-    job = s.latest_job()
-    if job is not None and job.state in (Job.QUEUED, Job.RUNNING):
-        raise ApiError(409, "in_progress", f"submission {s.id} is already being evaluated")
-    if job is not None and not can_supervise(request.auth, s.assignment.course):
-        raise ApiError(
-            409,
-            "already_evaluated",
-            f"submission {s.id} was evaluated; ask a supervisor to re-evaluate it",
-        )
-
-    with transaction.atomic():
-        services.start_evaluation(s, request.auth)
+    services.evaluate_on_demand(s, request.auth)
     return Status(202, submission_json(s, request.auth))
 
 

@@ -260,6 +260,49 @@ def files_from_zip(data: bytes) -> dict[str, bytes]:
         return {n: (Path(tmp) / n).read_bytes() for n in names}
 
 
+def submission_author(assignment: Assignment, user: Any, for_username: str | None) -> Any:
+    """Who a submission by ``user`` is for, if the rules allow it: students submit for
+    themselves before the deadline; supervisors and administrators at any time, also for a
+    student of the course (cross-submitting)."""
+    from assay.storer.courses.models import Membership
+    from assay.storer.courses.permissions import can_supervise
+
+    supervisor = can_supervise(user, assignment.course)
+    author = user
+    if for_username:
+        if not supervisor:
+            raise ServiceError(
+                403, "forbidden", "only supervisors and administrators may submit for another user"
+            )
+        member = (
+            Membership.objects.select_related("user")
+            .filter(course=assignment.course, user__username=for_username)
+            .first()
+        )
+        if member is None:
+            raise ServiceError(
+                400,
+                "unknown_user",
+                f"{for_username!r} is not a member of {assignment.course.slug}",
+                "for_user",
+            )
+        author = member.user
+    elif (
+        not supervisor
+        and not Membership.objects.filter(
+            course=assignment.course, user=user, role=Membership.STUDENT
+        ).exists()
+    ):
+        raise ServiceError(403, "forbidden", "only students of the course may submit")
+    if assignment.deadline_passed() and not supervisor:
+        raise ServiceError(
+            403,
+            "deadline_passed",
+            f"the deadline ({assignment.deadline:%Y-%m-%d %H:%M} UTC) has passed",
+        )
+    return author
+
+
 def create_submission(
     assignment: Assignment, author: Any, submitted_by: Any, files: dict[str, bytes]
 ) -> Submission:
@@ -291,6 +334,26 @@ def create_submission(
         if assignment.evaluation == Assignment.IMMEDIATE:
             start_evaluation(submission, submitted_by)
     return submission
+
+
+def evaluate_on_demand(submission: Submission, user: Any) -> Job:
+    """Start the evaluation an on-demand submission waits for (its author once; supervisors also
+    again, as a re-evaluation)."""
+    from assay.storer.courses.permissions import can_supervise
+
+    job = submission.latest_job()
+    if job is not None and job.state in (Job.QUEUED, Job.RUNNING):
+        raise ServiceError(
+            409, "in_progress", f"submission {submission.id} is already being evaluated"
+        )
+    if job is not None and not can_supervise(user, submission.assignment.course):
+        raise ServiceError(
+            409,
+            "already_evaluated",
+            f"submission {submission.id} was evaluated; ask a supervisor to re-evaluate it",
+        )
+    with transaction.atomic():
+        return start_evaluation(submission, user)
 
 
 def start_evaluation(submission: Submission, user: Any) -> Job:

@@ -128,40 +128,25 @@ def assignment(request: HttpRequest, slug: str, assignment_slug: str) -> HttpRes
 
 def _submit(request: HttpRequest, a: Assignment, form: SubmitForm) -> Submission | None:
     """Store the upload through the same service as the API; refusals become form errors."""
-    user = request.user
-    supervisor = can_supervise(user, a.course)
-    author = user
-    target = form.cleaned_data.get("for_user")
     try:
-        if target:
-            author = (
-                Membership.objects.select_related("user")
-                .get(course=a.course, user__username=target)
-                .user
-            )
-        elif (
-            not supervisor
-            and not Membership.objects.filter(
-                course=a.course, user=user, role=Membership.STUDENT
-            ).exists()
-        ):
-            raise PermissionDenied("only students of the course may submit")
-        if a.deadline_passed() and not supervisor:
-            form.add_error(
-                None,
-                f"The deadline ({a.deadline:%Y-%m-%d %H:%M} UTC) has passed; submissions are closed.",
-            )
-            return None
+        author = services.submission_author(a, request.user, form.cleaned_data.get("for_user"))
         uploads = form.cleaned_data["files"]
         if len(uploads) == 1 and uploads[0].name.lower().endswith(".zip"):
             files = services.files_from_zip(uploads[0].read())
         else:
             files = services.files_from_uploads(uploads)
-        return services.create_submission(a, author, user, files)
-    except Membership.DoesNotExist:
-        form.add_error("for_user", f"{target} is not a member of this course.")
+        return services.create_submission(a, author, request.user, files)
     except services.ServiceError as e:
-        form.add_error("files" if e.field in ("files", "archive") else None, e.message)
+        if e.code == "forbidden":
+            raise PermissionDenied(e.message) from e
+        field = (
+            "files"
+            if e.field in ("files", "archive")
+            else e.field
+            if e.field in form.fields
+            else None
+        )
+        form.add_error(field, e.message)
     return None
 
 
@@ -249,17 +234,9 @@ def _submission_context(request: HttpRequest, s: Submission) -> dict[str, Any]:
 def evaluate(request: HttpRequest, submission_id: int) -> HttpResponse:
     """Start an on-demand evaluation (the author, or a supervisor)."""
     s = submission_or_404(submission_id, request.user)
-    job = s.latest_job()
-    if job is not None and not can_supervise(request.user, s.assignment.course):
-        messages.error(
-            request, "This submission was evaluated already; a supervisor can re-evaluate it."
-        )
-    elif job is not None and job.state in (Job.QUEUED, Job.RUNNING):
-        messages.error(request, "This submission is being evaluated.")
-    else:
-        from django.db import transaction
-
-        with transaction.atomic():
-            services.start_evaluation(s, request.user)
+    try:
+        services.evaluate_on_demand(s, request.user)
         messages.success(request, f"Evaluation of submission {s.id} started.")
+    except services.ServiceError as e:
+        messages.error(request, e.message)
     return redirect("web:submission", submission_id=s.id)
