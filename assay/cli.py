@@ -250,6 +250,11 @@ def main() -> None:  # pragma: no cover
     app()
 
 
+# the options `assay demo` and `assay serve` share
+HostOption = Annotated[str, typer.Option(help="Address to listen on.")]
+PortOption = Annotated[int, typer.Option(help="Port to listen on.")]
+CertOption = Annotated[Path | None, typer.Option(help="Serve HTTPS with this certificate (PEM).")]
+KeyOption = Annotated[Path | None, typer.Option(help="The certificate's private key (PEM).")]
 DATA_DIR_OPTION = typer.Option(
     "--data-dir", "-d", help="Where the database, files and queues live.", envvar="ASSAY_DATA_DIR"
 )
@@ -294,15 +299,11 @@ def _run_storer(
 @app.command()
 def demo(
     data_dir: Annotated[Path, DATA_DIR_OPTION] = Path("var"),
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
     testers: Annotated[int, typer.Option(help="Tester processes to start on this machine.")] = 2,
-    certfile: Annotated[
-        Path | None, typer.Option(help="Serve HTTPS with this certificate (PEM).")
-    ] = None,
-    keyfile: Annotated[
-        Path | None, typer.Option(help="The certificate's private key (PEM).")
-    ] = None,
+    certfile: CertOption = None,
+    keyfile: KeyOption = None,
 ) -> None:
     """Run the embedded default with demo data: a course, users (printed with passwords and API
     tokens) and the example assignments. A second run reuses what exists."""
@@ -312,17 +313,13 @@ def demo(
 @app.command()
 def serve(
     data_dir: Annotated[Path, DATA_DIR_OPTION] = Path("var"),
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
     testers: Annotated[
         int, typer.Option(help="Tester processes to start on this machine (0: none).")
     ] = 2,
-    certfile: Annotated[
-        Path | None, typer.Option(help="Serve HTTPS with this certificate (PEM).")
-    ] = None,
-    keyfile: Annotated[
-        Path | None, typer.Option(help="The certificate's private key (PEM).")
-    ] = None,
+    certfile: CertOption = None,
+    keyfile: KeyOption = None,
 ) -> None:
     """Run the storer and its testers on this machine (settings: ASSAY_* environment variables)."""
     _run_storer(data_dir, host, port, testers, False, certfile, keyfile)
