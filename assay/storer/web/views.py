@@ -92,15 +92,8 @@ def _submission_rows(request: HttpRequest, a: Assignment) -> list[dict[str, Any]
     qs = a.submissions.filter(author=request.user).select_related(
         "author", "submitted_by", "assignment__course"
     )[:50]
-    rows = []
-    for s in qs:
-        doc = submission_json(s, request.user)
-        job = s.latest_job()
-        doc["estimated_wait_s"] = (
-            queries.estimated_wait_s(job, doc["queue_position"]) if job else None
-        )
-        rows.append(doc)
-    return rows
+    # submission_json carries the queue position, estimated wait and "no tester" already
+    return [submission_json(s, request.user) for s in qs]
 
 
 @login_required
@@ -216,10 +209,6 @@ def submission_partial(request: HttpRequest, submission_id: int) -> HttpResponse
 
 def _submission_context(request: HttpRequest, s: Submission) -> dict[str, Any]:
     doc = submission_json(s, request.user)
-    job = s.latest_job()
-    doc["estimated_wait_s"] = queries.estimated_wait_s(job, doc["queue_position"]) if job else None
-    if job is not None and job.state == Job.QUEUED and queries.no_tester_for(job.queue):
-        doc["no_tester"] = True
     _details(s, doc, request.user)
     supervisor = can_supervise(request.user, s.assignment.course)
     return {
