@@ -4,28 +4,49 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# command -> Debian package providing it
-declare -A PACKAGES=(
-  [bwrap]=bubblewrap        # the sandbox
-  [gcc]=gcc [g++]=g++       # C and C++ runtimes
-  [javac]=default-jdk-headless
-  [node]=nodejs
-  [rustc]=rustc
-  [python3]=python3
-  [bash]=bash
-  [zip]=zip
-  [chromium]=chromium       # the browser tests drive Debian's chromium (Playwright, no download)
-)
-missing=()
-for cmd in "${!PACKAGES[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("${PACKAGES[$cmd]}")
+# Usage: ./setup.sh [--all-runtimes]
+# Debian's packages, checked with dpkg (not with `command -v`: a toolchain elsewhere on PATH, such
+# as rustup's in root's home, is invisible inside the sandbox, which sees only the system's /usr).
+# The runtimes' packages come from their definition files (assay/runtimes/defs/*.yaml, key
+# `debian:`): the core ones by default, every one with --all-runtimes.
+all_runtimes=0
+for arg in "$@"; do
+  case "$arg" in
+    --all-runtimes) all_runtimes=1 ;;
+    -h|--help) sed -n '2,3p;9,13p' "$0"; exit 0 ;;
+    *) echo "setup: unknown option $arg (use --all-runtimes or nothing)" >&2; exit 2 ;;
+  esac
 done
-if ((${#missing[@]})); then
+
+packages=(
+  bubblewrap   # the sandbox
+  zip          # result and bundle archives in tests
+  chromium     # the browser tests drive Debian's chromium (Playwright, no download)
+)
+runtime_packages=()
+for def in assay/runtimes/defs/*.yaml; do
+  if ((all_runtimes)) || grep -q '^core: *true' "$def"; then
+    # `debian: [a, b]` on one line
+    read -ra pkgs <<<"$(sed -n 's/^debian: *\[\(.*\)\]/\1/p' "$def" | tr ',' ' ')"
+    runtime_packages+=("${pkgs[@]}")
+  fi
+done
+# install what dpkg does not list as installed; toolchains without their recommendations (R's and
+# GHC's are hundreds of MB the sandbox never uses)
+install_missing() {  # install_missing [apt options] -- packages...
+  local opts=() missing=()
+  while [ "$1" != "--" ]; do opts+=("$1"); shift; done; shift
+  for pkg in "$@"; do
+    [ "$(dpkg-query -W -f '${db:Status-Abbrev}' "$pkg" 2>/dev/null)" = "ii " ] || missing+=("$pkg")
+  done
+  ((${#missing[@]})) || return 0
   echo "setup: installing ${missing[*]}" >&2
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+  local SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  [ -n "${apt_updated:-}" ] || { $SUDO apt-get update -qq; apt_updated=1; }
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${opts[@]}" "${missing[@]}" >/dev/null
+}
+install_missing -- "${packages[@]}"
+install_missing --no-install-recommends -- "${runtime_packages[@]}"
 
 if ! command -v uv >/dev/null 2>&1; then
   echo "setup: installing uv (from PyPI)" >&2

@@ -3,7 +3,7 @@
 # Extra arguments go to pytest, e.g. ./test.sh -k hostile -x
 set -euo pipefail
 cd "$(dirname "$0")"
-./setup.sh
+./setup.sh --all-runtimes
 uv run ruff check assay tests bench
 uv run ruff format --check assay tests bench
 uv run pytest "$@"

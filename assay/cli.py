@@ -246,6 +246,58 @@ def sandbox_info() -> None:
         raise typer.Exit(EXIT_SANDBOX)
 
 
+@app.command("runtimes")
+def runtimes_info(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Runtimes to verify (default: all).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Verify again, ignoring earlier successes.")
+    ] = False,
+) -> None:
+    """Every runtime (language) with its version as the sandbox sees it, and whether a
+    hello-world builds and runs there. Exit 1 if a named runtime (or, with no names, any core
+    runtime) does not work."""
+    from assay.runtimes import RuntimeFileError, all_runtimes, get_runtime
+    from assay.runtimes.verify import verify_runtimes
+
+    try:
+        chosen = [get_runtime(n).name for n in names] if names else list(all_runtimes())
+    except (KeyError, RuntimeFileError) as e:
+        fail(str(e.args[0]), EXIT_BAD_INPUT)
+    host = _host()
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True, disable=as_json or not err.is_terminal,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("verifying runtimes", total=len(chosen))
+        results = verify_runtimes(
+            host, chosen, use_cache=not fresh,
+            tick=lambda s: progress.update(task, advance=1, description=s.name),
+        )  # fmt: skip
+    runtimes = all_runtimes()
+    if as_json:
+        rows = [
+            {**s.to_dict(), "extensions": list(runtimes[s.name].extensions),
+             "aliases": list(runtimes[s.name].aliases), "core": runtimes[s.name].core}
+            for s in results
+        ]  # fmt: skip
+        out.print_json(json.dumps(rows))
+    else:
+        table = Table("runtime", "title", "extensions", "version", "hello-world", box=None)
+        for s in results:
+            r = runtimes[s.name]
+            state = "[green]ok[/]" if s.ok else f"[red]no[/]: {s.message}"
+            table.add_row(s.name, r.title, " ".join(r.extensions), s.version, state)
+        out.print(table)
+        working = sum(s.ok for s in results)
+        out.print(f"{working} of {len(results)} runtimes work in the sandbox")
+    must = [s for s in results if not s.ok and (names or runtimes[s.name].core)]
+    if must:
+        raise typer.Exit(EXIT_MISMATCH)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

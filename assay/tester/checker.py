@@ -50,7 +50,13 @@ class PreparedChecker:
         scratch = Path(tempfile.mkdtemp(prefix="assay-checker-"))
         try:
             vm.copy_in(judge.checker, ".")
-            build = runtime.build_command(main)
+            src = judge.checker
+            names = (
+                [p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file()]
+                if src.is_dir()
+                else [src.name]
+            )
+            build = runtime.build_command(main, names)
             if build:
                 limits = Limits(cpu_time_s=60, wall_time_s=120, memory_kib=1024 * 1024,
                                 processes=64, output_kib=1024, open_files=256)  # fmt: skip

@@ -28,12 +28,14 @@ import yaml
 from assay.judges import JudgeResult, judge_output
 from assay.package.model import TestCase, Verdict
 from assay.runtimes import get_runtime
+from assay.runtimes.verify import ToolchainError, require_runtime
 from assay.sandbox import VM, Host, SandboxError, Status
 from assay.scoring import compute_score
 
 from .checker import CheckerError, PreparedChecker, verdict_of_run
 from .spec import JobSpec, test_files
 
+EXIT_NOT_FOUND = 127  # the shell's "command not found"
 VMR_CAP = 64 * 1024  # bytes of each captured stream kept in the result archive
 RESULT_FORMAT = "assay-result/1"
 
@@ -79,8 +81,11 @@ def _read_capped(path: Path, limit: int) -> bytes:
 
 
 class Executor:
-    def __init__(self, host: Host, tester_name: str | None = None) -> None:
+    def __init__(
+        self, host: Host, tester_name: str | None = None, *, verify_runtimes: bool = True
+    ) -> None:
         self.host = host
+        self.verify_runtimes = verify_runtimes
         self.tester_name = tester_name or socket.gethostname()
 
     def evaluate(
@@ -112,6 +117,8 @@ class Executor:
         own_checker = None
         vm: VM | None = None
         try:
+            if self.verify_runtimes:
+                require_runtime(self.host, spec.runtime)
             vm = self.host.get_vm(box_size_kib=spec.box_size_kib)
             self._build(vm, spec, files, scripts or {}, out, doc)
             doc["steps"]["build_s"] = round(time.monotonic() - started, 4)
@@ -193,6 +200,10 @@ class Executor:
         res = vm.run(spec.build_command, spec.build_limits, stdout=stdout, stderr=stderr)
         if res.status is Status.XX:
             raise SandboxError(f"build: {res.message}")
+        if res.exit_code == EXIT_NOT_FOUND and not scripts.get("build.sh"):
+            # the shell found no compiler: the tester's toolchain, not the student's code
+            err = stderr.read_bytes()[-500:].decode(errors="replace").strip()
+            raise ToolchainError(f"the {spec.runtime} build found no compiler: {err}")
         doc["build"] = res.to_dict()
         doc["build"]["stdout_truncated"] = _cap(stdout)
         doc["build"]["stderr_truncated"] = _cap(stderr)
@@ -251,7 +262,7 @@ class Executor:
 
 
 def _ran_out_of_memory(spec: JobSpec, stderr: Path) -> bool:
-    markers = get_runtime(spec.runtime).out_of_memory
+    markers = get_runtime(spec.runtime).out_of_memory_markers
     if not markers:
         return False
     with open(stderr, "rb") as f:

@@ -108,7 +108,9 @@ def make_spec(assignment: Assignment, files: dict[str, bytes], job_id: str = "lo
     run_limits = _run_limits(assignment, runtime)
     memory_mib = max(assignment.limits.memory_kib // 1024, 16)
     build_command = (
-        ["/bin/sh", "build.sh"] if assignment.build_script else runtime.build_command(main)
+        ["/bin/sh", "build.sh"]
+        if assignment.build_script
+        else runtime.build_command(main, names, memory_mib)
     )
     run_command = (
         ["/bin/sh", "run.sh"] if assignment.run_script else runtime.run_command(main, memory_mib)

@@ -37,7 +37,7 @@ from typing import Any
 import httpx
 
 from assay import broker
-from assay.runtimes import RUNTIMES
+from assay.runtimes import all_runtimes
 from assay.sandbox import SandboxError, get_host
 
 log = logging.getLogger("assay.worker")
@@ -274,12 +274,33 @@ def make_worker_app(broker_url: str) -> Any:
     return app
 
 
-def queues_for(pool: str, runtimes: list[str]) -> list[str]:
-    offered = runtimes or list(RUNTIMES)
-    queues = [broker.queue_name(pool, r) for r in offered]
-    if set(offered) >= set(RUNTIMES):  # a package may have solutions in every language
+def queues_for(pool: str, runtimes: list[str], validate: bool = True) -> list[str]:
+    queues = [broker.queue_name(pool, r) for r in runtimes]
+    if validate:  # a package may have solutions in every language: only testers not restricted
         queues.append(broker.validation_queue(pool))
     return queues
+
+
+def offered_runtimes(requested: list[str]) -> list[str]:
+    """The runtimes this tester offers: those requested (default: all) that work in the sandbox.
+
+    A runtime that fails verification is left out with a warning, so its jobs go to testers
+    that have it; if none works the tester cannot start."""
+    from assay.runtimes.verify import verify_runtimes
+
+    known = all_runtimes()
+    unknown = [r for r in requested if r not in known]
+    if unknown:
+        raise ValueError(f"unknown runtime(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    results = verify_runtimes(get_host(), requested or list(known))
+    for s in results:
+        if not s.ok:
+            log.warning("not offering runtime %s: %s", s.name, s.message)
+            sys.stderr.write(f"assay worker: not offering runtime {s.name}: {s.message}\n")
+    offered = [s.name for s in results if s.ok]
+    if not offered:
+        raise ValueError("no runtime works in the sandbox on this machine (see `assay runtimes`)")
+    return offered
 
 
 def start_worker(
@@ -296,11 +317,9 @@ def start_worker(
     """Run the tester until SIGTERM: heartbeats in a thread, jobs from the broker."""
     name = name or socket.gethostname()
     CONFIG.update(url=url, token=token, name=name, verify=verify, main_pid=os.getpid())
-    runtimes = runtimes or []
-    unknown = [r for r in runtimes if r not in RUNTIMES]
-    if unknown:
-        raise ValueError(f"unknown runtime(s) {', '.join(unknown)}; known: {', '.join(RUNTIMES)}")
     get_host()  # fail now, with the reason, if this machine cannot sandbox
+    restricted = bool(runtimes)
+    runtimes = offered_runtimes(runtimes or [])
     client().heartbeat([], runtimes=runtimes, slots=slots)  # fail now if the credential is bad
 
     def idle_beat() -> None:
@@ -325,7 +344,7 @@ def start_worker(
         "--quiet",
         "worker",
         "--loglevel=WARNING",
-        "-Q", ",".join(queues_for(pool, runtimes)),
+        "-Q", ",".join(queues_for(pool, runtimes, validate=not restricted)),
         "-c", str(slots),
         "-P", "prefork",
         "-n", f"{name}@{socket.gethostname()}-{os.getpid()}",

@@ -580,7 +580,9 @@ def _ingest_evaluation(job: Job, tester: Tester, tmp: Path, archive: bytes, rece
     if doc.get("status") == "failed":
         error = str(doc.get("error") or "the tester reported a failure")
         # a sandbox hiccup may pass on another attempt; a broken checker will not
-        return report_failure(job, tester, error, retry=error.startswith("SandboxError"))
+        return report_failure(
+            job, tester, error, retry=error.startswith(("SandboxError", "ToolchainError"))
+        )
     meta = job.version.meta
     expected = [t["name"] for t in meta["tests"]]
     tests = doc.get("tests")
