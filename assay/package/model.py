@@ -60,6 +60,12 @@ class TestCase:
     weight: float = 1.0
     visible: bool = False  # may students see the input, expected and actual output?
     group: str = "all"
+    # Kattis: arguments for the output validator (or the default judge's flags) on this test,
+    # None: the package-wide ones; and for the input validators (`assay check`)
+    judge_args: list[str] | None = None
+    input_validator_args: list[str] = field(default_factory=list)
+    # Kattis: a sample's `.interaction` file, shown to students instead of input/answer
+    interaction: Path | None = None
 
 
 @dataclass
@@ -111,6 +117,13 @@ class ReferenceSolution:
     name: str  # e.g. "accepted/sum.c"
     expected: Verdict
     path: Path  # a file or a directory of files
+    # Kattis rules (problemtools): the verdicts any test may get, and which must occur at least
+    # once; None: the whole submission's verdict must be ``expected`` (native packages)
+    permitted: set[Verdict] | None = None
+    required: set[Verdict] | None = None
+    # partially_accepted (and submissions.yaml `score:`): the range the score must fall in
+    score_range: tuple[float, float] | None = None
+    language: str | None = None  # a runtime named by the package (submissions.yaml `language:`)
 
 
 @dataclass
@@ -135,7 +148,23 @@ class Assignment:
     evaluation: str = "immediate"  # or "on_demand"
     # Kattis: without an explicit time limit, `assay check` sets it from the accepted solutions
     time_limit_known: bool = True
-    time_multiplier: float = 2.0
+    time_multiplier: float = (
+        2.0  # time limit = slowest accepted run x this (Kattis ac_to_time_limit)
+    )
+    # a time-limit-exceeded solution must still time out at time limit x this (Kattis'
+    # time_limit_to_tle; legacy time_safety_margin)
+    time_limit_to_tle: float = 1.5
+    time_resolution_s: float = 0.1  # a derived time limit is rounded up to a multiple of this
+    # Kattis multi-pass: the validator writes `nextpass.in` and the program runs again, at most
+    # this many passes in all (1: an ordinary problem)
+    validation_passes: int = 1
+    # files the package adds to every submission, by runtime name ("default": every runtime);
+    # the package's file wins over a student's file of the same name
+    include: dict[str, Path] = field(default_factory=dict)
+    # programs (a file or a directory each) that check every test's input: exit 42 = valid
+    input_validators: list[Path] = field(default_factory=list)
+    # what `assay check` prints before it runs anything: unknown keys, skipped folders, ...
+    warnings: list[str] = field(default_factory=list)
 
     def test(self, name: str) -> TestCase:
         for t in self.tests:

@@ -20,7 +20,7 @@ from assay.lib.archive import ArchiveError, ArchiveLimits, extract_zip
 from assay.package.model import Assignment, TestCase
 from assay.runtimes import get_runtime
 
-from .spec import JobSpec, test_files
+from .spec import JobSpec, test_files, with_includes
 
 BUNDLE_MEMBERS = (
     "archive.zip",
@@ -84,14 +84,14 @@ def build_bundle(
     if checker is not None:
         if checker.is_dir():
             for p in sorted(checker.rglob("*")):
-                if p.is_file() and not p.is_symlink():
+                if p.is_file():  # links inside the package were checked by its loader
                     test_entries.append((f"checker/{p.relative_to(checker).as_posix()}", p))
         else:
             test_entries.append((f"checker/{checker.name}", checker))
     build_sh = assignment.build_script or default_script(spec.build_command)
     run_sh = assignment.run_script or default_script(spec.run_command)
     members: list[tuple[str, bytes | Path]] = [
-        ("archive.zip", _zip_bytes(sorted(files.items()))),
+        ("archive.zip", _zip_bytes(sorted(with_includes(assignment, spec.runtime, files).items()))),
         ("tests.zip", _zip_bytes(test_entries)),
         ("course_config", yaml.safe_dump(course_config or {"course": "local"}).encode()),
         ("submission_config", yaml.safe_dump(spec.to_dict(), sort_keys=False).encode()),

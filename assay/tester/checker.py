@@ -9,6 +9,7 @@ its stdout is the program's stdin and the program's stdout its stdin.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import shutil
@@ -26,6 +27,7 @@ ACCEPT, REJECT = 42, 43
 JUDGE_DIR = "_judge"
 FEEDBACK_DIR = f"{JUDGE_DIR}/feedback"
 MESSAGE_CAP = 4096
+NEXT_PASS = "nextpass.in"  # multi-pass: the validator's input for the next pass
 
 
 class CheckerError(RuntimeError):
@@ -82,19 +84,40 @@ class PreparedChecker:
         self.vm.destroy()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
-    def _prepare(self, input_path: Path, answer_path: Path) -> list[str]:
+    def _prepare(
+        self, input_path: Path, answer_path: Path, flags: list[str] | None = None,
+        fresh: bool = True,
+    ) -> list[str]:  # fmt: skip
+        """The checker's command for one test; ``fresh``: empty the feedback directory (a
+        multi-pass test keeps it from one pass to the next: the validator's memory)."""
         vm = self.vm
         vm.write_file(f"{JUDGE_DIR}/input", input_path.read_bytes())
         vm.write_file(f"{JUDGE_DIR}/answer", answer_path.read_bytes())
-        vm.make_dir(FEEDBACK_DIR, empty=True)
+        vm.make_dir(FEEDBACK_DIR, empty=fresh)
         box = vm.box_path
         return [
             *self.run_command,
             f"{box}/{JUDGE_DIR}/input",
             f"{box}/{JUDGE_DIR}/answer",
             f"{box}/{FEEDBACK_DIR}/",
-            *self.flags,
+            *(self.flags if flags is None else flags),
         ]
+
+    def next_pass_input(self, number: int) -> Path | None:
+        """The input the validator wrote for the next pass (``nextpass.in``), taken out of its
+        feedback directory; None when it wrote none (the test ends with this pass)."""
+        target = self.scratch / f"nextpass-{number}.in"
+        try:
+            self.vm.copy_out(f"{FEEDBACK_DIR}/{NEXT_PASS}", target)
+        except FileNotFoundError:
+            return None
+        res = self.vm.run(
+            ["/bin/rm", "-f", f"{self.vm.box_path}/{FEEDBACK_DIR}/{NEXT_PASS}"],
+            Limits(cpu_time_s=5, processes=1),
+        )
+        if not res.ok:
+            raise SandboxError(f"cannot clear {NEXT_PASS}: {res.message}")
+        return target
 
     def _feedback(self, name: str) -> str | None:
         path = self.scratch / name
@@ -140,8 +163,33 @@ class PreparedChecker:
             return JudgeResult(Verdict.AC, 1.0, message)
         return JudgeResult(Verdict.WA, 0.0, message)
 
-    def check(self, input_path: Path, answer_path: Path, output_path: Path) -> JudgeResult:
-        command = self._prepare(input_path, answer_path)
+    def validate_input(self, input_path: Path, flags: list[str]) -> str:
+        """Run the program as a Kattis input validator on ``input_path`` (on its stdin, with
+        ``flags`` as arguments): '' when it exits 42 (valid), else what it said."""
+        res = self.vm.run(
+            [*self.run_command, *flags], self.limits, stdin=input_path,
+            stdout=self.scratch / "validator_stdout", stderr=self.scratch / "validator_stderr",
+        )  # fmt: skip
+        if res.status is Status.XX:
+            raise SandboxError(res.message)
+        if res.exit_code == ACCEPT and res.status in (Status.OK, Status.RE):
+            return ""
+        said = b"".join(
+            (self.scratch / name).read_bytes()[:MESSAGE_CAP]
+            for name in ("validator_stdout", "validator_stderr")
+        )
+        why = (
+            "invalid"
+            if res.exit_code == REJECT
+            else f"{res.status}: {res.message or res.exit_code}"
+        )
+        return f"{why} {said.decode(errors='replace').strip()[:300]}".strip()
+
+    def check(
+        self, input_path: Path, answer_path: Path, output_path: Path,
+        flags: list[str] | None = None, fresh: bool = True,
+    ) -> JudgeResult:  # fmt: skip
+        command = self._prepare(input_path, answer_path, flags, fresh)
         res = self.vm.run(
             command, self.limits, stdin=output_path,
             stdout=os.devnull, stderr=self.scratch / "checker_stderr",
@@ -157,9 +205,17 @@ class PreparedChecker:
         answer_path: Path,
         program_stderr: Path,
         env: dict[str, str] | None = None,
+        flags: list[str] | None = None,
+        fresh: bool = True,
     ) -> tuple[RunResult, JudgeResult]:
-        """Run the program against the interactive validator; return (program run, verdict)."""
-        command = self._prepare(input_path, answer_path)
+        """Run the program against the interactive validator; return (program run, verdict).
+
+        As problemtools does, the program's output pipe stays open until both have ended (what
+        the program writes after the validator has ended is read and dropped), so a program never
+        dies of SIGPIPE in a race with the validator's exit: the verdict does not depend on
+        timing. A program still running ``GRACE_AFTER_VERDICT_S`` after the validator's verdict
+        is stopped and gets the validator's verdict."""
+        command = self._prepare(input_path, answer_path, flags, fresh)
         to_validator_r, to_validator_w = os.pipe()
         to_program_r, to_program_w = os.pipe()
         try:
@@ -168,25 +224,44 @@ class PreparedChecker:
                     self.limits.effective_wall_time_s, program_limits.effective_wall_time_s + 1)),
                 stdin=to_validator_r, stdout=to_program_w, stderr=self.scratch / "checker_stderr",
             )  # fmt: skip
-            program = program_vm.start(
-                program_command, program_limits,
-                stdin=to_program_r, stdout=to_validator_w, stderr=program_stderr, env=env,
-            )  # fmt: skip
-            first = _FirstToHangUp(program_side=to_validator_r, validator_side=to_program_r)
+            try:
+                program = program_vm.start(
+                    program_command, program_limits,
+                    stdin=to_program_r, stdout=to_validator_w, stderr=program_stderr, env=env,
+                )  # fmt: skip
+            except BaseException:
+                validator.kill()
+                validator.wait()
+                raise
+            pipes = _Interaction(program_out=to_validator_r, validator_out=to_program_r)
         finally:
             for fd in (to_validator_r, to_validator_w, to_program_r, to_program_w):
                 os.close(fd)
-        program_result = program.wait()
+        results: list[RunResult] = []
+        waiter = threading.Thread(target=lambda: results.append(program.wait()), daemon=True)
+        waiter.start()
         validator_result = validator.wait()
-        first.join()
+        pipes.validator_ended()  # from now on, the program's output is drained
+        waiter.join(GRACE_AFTER_VERDICT_S)
+        stopped = waiter.is_alive()
+        if stopped:
+            program.kill()
+            waiter.join()
+        pipes.finish()
+        program_result = results[0]
         verdict = self.verdict(validator_result)
+        if verdict.verdict is Verdict.IE:
+            return program_result, verdict
+        if stopped:
+            # still running (writing, or waiting for more) after the validator's verdict
+            return program_result, verdict
         # As Kattis judges: the validator's wrong answer decides when the validator ended first
-        # (the program then failed only because its pipes closed); when the program ended first
+        # (the program then failed only because its input ended); when the program ended first
         # (it crashed or was killed at a limit, and the validator then read end of file), the
         # program's failure is its verdict. When both were seen ending at once, a program killed
         # at a limit counts as first (the limit cannot be the validator's doing).
-        program_first = first.side == "program" or (
-            first.side == "both" and program_result.status in (Status.TO, Status.ML, Status.OL)
+        program_first = pipes.first == "program" or (
+            pipes.first == "both" and program_result.status in (Status.TO, Status.ML, Status.OL)
         )
         if verdict.verdict is Verdict.WA and (
             program_result.status is Status.OK or not program_first
@@ -197,35 +272,84 @@ class PreparedChecker:
         return program_result, verdict
 
 
-class _FirstToHangUp(threading.Thread):
-    """Which end of an interaction closed its output first, the program's or the validator's.
+GRACE_AFTER_VERDICT_S = 1.0
+DRAIN_CHUNK = 1 << 16
 
-    Watches a duplicate of the read end of each pipe for the hang-up (every writer gone, the
-    sandbox's own processes included), which orders the two ends exactly where wall times
-    cannot. The duplicates are closed at the first hang-up, so that writing to a peer that has
-    gone still fails (EPIPE) rather than filling a pipe nobody reads."""
 
-    def __init__(self, program_side: int, validator_side: int) -> None:
+class _Interaction(threading.Thread):
+    """Watches the two pipes of an interaction from the tester's side.
+
+    It holds a duplicate of the read end of each pipe and:
+
+    1. records which end closed its output first (the hang-up of every writer, the sandbox's
+       own processes included), which orders the two ends exactly where wall times cannot;
+    2. once the program has ended, closes its duplicate of the program's input, so that a
+       validator still writing to it gets EPIPE rather than filling a pipe nobody reads;
+    3. keeps the program's output open until the end, and once the validator has ended reads
+       and drops what the program still writes (no SIGPIPE, no blocked writer)."""
+
+    def __init__(self, program_out: int, validator_out: int) -> None:
         super().__init__(daemon=True)
-        self.fds = {os.dup(program_side): "program", os.dup(validator_side): "validator"}
-        self.side: str | None = None
+        self.program_out = os.dup(program_out)  # the program writes, the validator reads
+        self.validator_out: int | None = os.dup(validator_out)  # the validator writes
+        self.wake_r, self.wake_w = os.pipe()
+        self.first: str | None = None
+        self._draining = False
+        self._done = False
         self.start()
 
-    def run(self) -> None:
-        try:
-            poller = select.poll()
-            for fd in self.fds:
-                poller.register(fd, 0)  # hang-up and error are reported without asking
-            while self.side is None:
-                ended = [self.fds[fd] for fd, _ in poller.poll() if fd in self.fds]
-                if ended:
-                    self.side = ended[0] if len(ended) == 1 else "both"
-        finally:
-            for fd in self.fds:
+    def validator_ended(self) -> None:
+        self._draining = True
+        os.write(self.wake_w, b"d")
+
+    def finish(self) -> None:
+        self._done = True
+        os.write(self.wake_w, b"f")
+        self.join(5.0)
+        for fd in (self.program_out, self.wake_r, self.wake_w):
+            with contextlib.suppress(OSError):
                 os.close(fd)
 
-    def join(self, timeout: float | None = 5.0) -> None:
-        super().join(timeout)  # both processes have ended by now, so both have hung up
+    def run(self) -> None:
+        poller = select.poll()
+        poller.register(self.program_out, 0)  # hang-up and error are reported without asking
+        assert self.validator_out is not None
+        poller.register(self.validator_out, 0)
+        poller.register(self.wake_r, select.POLLIN)
+        program_gone = False
+        validator_watched = True
+        try:
+            while not self._done:
+                events = dict(poller.poll())
+                if self.wake_r in events:
+                    os.read(self.wake_r, 64)
+                    if self._draining and not program_gone:
+                        poller.modify(self.program_out, select.POLLIN)
+                ended = []
+                if self.program_out in events and not program_gone:
+                    if self._draining and events[self.program_out] & select.POLLIN:
+                        if not os.read(self.program_out, DRAIN_CHUNK):
+                            program_gone = True
+                    elif events[self.program_out] & (select.POLLHUP | select.POLLERR):
+                        program_gone = True
+                    if program_gone:
+                        ended.append("program")
+                        poller.unregister(self.program_out)
+                        if self.validator_out is not None:
+                            if validator_watched:
+                                poller.unregister(self.validator_out)
+                            os.close(self.validator_out)
+                            self.validator_out = None
+                if validator_watched and self.validator_out in events:
+                    ended.append("validator")
+                    poller.unregister(self.validator_out)
+                    validator_watched = False
+                if ended and self.first is None:
+                    self.first = ended[0] if len(ended) == 1 else "both"
+        finally:
+            if self.validator_out is not None:
+                os.close(self.validator_out)
+                self.validator_out = None
 
 
 def verdict_of_run(res: RunResult) -> JudgeResult:

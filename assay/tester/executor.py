@@ -26,10 +26,11 @@ from typing import Any
 import yaml
 
 from assay.judges import JudgeResult, judge_output
+from assay.package.kattis import parse_validator_flags as default_judge
 from assay.package.model import TestCase, Verdict
 from assay.runtimes import get_runtime
 from assay.runtimes.verify import ToolchainError, require_runtime
-from assay.sandbox import VM, Host, SandboxError, Status
+from assay.sandbox import VM, Host, RunResult, SandboxError, Status
 from assay.scoring import compute_score
 
 from .checker import CheckerError, PreparedChecker, verdict_of_run
@@ -217,35 +218,31 @@ class Executor:
         for source, rel in test_files(test):
             vm.copy_in(source, rel)
         stdout, stderr = test_dir / "run_stdout.vmr", test_dir / "run_stderr.vmr"
-        judged: JudgeResult
-        if spec.judge.get("kind") == "interactive":
-            assert checker is not None
-            res, judged = checker.interact(
-                vm, spec.run_command, spec.limits, test.input, test.answer, stderr
+        passes = max(1, spec.validation_passes)
+        pass_input = test.input
+        runs: list[RunResult] = []
+        for number in range(1, passes + 1):
+            res, judged = self._run_pass(
+                vm, spec, test, t, pass_input, stdout, stderr, checker, fresh=number == 1
             )
-            stdout.write_bytes(b"")
-        else:
-            res = vm.run(
-                spec.run_command, spec.limits, stdin=test.input, stdout=stdout, stderr=stderr
-            )
-            if res.status is Status.XX:
-                raise SandboxError(f"test {t.name}: {res.message}")
-            if res.status is Status.RE and _ran_out_of_memory(spec, stderr):
-                res.status, res.message = (
-                    Status.ML,
-                    "memory limit exceeded (the runtime ran out of memory)",
-                )
-            if res.status is not Status.OK:
-                judged = verdict_of_run(res)
-            elif checker is not None:
-                judged = checker.check(test.input, test.answer, stdout)
-            else:
-                limit = spec.limits.output_kib * 1024 + 1
-                judged = judge_output(
-                    spec.judge_model(),
-                    _read_capped(test.answer, 1 << 30),
-                    _read_capped(stdout, limit),
-                )
+            runs.append(res)
+            if passes == 1 or checker is None:
+                break
+            next_input = checker.next_pass_input(number)
+            if next_input is None or judged.verdict is not Verdict.AC or not res.ok:
+                break
+            if number == passes:
+                judged = JudgeResult(
+                    Verdict.IE, 0.0,
+                    f"the output validator asked for pass {number + 1}, but the package allows "
+                    f"{passes} (limits.validation_passes)",
+                )  # fmt: skip
+                break
+            pass_input = next_input
+        if len(runs) > 1:  # limits hold per pass; the test reports its most costly pass
+            res.cpu_time_s = max(r.cpu_time_s for r in runs)
+            res.wall_time_s = max(r.wall_time_s for r in runs)
+            res.memory_kib = max(r.memory_kib for r in runs)
         entry = {
             "name": t.name,
             "group": t.group,
@@ -258,7 +255,45 @@ class Executor:
             "stdout_truncated": _cap(stdout),
             "stderr_truncated": _cap(stderr),
         }
+        if passes > 1:
+            entry["passes"] = len(runs)
         return entry
+
+    def _run_pass(
+        self, vm: VM, spec: JobSpec, test: TestCase, t: Any, pass_input: Path, stdout: Path,
+        stderr: Path, checker: PreparedChecker | None, *, fresh: bool,
+    ) -> tuple[RunResult, JudgeResult]:  # fmt: skip
+        """Run the program once on ``pass_input`` and judge it (a test has one pass, or more
+        for a multi-pass problem)."""
+        if spec.judge.get("kind") == "interactive":
+            assert checker is not None
+            res, judged = checker.interact(
+                vm, spec.run_command, spec.limits, pass_input, test.answer, stderr,
+                flags=t.judge_args, fresh=fresh,
+            )  # fmt: skip
+            stdout.write_bytes(b"")
+            return res, judged
+        res = vm.run(spec.run_command, spec.limits, stdin=pass_input, stdout=stdout, stderr=stderr)
+        if res.status is Status.XX:
+            raise SandboxError(f"test {t.name}: {res.message}")
+        if res.status is Status.RE and _ran_out_of_memory(spec, stderr):
+            res.status, res.message = (
+                Status.ML,
+                "memory limit exceeded (the runtime ran out of memory)",
+            )
+        if res.status is not Status.OK:
+            return res, verdict_of_run(res)
+        if checker is not None:
+            return res, checker.check(
+                pass_input, test.answer, stdout, flags=t.judge_args, fresh=fresh
+            )
+        judge = spec.judge_model()
+        if t.judge_args is not None:  # the test's own flags for the default judge (Kattis)
+            judge = default_judge(t.judge_args)
+        limit = spec.limits.output_kib * 1024 + 1
+        return res, judge_output(
+            judge, _read_capped(test.answer, 1 << 30), _read_capped(stdout, limit)
+        )
 
 
 def _ran_out_of_memory(spec: JobSpec, stderr: Path) -> bool:

@@ -24,6 +24,7 @@ class TestSpec:
     group: str
     weight: float
     visible: bool
+    judge_args: list[str] | None = None  # this test's checker flags (Kattis), None: the judge's
 
 
 @dataclass
@@ -43,6 +44,7 @@ class JobSpec:
     checker_runtime: str | None = None
     checker_main: str = ""
     attempt: int = 1
+    validation_passes: int = 1  # Kattis multi-pass: the most runs of the program per test
     extra: dict[str, Any] = field(default_factory=dict)
 
     def judge_model(self) -> Judge:
@@ -82,10 +84,17 @@ def _run_limits(assignment: Assignment, runtime: Runtime) -> Limits:
     )
 
 
-def make_spec(assignment: Assignment, files: dict[str, bytes], job_id: str = "local") -> JobSpec:
+def make_spec(
+    assignment: Assignment,
+    files: dict[str, bytes],
+    job_id: str = "local",
+    language: str | None = None,
+) -> JobSpec:
     """The spec for evaluating ``files`` (name -> content) against ``assignment``.
 
-    Raises SubmissionError when the files do not fit (missing required file, unknown language).
+    The runtime is the one the assignment names, else the ``language`` the submission names,
+    else the one its file extensions tell. Raises SubmissionError when the files do not fit
+    (missing required file, unknown or conflicting language).
     """
     names = sorted(files)
     missing = [f for f in assignment.required_files if f not in files]
@@ -94,7 +103,7 @@ def make_spec(assignment: Assignment, files: dict[str, bytes], job_id: str = "lo
     if not files:
         raise SubmissionError("the submission has no files")
     try:
-        runtime = get_runtime(assignment.runtime) if assignment.runtime else detect_runtime(names)
+        runtime = choose_runtime(assignment.runtime, language, names)
         main = find_main(runtime, files, assignment.entry)
     except KeyError as e:
         raise SubmissionError(str(e.args[0])) from e
@@ -124,28 +133,58 @@ def make_spec(assignment: Assignment, files: dict[str, bytes], job_id: str = "lo
         limits=run_limits,
         build_limits=assignment.build_limits,
         judge=assignment.judge.to_dict(),
-        tests=[TestSpec(t.name, t.group, t.weight, t.visible) for t in assignment.tests],
+        tests=[
+            TestSpec(t.name, t.group, t.weight, t.visible, t.judge_args) for t in assignment.tests
+        ],
         groups=[
             {"name": g.name, "points": g.points, "scoring": g.scoring, "tests": list(g.tests)}
             for g in assignment.groups
         ],
         points=assignment.points,
         box_size_kib=assignment.box_size_kib,
+        validation_passes=assignment.validation_passes,
     )
     if assignment.judge.checker is not None:
         spec.checker_runtime, spec.checker_main = checker_runtime(assignment.judge.checker)
     return spec
 
 
+def choose_runtime(package: str | None, language: str | None, names: list[str]) -> Runtime:
+    if language:
+        chosen = get_runtime(language)
+        if package and get_runtime(package).name != chosen.name:
+            raise KeyError(f"the assignment is in {get_runtime(package).title}, not {chosen.title}")
+        return chosen
+    return get_runtime(package) if package else detect_runtime(names)
+
+
 def read_files(path: Path) -> dict[str, bytes]:
-    """A submission from a file or a directory (regular files only, relative names)."""
+    """A submission from a file or a directory of a package (regular files, relative names).
+
+    Symbolic links are followed: the package loaders refuse every link that leaves the
+    package, and the Kattis format reuses files through links."""
     if path.is_file():
         return {path.name: path.read_bytes()}
     files = {}
     for p in sorted(path.rglob("*")):
-        if p.is_file() and not p.is_symlink():
+        if p.is_file():
             files[p.relative_to(path).as_posix()] = p.read_bytes()
     return files
+
+
+def with_includes(
+    assignment: Assignment, runtime: str, files: dict[str, bytes]
+) -> dict[str, bytes]:
+    """The submission's files with the package's ``include`` files for its runtime added (Kattis
+    ``include/<language>/`` and ``include/default/``); the package's file wins a name clash."""
+    merged = dict(files)
+    for key in ("default", runtime):
+        source = assignment.include.get(key)
+        if source is not None:
+            merged.update(
+                read_files(source) if source.is_dir() else {source.name: source.read_bytes()}
+            )
+    return merged
 
 
 def checker_runtime(checker: Path) -> tuple[str, str]:
