@@ -428,6 +428,10 @@ def submit(
     for_user: Annotated[
         str | None, typer.Option("--for", help="Submit for this student (supervisors).")
     ] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(help="The language (runtime name or Kattis code); default: by extension."),
+    ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the result and print it.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the submission as JSON.")] = False,
 ) -> None:
@@ -445,7 +449,7 @@ def submit(
     client = Client(url, token)
     try:
         assignment_id = client.resolve_assignment(assignment)
-        doc = client.submit(assignment_id, files, for_user)
+        doc = client.submit(assignment_id, files, for_user, language)
         if wait:
             with err.status("submitted", spinner="dots") as status:
 

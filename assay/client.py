@@ -51,9 +51,15 @@ class Client:
         raise ApiError(404, "not_found", f"no assignment {slug!r} in course {course!r}")
 
     def submit(
-        self, assignment: int, files: list[Path], for_user: str | None = None
+        self,
+        assignment: int,
+        files: list[Path],
+        for_user: str | None = None,
+        language: str | None = None,
     ) -> dict[str, Any]:
         data = {"for_user": for_user} if for_user else {}
+        if language:
+            data["language"] = language
         if len(files) == 1 and files[0].suffix == ".zip":
             upload = [("archive", (files[0].name, files[0].read_bytes(), "application/zip"))]
         else:

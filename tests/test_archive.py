@@ -64,3 +64,18 @@ def test_it_rejects_too_many_members(tmp_path):
 def test_it_rejects_garbage(tmp_path):
     with pytest.raises(ArchiveError, match="not a valid zip"):
         extract_zip(b"PK\x03\x04 this is not a zip", tmp_path)
+
+
+def test_files_in_one_top_folder_are_taken_from_that_folder():
+    from assay.lib.archive import as_submitted
+
+    assert as_submitted({"hw/a/main.py": b"1", "hw/a/util.py": b"2"}) == {
+        "main.py": b"1",
+        "util.py": b"2",
+    }
+    # two top folders, or a file at the top: kept as they are
+    assert as_submitted({"a/x.py": b"", "b/y.py": b""}) == {"a/x.py": b"", "b/y.py": b""}
+    assert as_submitted({"x.py": b"", "b/y.py": b""}) == {"x.py": b"", "b/y.py": b""}
+    assert as_submitted({"hw/main.py": b"", "__MACOSX/hw/._main.py": b"", "hw/.DS_Store": b""}) == {
+        "main.py": b""
+    }

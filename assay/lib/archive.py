@@ -126,6 +126,29 @@ def extract_zip(
         return written
 
 
+# what archivers add on their own: macOS's resource forks and Finder files
+ARCHIVER_JUNK_DIRS = ("__MACOSX",)
+ARCHIVER_JUNK_FILES = (".DS_Store", "Thumbs.db", "desktop.ini")
+
+
+def as_submitted(files: dict[str, bytes]) -> dict[str, bytes]:
+    """The files of an uploaded zip as the student meant them: without what the archiver added
+    on its own (``__MACOSX/``, ``.DS_Store``), and, when every file sits in one top folder (what
+    "compress folder" makes), with that folder as the root."""
+    kept = {
+        name: data
+        for name, data in files.items()
+        if name.split("/", 1)[0] not in ARCHIVER_JUNK_DIRS
+        and name.rsplit("/", 1)[-1] not in ARCHIVER_JUNK_FILES
+    }
+    while kept and all("/" in name for name in kept):
+        tops = {name.split("/", 1)[0] for name in kept}
+        if len(tops) != 1:
+            break
+        kept = {name.split("/", 1)[1]: data for name, data in kept.items()}
+    return kept
+
+
 def zip_directory(source: Path, target: Path | io.BytesIO, *, base: str = "") -> None:
     """Zip the regular files below ``source`` (symlinks are skipped) with stable order."""
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:

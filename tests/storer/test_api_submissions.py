@@ -206,3 +206,32 @@ def test_the_supervisor_changes_deadline_points_and_mode(cast):
     assert cast.api("alice").patch(f"/assignments/{cast.sum.id}", {"points": 99}).status_code == 403
     r = cast.api("teacher").patch(f"/assignments/{cast.sum.id}", {"points": -1})
     assert r.status_code == 400 and r.json()["error"]["field"] == "points"
+
+
+def test_a_zip_of_one_folder_is_unpacked_as_if_the_folder_were_the_root(cast):
+    # what "compress folder" makes, macOS's resource forks included
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("homework/sum.c", SUM_OK)
+        zf.writestr("homework/lib/notes.h", b"// notes")
+        zf.writestr("__MACOSX/homework/._sum.c", b"\x00\x05\x16\x07")
+        zf.writestr("homework/.DS_Store", b"\x00")
+    r = cast.api("alice").post(
+        f"/assignments/{cast.sum.id}/submissions", {"archive": upload("s.zip", buf.getvalue())}
+    )
+    assert r.status_code == 201, r.content
+    assert [f["name"] for f in r.json()["files"]] == ["lib/notes.h", "sum.c"]
+
+
+def test_a_submission_may_name_its_language(cast):
+    r = submit(cast, "alice", [upload("sum.c", SUM_OK)], language="C")
+    assert r.status_code == 201, r.content
+    assert Submission.objects.get(pk=r.json()["id"]).runtime == "c"
+
+
+def test_a_language_other_than_the_assignments_is_refused_by_name(cast):
+    for language, said in (("python3", "the assignment is in C"), ("klingon", "unknown runtime")):
+        r = submit(cast, "alice", [upload("sum.c", SUM_OK)], language=language)
+        assert r.status_code == 400, r.content
+        error = r.json()["error"]
+        assert error["field"] == "language" and said in error["message"], error

@@ -337,9 +337,12 @@ def submit(
     files: list[UploadedFile] = File(None),
     archive: UploadedFile = File(None),
     for_user: Form[str | None] = None,
+    language: Form[str | None] = None,
 ):
-    """Upload several files (``files``), or one zip (``archive``). A supervisor or an
-    administrator may submit for a student of the course (``for_user``)."""
+    """Upload several files (``files``), or one zip (``archive``; when all its files sit in one
+    folder, that folder is the root). A supervisor or an administrator may submit for a student
+    of the course (``for_user``). ``language`` names the runtime (``cpp``, ``python3``, a Kattis
+    code such as ``C++``); without it the file extensions tell."""
     user = request.auth
     a = get_assignment(assignment_id, user)
     author = services.submission_author(a, user, for_user)
@@ -349,7 +352,7 @@ def submit(
         content = services.files_from_zip(archive.read())
     else:
         content = services.files_from_uploads(files or [])
-    submission = services.create_submission(a, author, user, content)
+    submission = services.create_submission(a, author, user, content, language)
     return Status(201, submission_json(submission, user))
 
 

@@ -25,7 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from assay import broker
-from assay.lib.archive import ArchiveError, ArchiveLimits, extract_zip
+from assay.lib.archive import ArchiveError, ArchiveLimits, as_submitted, extract_zip
 from assay.package import Assignment as PackageModel
 from assay.package import PackageError, open_package
 from assay.package.model import Verdict
@@ -257,7 +257,7 @@ def files_from_zip(data: bytes) -> dict[str, bytes]:
             names = extract_zip(data, Path(tmp), limits)
         except ArchiveError as e:
             raise ServiceError(400, "bad_archive", f"the zip was refused: {e}", "archive") from e
-        return {n: (Path(tmp) / n).read_bytes() for n in names}
+        return as_submitted({n: (Path(tmp) / n).read_bytes() for n in names})
 
 
 def submission_author(assignment: Assignment, user: Any, for_username: str | None) -> Any:
@@ -304,7 +304,11 @@ def submission_author(assignment: Assignment, user: Any, for_username: str | Non
 
 
 def create_submission(
-    assignment: Assignment, author: Any, submitted_by: Any, files: dict[str, bytes]
+    assignment: Assignment,
+    author: Any,
+    submitted_by: Any,
+    files: dict[str, bytes],
+    language: str | None = None,
 ) -> Submission:
     """Store a submission and queue its evaluation (unless the assignment is on demand).
 
@@ -316,9 +320,15 @@ def create_submission(
     check_upload(files)
     with load_version(version) as pkg:
         try:
-            spec = make_spec(pkg, files)
+            spec = make_spec(pkg, files, language=language)
         except SubmissionError as e:
-            raise ServiceError(400, "bad_submission", str(e), "files") from e
+            said = str(e)
+            field = (
+                "language"
+                if language and ("assignment is in" in said or "unknown runtime" in said)
+                else "files"
+            )
+            raise ServiceError(400, "bad_submission", str(e), field) from e
     with transaction.atomic():
         submission = Submission.objects.create(
             assignment=assignment,
@@ -518,7 +528,7 @@ def job_bundle(job: Job) -> bytes:
             with sf.file.open("rb") as f:
                 files[sf.name] = f.read()
         with load_version(job.version) as pkg:
-            spec = make_spec(pkg, files, job_id=str(job.id))
+            spec = make_spec(pkg, files, job_id=str(job.id), language=submission.runtime)
             spec.attempt = job.attempt
             course = job.version.assignment.course
             data = build_bundle(pkg, spec, files, {"course": course.slug, **course.config})
