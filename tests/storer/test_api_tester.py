@@ -289,3 +289,18 @@ def test_a_submission_waiting_for_a_runtime_no_tester_offers_says_so(cast, job):
     cast.api("tester").post("/tester/heartbeat", json={"jobs": [], "runtimes": ["c"]})
     doc = cast.api("alice").get(f"/submissions/{job.submission_id}").json()
     assert doc["no_tester"] is False and doc["estimated_wait_s"] == 1.0
+
+
+def test_a_toolchain_fault_is_retried_not_judged(cast, job, tmp_path):
+    claim(cast, job)
+    bundle = fetch(cast, job).content
+
+    def toolchain_fault(doc):
+        doc.update(status="failed", error="ToolchainError: runtime c does not work here")
+        for key in ("verdict", "tests", "build"):
+            doc.pop(key, None)
+
+    r = upload(cast, job, evaluate(bundle, tmp_path, edit=toolchain_fault))
+    assert r.status_code == 200, r.content
+    job.refresh_from_db()
+    assert (job.state, job.attempt, job.verdict) == ("queued", 2, "")
