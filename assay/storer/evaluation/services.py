@@ -29,6 +29,7 @@ from assay.lib.archive import ArchiveError, ArchiveLimits, as_submitted, extract
 from assay.package import Assignment as PackageModel
 from assay.package import PackageError, open_package
 from assay.package.model import Verdict
+from assay.package.samples import samples
 from assay.scoring import compute_score
 from assay.storer.courses.models import Assignment, AssignmentVersion, Course
 from assay.tester.bundle import build_bundle
@@ -104,6 +105,7 @@ def package_meta(pkg: PackageModel) -> dict[str, Any]:
         ],
         "solutions": [{"name": s.name, "expected": str(s.expected)} for s in pkg.solutions],
         "time_limit_known": pkg.time_limit_known,
+        "samples": samples(pkg),
     }
 
 

@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from assay.package.samples import read_interaction
 from assay.storer.api.users import submission_json
 from assay.storer.courses.models import Assignment, Course, Membership
 from assay.storer.courses.permissions import can_supervise, can_view, visible_courses
@@ -113,6 +114,7 @@ def assignment(request: HttpRequest, slug: str, assignment_slug: str) -> HttpRes
         "polling": any(r["status"] not in FINAL for r in rows),
         "limits": a.current_version.meta.get("limits") if a.current_version else None,
         "deadline_passed": a.deadline_passed(),
+        "samples": a.current_version.meta.get("samples", []) if a.current_version else [],
     }  # fmt: skip
     return render(
         request, "web/assignment.html", context, status=400 if request.method == "POST" else 200
@@ -174,6 +176,10 @@ def _details(s: Submission, doc: dict[str, Any], user: Any) -> None:
             try:
                 case = pkg.test(t["name"])
             except KeyError:
+                continue
+            if case.interaction is not None:  # an interactive sample: show its exchange
+                t["input"] = ""
+                t["interaction"] = read_interaction(case.interaction, 16384)
                 continue
             expected = case.answer.read_bytes()[:16384].decode(errors="replace")
             t["input"] = case.input.read_bytes()[:16384].decode(errors="replace")
