@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 DEFS = Path(__file__).parent / "defs"
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -47,6 +47,9 @@ class Runtime(BaseModel):
     title: str
     extensions: tuple[str, ...]  # source files: they decide the language
     companions: tuple[str, ...] = ()  # files that go with sources but do not decide (headers)
+    # extensions (among ``extensions``) that do not choose this runtime when the language is
+    # detected, as Kattis's parenthesised file endings: Perl's .pl (a .pl file is Prolog's)
+    undetected: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()  # other names, including Kattis language ids
     debian: tuple[str, ...] = ()  # the Debian packages that provide it under /usr
     core: bool = False  # installed by ./setup.sh by default (else with --all-runtimes)
@@ -62,6 +65,11 @@ class Runtime(BaseModel):
     extra_memory_mib: int = Field(0, ge=0)
     # a build step needs more than the package's build limits give (JVM compilers, ghc)
     build_memory_mib: int = Field(0, ge=0)
+    # open files the runtime itself needs beyond the program's limit (R will not start below 167)
+    extra_open_files: int = Field(0, ge=0)
+    # host directories the toolchain reads besides /usr and /etc, bound read-only into its boxes
+    # (Debian's GHC keeps its package database in /var/lib/ghc)
+    system_paths: tuple[str, ...] = ()
     # a run that ends with one of these on stderr ran out of memory inside the runtime's own
     # limit (the JVM's -Xmx), below the sandbox's: it counts as memory limit exceeded
     out_of_memory: tuple[str, ...] = ()
@@ -82,12 +90,36 @@ class Runtime(BaseModel):
                 raise ValueError(f"{e!r} is not a file extension like '.cpp'")
         return v
 
+    @field_validator("undetected")
+    @classmethod
+    def _undetected(cls, v: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        for e in v:
+            if e not in info.data.get("extensions", ()):
+                raise ValueError(f"{e!r} is not one of the runtime's extensions")
+        return v
+
+    @field_validator("system_paths")
+    @classmethod
+    def _system_paths(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for p in v:
+            if not p.startswith("/") or p == "/" or ".." in p.split("/"):
+                raise ValueError(f"{p!r} is not an absolute directory like '/var/lib/ghc'")
+        return v
+
+    @property
+    def readonly_binds(self) -> dict[str, Path]:
+        """``system_paths`` as the sandbox's ``readonly_binds`` (those the host has)."""
+        return {p: Path(p) for p in self.system_paths if Path(p).is_dir()}
+
     @property
     def out_of_memory_markers(self) -> tuple[bytes, ...]:
         return tuple(m.encode() for m in self.out_of_memory)
 
     def is_source(self, name: str) -> bool:
         return _suffix(name) in self.extensions
+
+    def is_detected_by(self, name: str) -> bool:
+        return self.is_source(name) and _suffix(name) not in self.undetected
 
     def _fill(self, text: str, main: str, sources: list[str], memory_mib: int) -> str:
         return (
@@ -169,9 +201,10 @@ def get_runtime(name: str) -> Runtime:
 
 
 def detect_runtime(files: list[str]) -> Runtime:
-    """Choose the runtime whose source extension the files have (companions do not count)."""
+    """Choose the runtime whose source extension the files have (companions, and extensions a
+    runtime leaves ``undetected``, do not count)."""
     runtimes = all_runtimes()
-    found = [r for r in runtimes.values() if any(r.is_source(f) for f in files)]
+    found = [r for r in runtimes.values() if any(r.is_detected_by(f) for f in files)]
     if len(found) == 1:
         return found[0]
     names = {r.name for r in found}

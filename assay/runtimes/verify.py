@@ -69,6 +69,7 @@ def build_limits(runtime: Runtime, base: Limits) -> Limits:
     return base.replace(
         memory_kib=max(base.memory_kib, runtime.build_memory_mib * 1024),
         processes=base.processes + runtime.extra_processes,
+        open_files=base.open_files + runtime.extra_open_files,
     )
 
 
@@ -111,9 +112,10 @@ def verify_runtime(host: Host, runtime: Runtime) -> RuntimeStatus:
     scratch = Path(tempfile.mkdtemp(prefix="assay-verify-"))
     vm = host.get_vm(box_size_kib=256 * 1024)
     try:
+        binds = runtime.readonly_binds or None
         res = vm.run(
             ["/bin/sh", "-c", runtime.version], VERSION_LIMITS,
-            stdout=scratch / "v.out", stderr=scratch / "v.err",
+            stdout=scratch / "v.out", stderr=scratch / "v.err", readonly_binds=binds,
         )  # fmt: skip
         if res.status is Status.XX:
             raise SandboxError(res.message)
@@ -130,7 +132,7 @@ def verify_runtime(host: Host, runtime: Runtime) -> RuntimeStatus:
             started = time.monotonic()
             res = vm.run(
                 build, build_limits(runtime, HELLO_BUILD_LIMITS),
-                stdout=scratch / "b.out", stderr=scratch / "b.err",
+                stdout=scratch / "b.out", stderr=scratch / "b.err", readonly_binds=binds,
             )  # fmt: skip
             status.build_s = round(time.monotonic() - started, 3)
             if res.status is Status.XX:
@@ -142,11 +144,12 @@ def verify_runtime(host: Host, runtime: Runtime) -> RuntimeStatus:
         run_limits = HELLO_RUN_LIMITS.replace(
             processes=HELLO_RUN_LIMITS.processes + runtime.extra_processes,
             memory_kib=HELLO_RUN_LIMITS.memory_kib + runtime.extra_memory_mib * 1024,
+            open_files=HELLO_RUN_LIMITS.open_files + runtime.extra_open_files,
         )
         started = time.monotonic()
         res = vm.run(
             runtime.run_command(main, 256), run_limits,
-            stdout=scratch / "r.out", stderr=scratch / "r.err",
+            stdout=scratch / "r.out", stderr=scratch / "r.err", readonly_binds=binds,
         )  # fmt: skip
         status.run_s = round(time.monotonic() - started, 3)
         if res.status is Status.XX:

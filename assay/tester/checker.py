@@ -21,13 +21,18 @@ from pathlib import Path
 from assay.judges import JudgeResult
 from assay.package.model import Judge, Verdict
 from assay.runtimes import get_runtime
+from assay.runtimes.verify import build_limits
 from assay.sandbox import VM, Host, Limits, RunResult, SandboxError, Status
 
 ACCEPT, REJECT = 42, 43
 JUDGE_DIR = "_judge"
 FEEDBACK_DIR = f"{JUDGE_DIR}/feedback"
 MESSAGE_CAP = 4096
-NEXT_PASS = "nextpass.in"  # multi-pass: the validator's input for the next pass
+NEXT_PASS = "nextpass.in"
+CHECKER_BUILD_LIMITS = Limits(
+    cpu_time_s=60, wall_time_s=120, memory_kib=1024 * 1024, processes=64, output_kib=1024,
+    open_files=256,
+)  # fmt: skip  # multi-pass: the validator's input for the next pass
 
 
 class CheckerError(RuntimeError):
@@ -43,6 +48,7 @@ class PreparedChecker:
     limits: Limits
     flags: list[str]
     scratch: Path
+    binds: dict[str, Path] | None = None  # host directories the checker's runtime reads
 
     @classmethod
     def build(cls, host: Host, judge: Judge, runtime_name: str, main: str) -> PreparedChecker:
@@ -60,21 +66,25 @@ class PreparedChecker:
             )
             build = runtime.build_command(main, names)
             if build:
-                limits = Limits(cpu_time_s=60, wall_time_s=120, memory_kib=1024 * 1024,
-                                processes=64, output_kib=1024, open_files=256)  # fmt: skip
-                res = vm.run(build, limits, stdout=scratch / "out", stderr=scratch / "err")
+                limits = build_limits(runtime, CHECKER_BUILD_LIMITS)
+                res = vm.run(
+                    build, limits, stdout=scratch / "out", stderr=scratch / "err",
+                    readonly_binds=runtime.readonly_binds or None,
+                )  # fmt: skip
                 if res.status is Status.XX:
                     raise SandboxError(res.message)
                 if not res.ok:
                     text = (scratch / "err").read_bytes()[:MESSAGE_CAP].decode(errors="replace")
                     raise CheckerError(f"the checker does not build ({res.message}): {text}")
             limits = judge.checker_limits.replace(
-                processes=judge.checker_limits.processes + runtime.extra_processes
+                processes=judge.checker_limits.processes + runtime.extra_processes,
+                open_files=judge.checker_limits.open_files + runtime.extra_open_files,
             )
             memory_mib = judge.checker_limits.memory_kib // 1024
             return cls(
-                vm, runtime.run_command(main, memory_mib), limits, judge.checker_flags, scratch
-            )
+                vm, runtime.run_command(main, memory_mib), limits, judge.checker_flags, scratch,
+                runtime.readonly_binds or None,
+            )  # fmt: skip
         except BaseException:
             vm.destroy()
             shutil.rmtree(scratch, ignore_errors=True)
@@ -167,7 +177,7 @@ class PreparedChecker:
         """Run the program as a Kattis input validator on ``input_path`` (on its stdin, with
         ``flags`` as arguments): '' when it exits 42 (valid), else what it said."""
         res = self.vm.run(
-            [*self.run_command, *flags], self.limits, stdin=input_path,
+            [*self.run_command, *flags], self.limits, stdin=input_path, readonly_binds=self.binds,
             stdout=self.scratch / "validator_stdout", stderr=self.scratch / "validator_stderr",
         )  # fmt: skip
         if res.status is Status.XX:
@@ -191,7 +201,7 @@ class PreparedChecker:
     ) -> JudgeResult:  # fmt: skip
         command = self._prepare(input_path, answer_path, flags, fresh)
         res = self.vm.run(
-            command, self.limits, stdin=output_path,
+            command, self.limits, stdin=output_path, readonly_binds=self.binds,
             stdout=os.devnull, stderr=self.scratch / "checker_stderr",
         )  # fmt: skip
         return self.verdict(res)
@@ -207,6 +217,7 @@ class PreparedChecker:
         env: dict[str, str] | None = None,
         flags: list[str] | None = None,
         fresh: bool = True,
+        program_binds: dict[str, Path] | None = None,
     ) -> tuple[RunResult, JudgeResult]:
         """Run the program against the interactive validator; return (program run, verdict).
 
@@ -223,11 +234,13 @@ class PreparedChecker:
                 command, self.limits.replace(wall_time_s=max(
                     self.limits.effective_wall_time_s, program_limits.effective_wall_time_s + 1)),
                 stdin=to_validator_r, stdout=to_program_w, stderr=self.scratch / "checker_stderr",
+                readonly_binds=self.binds,
             )  # fmt: skip
             try:
                 program = program_vm.start(
                     program_command, program_limits,
                     stdin=to_program_r, stdout=to_validator_w, stderr=program_stderr, env=env,
+                    readonly_binds=program_binds,
                 )  # fmt: skip
             except BaseException:
                 validator.kill()

@@ -198,7 +198,10 @@ class Executor:
             stderr.write_bytes(b"")
             doc["build"] = {"status": "OK", "message": "nothing to build"}
             return
-        res = vm.run(spec.build_command, spec.build_limits, stdout=stdout, stderr=stderr)
+        res = vm.run(
+            spec.build_command, spec.build_limits, stdout=stdout, stderr=stderr,
+            readonly_binds=_binds(spec),
+        )  # fmt: skip
         if res.status is Status.XX:
             raise SandboxError(f"build: {res.message}")
         if res.exit_code == EXIT_NOT_FOUND and not scripts.get("build.sh"):
@@ -269,11 +272,14 @@ class Executor:
             assert checker is not None
             res, judged = checker.interact(
                 vm, spec.run_command, spec.limits, pass_input, test.answer, stderr,
-                flags=t.judge_args, fresh=fresh,
+                flags=t.judge_args, fresh=fresh, program_binds=_binds(spec),
             )  # fmt: skip
             stdout.write_bytes(b"")
             return res, judged
-        res = vm.run(spec.run_command, spec.limits, stdin=pass_input, stdout=stdout, stderr=stderr)
+        res = vm.run(
+            spec.run_command, spec.limits, stdin=pass_input, stdout=stdout, stderr=stderr,
+            readonly_binds=_binds(spec),
+        )  # fmt: skip
         if res.status is Status.XX:
             raise SandboxError(f"test {t.name}: {res.message}")
         if res.status is Status.RE and _ran_out_of_memory(spec, stderr):
@@ -294,6 +300,14 @@ class Executor:
         return res, judge_output(
             judge, _read_capped(test.answer, 1 << 30), _read_capped(stdout, limit)
         )
+
+
+def _binds(spec: JobSpec) -> dict[str, Path] | None:
+    """Host directories the runtime's toolchain reads besides /usr and /etc (read-only)."""
+    try:
+        return get_runtime(spec.runtime).readonly_binds or None
+    except KeyError:
+        return None
 
 
 def _ran_out_of_memory(spec: JobSpec, stderr: Path) -> bool:

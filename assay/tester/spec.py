@@ -9,6 +9,7 @@ from typing import Any
 
 from assay.package.model import Assignment, Judge, PackageError, TestCase
 from assay.runtimes import Runtime, detect_runtime, find_main, get_runtime
+from assay.runtimes.verify import build_limits
 from assay.sandbox import Limits
 
 FORMAT = "assay-job/1"
@@ -81,6 +82,7 @@ def _run_limits(assignment: Assignment, runtime: Runtime) -> Limits:
     return base.replace(
         processes=base.processes + runtime.extra_processes,
         memory_kib=base.memory_kib + runtime.extra_memory_mib * 1024,
+        open_files=base.open_files + runtime.extra_open_files,
     )
 
 
@@ -131,7 +133,7 @@ def make_spec(
         build_command=build_command,
         run_command=run_command,
         limits=run_limits,
-        build_limits=assignment.build_limits,
+        build_limits=build_limits(runtime, assignment.build_limits),
         judge=assignment.judge.to_dict(),
         tests=[
             TestSpec(t.name, t.group, t.weight, t.visible, t.judge_args) for t in assignment.tests
