@@ -28,6 +28,10 @@ def test_the_time_limit_is_rounded_up_to_the_resolution_as_problemtools_does():
     assert time_limit_from(0.21, 5.0, 1.0) == 2.0  # legacy: whole seconds
     assert time_limit_from(0.01, 2.0, 1.0) == 1.0  # at least one step
     assert time_limit_from(0.25, 2.0, 0.5) == 0.5  # exactly on a step stays there
+    assert time_limit_from(0.21, 3, 0.1) == 0.7
+    assert time_limit_from(0.2, 2, 0.1) == 0.4  # not 0.5 by rounding error
+    assert time_limit_from(1.26, 2, 0.5) == 3.0
+    assert time_limit_from(0.0, 2, 1.0) == 1.0
 
 
 def doc(*verdicts: Verdict, points: float = 0.0) -> dict:

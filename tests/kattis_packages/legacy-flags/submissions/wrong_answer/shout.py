@@ -1,0 +1,1 @@
+print(input().upper())  # numbers pass, the case-sensitive test fails

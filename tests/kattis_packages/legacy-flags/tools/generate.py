@@ -1,0 +1,1 @@
+# a folder the format does not know: a warning

@@ -1,0 +1,3 @@
+from helper import factor
+
+print(int(input()) * factor())
