@@ -51,9 +51,7 @@ def evaluate_sum(host, tmp_path, **executor_options):
         )
 
 
-def test_a_runtime_that_fails_verification_fails_the_job_not_the_student(
-    host, tmp_path, broken_c
-):
+def test_a_runtime_that_fails_verification_fails_the_job_not_the_student(host, tmp_path, broken_c):
     ev = evaluate_sum(host, tmp_path)
     assert ev.failed and ev.doc["error"].startswith("ToolchainError: runtime c"), ev.doc
     assert "verdict" not in ev.doc
