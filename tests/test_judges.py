@@ -70,3 +70,75 @@ def test_lines_unordered_counts_duplicates():
 def test_judge_output_dispatches_on_the_kind():
     assert judge_output(Judge(kind="exact"), b"x\n", b"x").verdict is Verdict.WA
     assert judge_output(Judge(kind="tokens"), b"x\n", b"x").verdict is Verdict.AC
+
+
+# --- streaming: the same verdicts whatever the chunk boundaries, in bounded memory ----------
+
+import random  # noqa: E402
+
+import pytest  # noqa: E402
+
+import assay.judges as judges  # noqa: E402
+
+
+def reference_tokens(expected: bytes, output: bytes, case_sensitive=True) -> bool:
+    e, o = expected.split(), output.split()
+    if not case_sensitive:
+        e, o = [t.lower() for t in e], [t.lower() for t in o]
+    return e == o
+
+
+@pytest.fixture
+def tiny_chunks(monkeypatch):
+    monkeypatch.setattr(judges, "CHUNK", 7)
+    monkeypatch.setattr(judges, "LONG_TOKEN", 5)
+
+
+def random_text(rng: random.Random) -> bytes:
+    words = [b"a", b"B", b"abc", b"12", b"x" * rng.randint(1, 40), b"Yes"]
+    parts = []
+    for _ in range(rng.randint(0, 30)):
+        parts.append(rng.choice(words))
+        parts.append(rng.choice([b" ", b"\n", b"  \t", b"\r\n"]))
+    return b"".join(parts)
+
+
+def test_token_verdicts_do_not_depend_on_chunk_boundaries(tiny_chunks):
+    rng = random.Random(8)
+    for _ in range(400):
+        a = random_text(rng)
+        b = a if rng.random() < 0.4 else random_text(rng)
+        if rng.random() < 0.3:  # the same tokens with other white space
+            b = b" ".join(a.split()) + b"\n"
+        for case in (True, False):
+            got = judge_tokens(a, b, case_sensitive=case).verdict is Verdict.AC
+            assert got == reference_tokens(a, b, case), (a, b, case)
+
+
+def test_exact_and_unordered_verdicts_do_not_depend_on_chunk_boundaries(tiny_chunks):
+    rng = random.Random(9)
+    for _ in range(300):
+        a = random_text(rng)
+        b = a if rng.random() < 0.4 else random_text(rng)
+        assert (judge_exact(a, b).verdict is Verdict.AC) == (a == b), (a, b)
+        lines = sorted(x.rstrip() for x in a.split(b"\n") if x.strip())
+        shuffled = lines[:]
+        rng.shuffle(shuffled)
+        assert judge_lines_unordered(a, b"\n".join(shuffled)).verdict is Verdict.AC
+
+
+def test_a_long_token_is_compared_whole_and_shown_by_its_head(tiny_chunks):
+    long = b"7" * 100
+    assert judge_tokens(b"1 " + long + b" 2", b"1\n" + long + b"\n2").verdict is Verdict.AC
+    r = judge_tokens(b"1 " + long + b" 2", b"1 " + long[:-1] + b"8 2")
+    assert r.verdict is Verdict.WA and "(100 bytes)" in r.message
+    assert judge_tokens(long, long.replace(b"7", b"7", 99) + b"7").verdict is Verdict.WA
+
+
+def test_the_line_of_a_difference_is_named_across_chunks(tiny_chunks):
+    expected = b"".join(b"%d\n" % i for i in range(50))
+    output = expected.replace(b"\n37\n", b"\n73\n")
+    r = judge_tokens(expected, output)
+    assert r.verdict is Verdict.WA and "line 38" in r.message, r.message
+    r = judge_exact(expected, output)
+    assert "line 38" in r.message, r.message

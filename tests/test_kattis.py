@@ -971,3 +971,20 @@ def test_every_conformance_package_loads_and_says_what_it_tests(name):
         assert a.format == "kattis" and a.tests and a.solutions
         accepted = [s for s in a.solutions if s.name.startswith("accepted/")]
         assert accepted and all(s.expected is AC for s in accepted)
+
+
+def test_a_tests_args_reach_the_program(host, tmp_path):
+    files = {
+        "data/sample/1.in": "", "data/sample/1.ans": "a b\n",
+        "data/secret/2.in": "", "data/secret/2.ans": "x y z\n", "data/secret/2.yaml": "args: [x, y, z]\n",
+        "data/sample/1.yaml": "args: [a, b]\n",
+        "submissions/accepted/argv.py": "import sys\nprint(*sys.argv[1:])\n",
+    }  # fmt: skip
+    root = kattis(tmp_path / "p", V2023 + "limits: {time_limit: 1}\n", files)
+    from assay.check import check_package
+
+    with open_package(root) as a:
+        assert a.test("secret/2").args == ["x", "y", "z"]
+        report = check_package(a, host)
+    (sol,) = report.solutions
+    assert sol.ok, sol.to_dict()

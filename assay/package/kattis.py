@@ -889,12 +889,8 @@ def make_test(
                 if not isinstance(value, bool):
                     raise PackageError(yfile, f"must be true or false (got {value!r})", key)
                 settings["full_feedback"] = value
-    if settings.get("args"):
-        ld.warn(
-            f"{where}: args {settings['args']} are not passed to submissions "
-            "(command-line arguments are not supported by assay)"
-        )
     test = TestCase(name=name, input=_real(path), answer=_real(ans))
+    test.args = list(settings.get("args") or [])
     test.input_validator_args = list(settings.get("in_args") or [])
     test.judge_args = list(settings.get("out_args") or [])  # made relative later
     ld.args_origin[name] = settings.get("out_args_from", (FILE, "validator_flags"))

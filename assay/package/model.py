@@ -66,6 +66,8 @@ class TestCase:
     input_validator_args: list[str] = field(default_factory=list)
     # Kattis: a sample's `.interaction` file, shown to students instead of input/answer
     interaction: Path | None = None
+    # Kattis `args`: command-line arguments the program gets on this test
+    args: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from assay.judges import JudgeResult, judge_output
+from assay.judges import JudgeResult, judge_files
 from assay.package.kattis import parse_validator_flags as default_judge
 from assay.package.model import TestCase, Verdict
 from assay.runtimes import get_runtime
@@ -271,13 +271,13 @@ class Executor:
         if spec.judge.get("kind") == "interactive":
             assert checker is not None
             res, judged = checker.interact(
-                vm, spec.run_command, spec.limits, pass_input, test.answer, stderr,
+                vm, [*spec.run_command, *t.args], spec.limits, pass_input, test.answer, stderr,
                 flags=t.judge_args, fresh=fresh, program_binds=_binds(spec),
             )  # fmt: skip
             stdout.write_bytes(b"")
             return res, judged
         res = vm.run(
-            spec.run_command, spec.limits, stdin=pass_input, stdout=stdout, stderr=stderr,
+            [*spec.run_command, *t.args], spec.limits, stdin=pass_input, stdout=stdout, stderr=stderr,
             readonly_binds=_binds(spec),
         )  # fmt: skip
         if res.status is Status.XX:
@@ -296,10 +296,7 @@ class Executor:
         judge = spec.judge_model()
         if t.judge_args is not None:  # the test's own flags for the default judge (Kattis)
             judge = default_judge(t.judge_args)
-        limit = spec.limits.output_kib * 1024 + 1
-        return res, judge_output(
-            judge, _read_capped(test.answer, 1 << 30), _read_capped(stdout, limit)
-        )
+        return res, judge_files(judge, test.answer, stdout)
 
 
 def _binds(spec: JobSpec) -> dict[str, Path] | None:

@@ -26,6 +26,7 @@ class TestSpec:
     weight: float
     visible: bool
     judge_args: list[str] | None = None  # this test's checker flags (Kattis), None: the judge's
+    args: list[str] = field(default_factory=list)  # the program's arguments on this test
 
 
 @dataclass
@@ -136,7 +137,8 @@ def make_spec(
         build_limits=build_limits(runtime, assignment.build_limits),
         judge=assignment.judge.to_dict(),
         tests=[
-            TestSpec(t.name, t.group, t.weight, t.visible, t.judge_args) for t in assignment.tests
+            TestSpec(t.name, t.group, t.weight, t.visible, t.judge_args, list(t.args))
+            for t in assignment.tests
         ],
         groups=[
             {"name": g.name, "points": g.points, "scoring": g.scoring, "tests": list(g.tests)}
