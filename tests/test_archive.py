@@ -79,3 +79,64 @@ def test_files_in_one_top_folder_are_taken_from_that_folder():
     assert as_submitted({"hw/main.py": b"", "__MACOSX/hw/._main.py": b"", "hw/.DS_Store": b""}) == {
         "main.py": b""
     }
+
+
+def zip_with_links(members: dict[str, bytes], links: dict[str, str]) -> bytes:
+    import stat as st
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+        for name, target in links.items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (st.S_IFLNK | 0o777) << 16
+            zf.writestr(info, target)
+    return buf.getvalue()
+
+
+def test_a_package_link_inside_the_archive_becomes_a_copy_of_its_target(tmp_path):
+    data = zip_with_links(
+        {"data/secret/a/1.in": b"1\n", "data/secret/a/1.ans": b"2\n"},
+        {
+            "data/secret/b/1.in": "../a/1.in",  # a file
+            "data/secret/c": "a",  # a directory
+            "data/secret/d/1.in": "../b/1.in",  # a link to a link
+        },
+    )
+    names = extract_zip(data, tmp_path, links=True)
+    assert sorted(names) == sorted(
+        ["data/secret/a/1.in", "data/secret/a/1.ans", "data/secret/b/1.in",
+         "data/secret/c/1.in", "data/secret/c/1.ans", "data/secret/d/1.in"]
+    )  # fmt: skip
+    assert (tmp_path / "data/secret/d/1.in").read_bytes() == b"1\n"
+    assert not any(p.is_symlink() for p in tmp_path.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    "links, said",
+    [
+        ({"x": "../outside"}, "leaves the archive"),
+        ({"x": "/etc/passwd"}, "leaves the archive"),
+        ({"a/x": "../../etc"}, "leaves the archive"),
+        ({"x": "y", "y": "x"}, "dangles or loops"),
+        ({"x": "missing"}, "dangles or loops"),
+    ],
+)
+def test_a_package_link_that_leaves_dangles_or_loops_is_refused(tmp_path, links, said):
+    with pytest.raises(ArchiveError, match=said):
+        extract_zip(zip_with_links({"f": b""}, links), tmp_path / "out", links=True)
+
+
+def test_links_are_refused_outside_packages(tmp_path):
+    with pytest.raises(ArchiveError, match="symlinks"):
+        extract_zip(zip_with_links({"f": b""}, {"x": "f"}), tmp_path)
+
+
+def test_copies_of_links_count_against_the_size_cap(tmp_path):
+    from assay.lib.archive import ArchiveLimits
+
+    links = {f"copy{i}": "big" for i in range(10)}
+    data = zip_with_links({"big": b"x" * 1000}, links)
+    with pytest.raises(ArchiveError, match="size cap"):
+        extract_zip(data, tmp_path, ArchiveLimits(max_total_bytes=5000), links=True)

@@ -49,7 +49,7 @@ def open_package(path: Path) -> Iterator[Assignment]:
     try:
         if path.is_file():
             try:
-                extract_zip(path, work / "package")
+                extract_zip(path, work / "package", links=True)
             except ArchiveError as e:
                 raise PackageError(path.name, str(e)) from e
             root = _package_root(work / "package")

@@ -142,3 +142,49 @@ def test_a_duplicate_slug_is_refused(cast):
 def test_a_bad_slug_is_refused(cast):
     r = create(cast, tiny_package(), slug="Bad Slug!")
     assert r.status_code == 400 and r.json()["error"]["field"] == "slug"
+
+
+def zip_keeping_links(root) -> bytes:
+    """Zip a package directory as `zip --symlinks` does: links stay links."""
+    import os
+    import stat
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for path in sorted(root.rglob("*")):
+            name = path.relative_to(root).as_posix()
+            if path.is_symlink():
+                info = zipfile.ZipInfo(name)
+                info.external_attr = (stat.S_IFLNK | 0o777) << 16
+                zf.writestr(info, os.readlink(path))
+            elif path.is_file():
+                zf.write(path, name)
+    return buf.getvalue()
+
+
+def test_a_kattis_package_reusing_tests_through_links_is_accepted(cast, tmp_path):
+    from tests.conftest import ROOT
+
+    root = ROOT / "tests" / "kattis_packages" / "symlinks"
+    assert any(p.is_symlink() for p in root.rglob("*"))
+    r = create(cast, zip_keeping_links(root), slug="links")
+    assert r.status_code == 201, r.content
+    a = Assignment.objects.get(course__slug="prog1", slug="links")
+    tests = [t["name"] for t in a.versions.get().meta["tests"]]
+    assert len(tests) == len(set(tests)) and len(tests) >= 3, tests
+
+
+def test_a_package_link_that_leaves_the_package_is_refused_by_name(cast):
+    import stat
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("problem.yaml", "name: P\n")
+        zf.writestr("data/secret/1.ans", "1\n")
+        info = zipfile.ZipInfo("data/secret/1.in")
+        info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(info, "../../../../etc/passwd")
+    r = create(cast, buf.getvalue(), slug="escape")
+    assert r.status_code == 400, r.content
+    assert "data/secret/1.in" in r.json()["error"]["message"]
+    assert "leaves the archive" in r.json()["error"]["message"]

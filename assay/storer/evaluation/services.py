@@ -66,7 +66,7 @@ def _extracted(version: AssignmentVersion) -> Path:
             tempfile.mkdtemp(prefix="pkg-", dir=target.parent if target.parent.exists() else None)
         )
         with version.package.open("rb") as f:
-            extract_zip(io.BytesIO(f.read()), tmp)
+            extract_zip(io.BytesIO(f.read()), tmp, links=True)
         (tmp / ".complete").write_text("")
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
