@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from assay.package.model import Judge, Verdict
 
@@ -99,6 +99,88 @@ def _digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
+LONG = b"\x00long:"  # a key of a long line or white-space run: + length, digest and head
+
+
+def _long_key(length: int, digest: bytes, head: bytes) -> bytes:
+    return LONG + length.to_bytes(8, "big") + digest + head[:MAX_SHOWN]
+
+
+def _shown_key(key: bytes) -> bytes:
+    return key[len(LONG) + 24 :] + b"..." if key.startswith(LONG) else key
+
+
+def _key(data: bytes) -> bytes:
+    """Bytes as compared: themselves, or (longer than LONG_TOKEN) their length and digest."""
+    return data if len(data) <= LONG_TOKEN else _long_key(len(data), _digest(data), data)
+
+
+class _Span:
+    """Bytes read in pieces (a white-space run): the same key as ``_key`` of all of them, in
+    bounded memory."""
+
+    __slots__ = ("data", "h", "length", "head")
+
+    def __init__(self) -> None:
+        self.data = b""
+        self.h: Any = None
+        self.length = 0
+        self.head = b""
+
+    def add(self, piece: bytes) -> None:
+        self.length += len(piece)
+        if self.h is not None:
+            self.h.update(piece)
+            return
+        self.data += piece
+        if len(self.data) > LONG_TOKEN:
+            self.h = hashlib.blake2b(self.data, digest_size=16)
+            self.head, self.data = self.data[:MAX_SHOWN], b""
+
+    def key(self) -> bytes:
+        return self.data if self.h is None else _long_key(self.length, self.h.digest(), self.head)
+
+
+class _Line:
+    """A line read in pieces, as compared by lines_unordered: its content without trailing
+    white space, keyed as ``_key`` would key it, in bounded memory (white space inside the
+    line is held back until content follows it, as a span of its own)."""
+
+    __slots__ = ("h", "length", "head", "pending")
+
+    def __init__(self) -> None:
+        self.h = hashlib.blake2b(digest_size=16)
+        self.length = 0
+        self.head = b""  # the first LONG_TOKEN bytes of the content
+        self.pending: _Span | None = None
+
+    def _content(self, data: bytes) -> None:
+        if self.pending is not None:
+            ws, self.pending = self.pending, None
+            if ws.h is None:
+                self._content(ws.data)
+            else:  # a white-space run too long to keep: its digest stands for it
+                self.h.update(ws.key())
+                self.length += ws.length
+        self.h.update(data)
+        self.length += len(data)
+        if len(self.head) <= LONG_TOKEN:
+            self.head += data[: LONG_TOKEN + 1 - len(self.head)]
+
+    def add(self, piece: bytes) -> None:
+        body = piece.rstrip()
+        if body:
+            self._content(body)
+        if len(body) < len(piece):
+            self.pending = self.pending or _Span()
+            self.pending.add(piece[len(body) :])
+
+    def key(self) -> bytes:
+        if self.length <= LONG_TOKEN:
+            return self.head[: self.length]
+        return _long_key(self.length, self.h.digest(), self.head)
+
+
 def _show(token: Token | None) -> str:
     if token is None:
         return "end of output"
@@ -126,11 +208,72 @@ class Batch:
                 return self.first_line + text.count(b"\n", 0, m.start())
         return self.first_line + text.count(b"\n")
 
+    def shown(self, index: int) -> str:
+        """The index-th token as the file has it (the tokens may be lower-cased)."""
+        if self.raw or self.carried:
+            for i, m in enumerate(TOKEN.finditer(self.carried + self.raw)):
+                if i == index:
+                    return _show(m.group())
+        return _show(self.tokens[index])
 
-def token_batches(f: IO[bytes], chunk: int | None = None) -> Iterator[Batch]:
-    """The tokens of ``f`` in batches, a chunk at a time, in bounded memory."""
+
+def _last_boundary(chunk: bytes, end: int, boundary: bytes | None) -> int:
+    """The index just after the last boundary byte in ``chunk[:end]`` (0 if there is none)."""
+    if boundary is not None:
+        return chunk.rfind(boundary, 0, end) + 1
+    return max(chunk.rfind(w, 0, end) for w in (b" ", b"\t", b"\n", b"\r", b"\x0b", b"\x0c")) + 1
+
+
+def _boundary_before(
+    f: IO[bytes], offset: int, lines: int, boundary: bytes | None
+) -> tuple[int, int]:
+    """The position just after the last boundary before ``offset`` (read backwards a chunk at
+    a time), and the lines before it; ``lines`` is the count before ``offset``."""
+    end = offset
+    while end > 0:
+        start = max(0, end - CHUNK)
+        f.seek(start)
+        data = f.read(end - start)
+        cut = _last_boundary(data, len(data), boundary)
+        if cut:
+            return start + cut, lines - data.count(b"\n", cut)
+        lines -= data.count(b"\n")
+        end = start
+    return 0, 0
+
+
+def skip_identical_prefix(a: IO[bytes], b: IO[bytes], boundary: bytes | None) -> int:
+    """Compare two streams chunk by chunk (at memcmp speed) and leave both just after the last
+    ``boundary`` (white space if None, else that byte) before their first difference, or at
+    their start. Returns the lines before that point; -1 when the streams are identical."""
+    offset = lines = 0
+    while True:
+        x, y = a.read(CHUNK), b.read(CHUNK)
+        if x != y:
+            n = min(len(x), len(y))
+            same = next((k for k in range(n) if x[k] != y[k]), n)
+            cut = _last_boundary(x, same, boundary)
+            if cut:
+                position, lines = offset + cut, lines + x.count(b"\n", 0, cut)
+            else:  # the difference is in a token (line) that began in an earlier chunk
+                position, lines = _boundary_before(a, offset, lines, boundary)
+            a.seek(position)
+            b.seek(position)
+            return lines
+        if not x:
+            return -1
+        offset += len(x)
+        lines += x.count(b"\n")
+
+
+def token_batches(
+    f: IO[bytes], chunk: int | None = None, first_line: int = 1, lower: bool = False
+) -> Iterator[Batch]:
+    """The tokens of ``f`` in batches, a chunk at a time, in bounded memory (``lower``: in
+    lower case, for a judge that ignores case; long tokens keep their case and a digest of
+    their lower case)."""
     chunk = chunk or CHUNK
-    line = 1
+    line = first_line
     carry = b""  # a partial token at the end of the last chunk
     long: LongToken | None = None  # the token being read is too long to keep
     while True:
@@ -147,11 +290,12 @@ def token_batches(f: IO[bytes], chunk: int | None = None) -> Iterator[Batch]:
             yield Batch([long], b"", line)
             long = None
         text = carry + data
-        tokens: list[Token] = list(text.split())
+        tokens: list[Token] = list((text.lower() if lower else text).split())
         carried, carry = carry, b""
         if tokens and not text[-1:].isspace():
             last = tokens.pop()
             assert isinstance(last, bytes)
+            last = text[len(text) - len(last) :]  # as the file has it
             if len(last) > LONG_TOKEN:  # read on as a digest
                 long = LongToken()
                 long.add(last)
@@ -209,11 +353,18 @@ def judge_token_files(
 ) -> JudgeResult:
     """Compare token by token (Kattis' default output validator semantics), streaming."""
     floats = abs_tol is not None or rel_tol is not None
-    exp_batches, out_batches = token_batches(expected), token_batches(output)
+    # identical bytes are the same tokens and the same white space: most accepted outputs
+    # end here, having cost one read of each file
+    lines_before = skip_identical_prefix(expected, output, None)
+    if lines_before < 0:
+        return accepted()
+    start_offsets = expected.tell(), output.tell()
+    lower = not case_sensitive
+    exp_batches = token_batches(expected, first_line=lines_before + 1, lower=lower)
+    out_batches = token_batches(output, first_line=lines_before + 1, lower=lower)
     exp: Batch | None = None
     out: Batch | None = None
     ei = oi = 0  # positions in the current batches
-    count = 0  # tokens compared so far
     while True:
         if exp is None or ei == len(exp.tokens):
             exp, ei = next(exp_batches, None), 0
@@ -224,12 +375,12 @@ def judge_token_files(
         if exp is None:
             assert out is not None
             return wrong(
-                f"line {out.line_of(oi)}: unexpected output {_show(out.tokens[oi])} "
-                "after the expected end"
+                f"line {out.line_of(oi)}: unexpected output {out.shown(oi)} after the expected end"
             )
         if out is None:
             return wrong(
-                f"output ended early: expected {_show(exp.tokens[ei])} (token {count + 1})"
+                f"output ended early: expected {exp.shown(ei)} "
+                f"(line {exp.line_of(ei)} of the expected output)"
             )
         n = min(len(exp.tokens) - ei, len(out.tokens) - oi)
         e_slice, o_slice = exp.tokens[ei : ei + n], out.tokens[oi : oi + n]
@@ -244,38 +395,39 @@ def judge_token_files(
                         if _close(fe, fo, abs_tol, rel_tol):
                             continue
                         return wrong(
-                            f"line {line}: expected {_show(e)}, got {_show(o)} "
+                            f"line {line}: expected {exp.shown(ei + k)}, got {out.shown(oi + k)} "
                             f"(difference {abs(fe - fo):.3g} beyond the tolerance)"
                         )
-                return wrong(f"line {line}: expected {_show(e)}, got {_show(o)}")
-        ei, oi, count = ei + n, oi + n, count + n
+                return wrong(f"line {line}: expected {exp.shown(ei + k)}, got {out.shown(oi + k)}")
+        ei, oi = ei + n, oi + n
     if space_sensitive:
-        expected.seek(0)
-        output.seek(0)
+        expected.seek(start_offsets[0])
+        output.seek(start_offsets[1])
         if not _same_white_space(expected, output):
             return wrong("the tokens match but the white space differs from the expected output")
     return accepted()
 
 
 def _white_space_runs(f: IO[bytes]) -> Iterator[bytes]:
-    """The white space between tokens, in order, in bounded memory (long runs as digests)."""
-    pending = b""  # white space at the end of a chunk: the run may go on
+    """The white space between tokens, in order, each keyed as ``_key`` (bounded memory)."""
+    pending: _Span | None = None  # white space at the end of a chunk: the run may go on
     while data := f.read(CHUNK):
         runs = WHITESPACE.findall(data)
-        starts_ws = data[:1].isspace()
-        ends_ws = data[-1:].isspace()
-        if starts_ws and runs:
-            runs[0] = pending + runs[0]
-        elif pending:
-            yield pending
-        pending = b""
-        if ends_ws and runs:
-            pending = runs.pop()
-            if len(pending) > LONG_TOKEN:  # a run this long: compare it by its digest
-                pending = hashlib.blake2b(pending, digest_size=16).digest()
+        if pending is not None:
+            if data[:1].isspace():
+                pending.add(runs.pop(0))
+                if not runs and data.isspace():
+                    continue  # the whole chunk was white space: the run goes on
+            yield pending.key()
+            pending = None
+        if runs and data[-1:].isspace():
+            pending = _Span()
+            pending.add(runs.pop())
+        if runs and max(map(len, runs)) > LONG_TOKEN:
+            runs = [_key(r) for r in runs]
         yield from runs
-    if pending:
-        yield pending
+    if pending is not None:
+        yield pending.key()
 
 
 def _same_white_space(expected: IO[bytes], output: IO[bytes]) -> bool:
@@ -314,72 +466,73 @@ def judge_exact_files(expected: IO[bytes], output: IO[bytes]) -> JudgeResult:
         return wrong(f"line {line} differs: expected {_show(e_line)}, got {_show(o_line)}")
 
 
-LONG_LINE = b"\x00long:"  # + 16 bytes of digest + the line's first MAX_SHOWN bytes
+def line_batches(f: IO[bytes]) -> Iterator[list[bytes]]:
+    """The non-empty lines of ``f`` without trailing white space, keyed as ``_key``, a chunk
+    at a time (bounded memory: a line longer than a chunk is read on into a digest)."""
+    carry: _Line | bytes = b""  # the line the last chunk ended in
+    while data := f.read(CHUNK):
+        if isinstance(carry, _Line):
+            end = data.find(b"\n")
+            if end < 0:
+                carry.add(data)
+                continue
+            carry.add(data[:end])
+            if carry.length:
+                yield [carry.key()]
+            carry, data = b"", data[end + 1 :]
+        lines = (carry + data).split(b"\n")
+        last = lines.pop()
+        if len(last) > LONG_TOKEN:
+            carry = _Line()
+            carry.add(last)
+        else:
+            carry = last
+        keys = [k for k in (line.rstrip() for line in lines) if k]
+        if keys and max(map(len, keys)) > LONG_TOKEN:
+            keys = [_line_key(k) for k in keys]
+        yield keys
+    if isinstance(carry, _Line):
+        if carry.length:
+            yield [carry.key()]
+    elif carry.rstrip():
+        yield [_line_key(carry.rstrip())]
 
 
-def _shown_line(line: bytes) -> bytes:
-    return line[len(LONG_LINE) + 16 :] + b"..." if line.startswith(LONG_LINE) else line
-
-
-def _line_key(content: bytes, digest: bytes | None = None) -> bytes:
-    """A line as compared: itself, or (longer than LONG_TOKEN) its digest and head."""
-    if digest is None and len(content) <= LONG_TOKEN:
+def _line_key(content: bytes) -> bytes:
+    if len(content) <= LONG_TOKEN:
         return content
-    return LONG_LINE + (digest or _digest(content)) + content[:MAX_SHOWN]
-
-
-def _line_digests(f: IO[bytes]) -> Iterator[bytes]:
-    """Each non-empty line, trailing white space removed, as ``_line_key``; a long line is
-    read in pieces into a digest (its trailing white space held back until more follows)."""
-    while True:
-        buf = f.readline(LONG_TOKEN)
-        if not buf:
-            return
-        while not buf.endswith(b"\n") and len(buf.rstrip()) <= LONG_TOKEN:
-            piece = f.readline(LONG_TOKEN)
-            if not piece:
-                break
-            buf += piece
-        content = buf.rstrip()
-        if buf.endswith(b"\n") or len(content) <= LONG_TOKEN:  # the whole line is here
-            if content:
-                yield _line_key(content)
-            continue
-        h = hashlib.blake2b(digest_size=16)
-        head = content[:MAX_SHOWN]
-        h.update(content)
-        pending = buf[len(content) :]  # white space: part of the line only if more follows
-        while not buf.endswith(b"\n"):
-            buf = f.readline(LONG_TOKEN)
-            if not buf:
-                break
-            body = buf.rstrip()
-            if body:
-                h.update(pending + body)
-                pending = buf[len(body) :]
-            else:
-                pending += buf
-        yield LONG_LINE + h.digest() + head
+    line = _Line()
+    line.add(content)
+    return line.key()
 
 
 def judge_lines_unordered_files(expected: IO[bytes], output: IO[bytes]) -> JudgeResult:
-    """The same lines in any order (trailing white space and empty lines ignored). Memory holds
-    the expected lines only; the output's lines beyond them are counted, not kept."""
-    wanted: Counter[bytes] = Counter(_line_digests(expected))
+    """The same lines in any order (trailing white space and empty lines ignored). An identical
+    prefix of whole lines is skipped at memcmp speed; memory holds the expected lines that are
+    left; the output's lines are counted against them a chunk at a time and never kept."""
+    if skip_identical_prefix(expected, output, b"\n") < 0:
+        return accepted()
+    wanted: Counter[bytes] = Counter()
+    for keys in line_batches(expected):
+        wanted.update(keys)
     first_extra: bytes | None = None
     extra = 0
-    for line in _line_digests(output):
-        if wanted[line] > 0:
-            wanted[line] -= 1
-        else:
-            extra += 1
-            first_extra = first_extra or line
+    for keys in line_batches(output):
+        got = Counter(keys)
+        for key, n in got.items():
+            left = wanted.get(key, 0)
+            if n <= left:
+                wanted[key] = left - n
+            else:
+                wanted[key] = 0
+                extra += n - left
+                first_extra = first_extra or key
     missing = +wanted
     if missing:
         first = next(iter(missing))
-        return wrong(f"missing line {_show(_shown_line(first))} ({sum(missing.values())} missing)")
+        return wrong(f"missing line {_show(_shown_key(first))} ({sum(missing.values())} missing)")
     if first_extra is not None:
-        return wrong(f"unexpected line {_show(_shown_line(first_extra))} ({extra} unexpected)")
+        return wrong(f"unexpected line {_show(_shown_key(first_extra))} ({extra} unexpected)")
     return accepted()
 
 

@@ -142,3 +142,63 @@ def test_the_line_of_a_difference_is_named_across_chunks(tiny_chunks):
     assert r.verdict is Verdict.WA and "line 38" in r.message, r.message
     r = judge_exact(expected, output)
     assert "line 38" in r.message, r.message
+
+
+def test_long_lines_compare_by_content_whatever_the_chunks(tiny_chunks):
+    long = b"x y " * 10
+    a = long + b"\n" + b"short\n" + long + b"   \t\n"
+    b = b"short\n" + long + b"\n" + long
+    assert judge_lines_unordered(a, b).verdict is Verdict.AC
+    r = judge_lines_unordered(a, b"short\n" + long + b"\n" + long + b"!")
+    assert r.verdict is Verdict.WA and "missing line" in r.message
+
+
+def test_long_white_space_runs_compare_whatever_the_chunks(tiny_chunks):
+    a = b"1" + b" " * 30 + b"2\n"
+    assert judge_tokens(a, a[:], space_sensitive=True).verdict is Verdict.AC
+    b = b"1" + b" " * 31 + b"2\n"
+    assert judge_tokens(a, b, space_sensitive=True).verdict is Verdict.WA
+    assert judge_tokens(a, b, space_sensitive=False).verdict is Verdict.AC
+
+
+def test_an_identical_prefix_is_skipped_and_lines_still_counted(monkeypatch):
+    monkeypatch.setattr(judges, "CHUNK", 7)
+    expected = b"".join(b"%d\n" % i for i in range(100))
+    output = expected.replace(b"\n97\n", b"\n97.0000001\n")
+    assert judge_tokens(expected, output, abs_tol=1e-6).verdict is Verdict.AC
+    r = judge_tokens(expected, output)
+    assert "line 98" in r.message, r.message
+    assert "line 99 of the expected" in judge_tokens(expected, expected[:-6]).message
+
+
+def test_a_case_insensitive_judge_shows_the_tokens_as_written(tiny_chunks):
+    r = judge_tokens(b"Yes No\n", b"YES Maybe\n", case_sensitive=False)
+    assert r.verdict is Verdict.WA and "'No'" in r.message and "'Maybe'" in r.message
+    long = b"Ab" * 20
+    assert judge_tokens(long, long.upper(), case_sensitive=False).verdict is Verdict.AC
+    assert judge_tokens(long, long.upper(), case_sensitive=True).verdict is Verdict.WA
+
+
+@pytest.mark.parametrize("kind", ["tokens", "exact", "lines_unordered"])
+def test_judging_a_huge_output_keeps_memory_flat(tmp_path, kind):
+    """A hostile 16 MiB of one-byte tokens once cost the tester gigabytes (every token a Python
+    object): now a few chunks at a time, whatever the verdict."""
+    import tracemalloc
+
+    from assay.judges import judge_files
+
+    expected, same, differs = tmp_path / "e", tmp_path / "s", tmp_path / "d"
+    data = b"1\n" * (8 * 1024 * 1024)
+    expected.write_bytes(b"1\n" * 3)  # a short answer: the output goes on and on
+    same.write_bytes(data)
+    differs.write_bytes(data[:-2] + b"2\n")
+    del data
+    tracemalloc.start()
+    try:
+        for answer, output in ((same, same), (same, differs), (expected, same)):
+            tracemalloc.reset_peak()
+            judge_files(Judge(kind=kind), answer, output)
+            _, peak = tracemalloc.get_traced_memory()
+            assert peak < 4 * 1024 * 1024, (answer.name, output.name, peak)
+    finally:
+        tracemalloc.stop()

@@ -695,7 +695,8 @@ def test_test_yaml_keys_are_checked(tmp_path):
         assert a.test("secret/2").visible
         text = "\n".join(a.warnings)
         assert "data/secret/2.yaml: unknown key 'colour' ignored" in text
-        assert "args ['--fast'] are not passed to submissions" in text
+        assert "args" not in text  # args are supported: they reach the program
+        assert a.test("secret/2").args == ["--fast"]
 
 
 def test_legacy_ignores_test_files_and_yaml_with_warnings(tmp_path):

@@ -35,6 +35,12 @@ CHECKER_BUILD_LIMITS = Limits(
 )  # fmt: skip  # multi-pass: the validator's input for the next pass
 
 
+def _head(path: Path, cap: int = MESSAGE_CAP) -> bytes:
+    """The first bytes of a file a program wrote (never the whole of it: it may be huge)."""
+    with open(path, "rb") as f:
+        return f.read(cap)
+
+
 class CheckerError(RuntimeError):
     """The checker itself failed to build or run: a fault of the package, not the student."""
 
@@ -74,7 +80,7 @@ class PreparedChecker:
                 if res.status is Status.XX:
                     raise SandboxError(res.message)
                 if not res.ok:
-                    text = (scratch / "err").read_bytes()[:MESSAGE_CAP].decode(errors="replace")
+                    text = _head(scratch / "err").decode(errors="replace")
                     raise CheckerError(f"the checker does not build ({res.message}): {text}")
             limits = judge.checker_limits.replace(
                 processes=judge.checker_limits.processes + runtime.extra_processes,
@@ -135,7 +141,7 @@ class PreparedChecker:
             self.vm.copy_out(f"{FEEDBACK_DIR}/{name}", path)
         except FileNotFoundError:
             return None
-        return path.read_bytes()[:MESSAGE_CAP].decode(errors="replace").strip()
+        return _head(path).decode(errors="replace").strip()
 
     def verdict(self, res: RunResult) -> JudgeResult:
         """Turn the checker's run into a verdict (42/43 + feedback files)."""
@@ -145,11 +151,7 @@ class PreparedChecker:
         team_msg = self._feedback("teammessage.txt") or ""
         message = "; ".join(m for m in (team_msg, judge_msg) if m)
         if res.exit_code not in (ACCEPT, REJECT) or res.status not in (Status.OK, Status.RE):
-            stderr = (
-                (self.scratch / "checker_stderr")
-                .read_bytes()[:MESSAGE_CAP]
-                .decode(errors="replace")
-            )
+            stderr = _head(self.scratch / "checker_stderr").decode(errors="replace")
             return JudgeResult(
                 Verdict.IE, 0.0,
                 f"checker failed ({res.status}: {res.message or 'exit code ' + str(res.exit_code)}) {stderr}".strip(),
@@ -185,8 +187,7 @@ class PreparedChecker:
         if res.exit_code == ACCEPT and res.status in (Status.OK, Status.RE):
             return ""
         said = b"".join(
-            (self.scratch / name).read_bytes()[:MESSAGE_CAP]
-            for name in ("validator_stdout", "validator_stderr")
+            _head(self.scratch / name) for name in ("validator_stdout", "validator_stderr")
         )
         why = (
             "invalid"

@@ -206,7 +206,7 @@ class Executor:
             raise SandboxError(f"build: {res.message}")
         if res.exit_code == EXIT_NOT_FOUND and not scripts.get("build.sh"):
             # the shell found no compiler: the tester's toolchain, not the student's code
-            err = stderr.read_bytes()[-500:].decode(errors="replace").strip()
+            err = _read_capped(stderr, 500).decode(errors="replace").strip()
             raise ToolchainError(f"the {spec.runtime} build found no compiler: {err}")
         doc["build"] = res.to_dict()
         doc["build"]["stdout_truncated"] = _cap(stdout)
