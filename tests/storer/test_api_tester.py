@@ -304,3 +304,27 @@ def test_a_toolchain_fault_is_retried_not_judged(cast, job, tmp_path):
     assert r.status_code == 200, r.content
     job.refresh_from_db()
     assert (job.state, job.attempt, job.verdict) == ("queued", 2, "")
+
+
+def test_a_retry_after_the_last_attempt_starts_a_fresh_budget(cast, job, settings):
+    settings.MAX_EVALUATION_ATTEMPTS = 3
+    for attempt in (1, 2, 3):  # three sandbox faults use up the attempts
+        assert claim(cast, job, attempt).status_code == 200
+        cast.api("tester").post(
+            f"/tester/jobs/{job.id}/fail",
+            json={"attempt": attempt, "error": "SandboxError: x", "retry": True},
+        )
+    job.refresh_from_db()
+    assert (job.state, job.attempt) == ("failed", 3)
+    assert cast.api("admin").post(f"/jobs/{job.id}/retry").status_code == 202
+    listed = cast.api("admin").get("/jobs", state="queued").json()[0]
+    assert (listed["attempt"], listed["attempts_used"]) == (4, 1)
+    # one more fault is not the end: the retry has its own three attempts
+    assert claim(cast, job, 4).status_code == 200
+    r = cast.api("tester").post(
+        f"/tester/jobs/{job.id}/fail",
+        json={"attempt": 4, "error": "SandboxError: y", "retry": True},
+    )
+    assert r.json()["state"] == "queued", r.json()
+    job.refresh_from_db()
+    assert (job.state, job.attempt, job.attempts_used) == ("queued", 5, 2)

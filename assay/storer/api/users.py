@@ -424,6 +424,7 @@ def list_jobs(request, state: str | None = None, limit: int = 100):
             "kind": j.kind,
             "state": j.state,
             "attempt": j.attempt,
+            "attempts_used": j.attempts_used,  # of MAX_EVALUATION_ATTEMPTS, since the last retry
             "queue": j.queue,
             "submission": j.submission_id,
             "assignment": str(j.version.assignment),

@@ -96,8 +96,10 @@ class Job(models.Model):
     """One evaluation of a submission (or one validation of a package version).
 
     States: queued -> running -> done | failed. A job whose tester is lost goes back to queued
-    with attempt + 1 (at most MAX_EVALUATION_ATTEMPTS); anything reported for an older attempt
-    is ignored, so exactly one result counts.
+    with attempt + 1 (at most MAX_EVALUATION_ATTEMPTS in a series); anything reported for an
+    older attempt is ignored, so exactly one result counts. The attempt number only grows (it
+    fences stale results); an administrator's retry starts a new series at the next attempt
+    (``series_start``), with a full budget of attempts again.
     """
 
     EVALUATION, VALIDATION = "evaluation", "validation"
@@ -114,6 +116,13 @@ class Job(models.Model):
     queue = models.CharField(max_length=100)  # the broker queue: assay.<pool>.<runtime>
     state = models.CharField(max_length=20, choices=STATES, default=QUEUED, db_index=True)
     attempt = models.PositiveIntegerField(default=1)
+    series_start = models.PositiveIntegerField(default=1)  # the first attempt of this series
+
+    @property
+    def attempts_used(self) -> int:
+        """Attempts of the current series, this one included."""
+        return self.attempt - self.series_start + 1
+
     tester = models.ForeignKey(
         Tester, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
     )

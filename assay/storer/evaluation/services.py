@@ -464,8 +464,8 @@ def watch_jobs() -> dict[str, int]:
 
 def requeue(job: Job, reason: str) -> None:
     """Give the job a new attempt, or fail it after the last one."""
-    if job.attempt >= settings.MAX_EVALUATION_ATTEMPTS:
-        _fail(job, f"gave up after {job.attempt} attempts; last: {reason}")
+    if job.attempts_used >= settings.MAX_EVALUATION_ATTEMPTS:
+        _fail(job, f"gave up after {job.attempts_used} attempts; last: {reason}")
         return
     updated = Job.objects.filter(pk=job.pk, state=job.state, attempt=job.attempt).update(
         state=Job.QUEUED, attempt=F("attempt") + 1, tester=None, queued_at=timezone.now(),
@@ -770,7 +770,12 @@ def retry_failed(job: Job, user: Any) -> Job:
         Job.objects.filter(pk=job.pk, state=Job.FAILED).update(
             state=Job.QUEUED,
             attempt=F("attempt") + 1,
+            series_start=F("attempt") + 1,  # a new series: a full budget of attempts
             tester=None,
+            claimed_at=None,
+            bundle_sent_at=None,
+            heartbeat_at=None,
+            finished_at=None,
             queued_at=timezone.now(),
             error="",
         )
