@@ -174,3 +174,65 @@ def test_extracted_files_are_removed_afterwards(tmp_path):
         assert extracted.exists()
     assert not extracted.exists()
     shutil.rmtree(root)
+
+
+@pytest.mark.parametrize(
+    "description, said",
+    [
+        ("/etc/os-release.md", "must be a path inside the package"),
+        ("../other-course/statement.md", "must not leave the package"),
+        ("link.md", "leads out of the package"),
+    ],
+)
+def test_a_description_file_outside_the_package_is_refused(tmp_path, description, said):
+    outside = tmp_path / "secret.md"
+    outside.write_text("another course's statement")
+    root = write_package(tmp_path / "p", f"title: T\nruntime: c\ndescription: {description}\n")
+    (root / "link.md").symlink_to(outside)
+    message = load_error(root)
+    assert "assignment.yaml: description" in message and said in message, message
+    assert "another course" not in message
+
+
+def test_a_description_file_inside_the_package_is_read(tmp_path):
+    root = write_package(tmp_path / "p", "title: T\nruntime: c\ndescription: doc/task.md\n")
+    (root / "doc").mkdir()
+    (root / "doc" / "task.md").write_text("# Add two numbers")
+    with open_package(root) as a:
+        assert a.description == "# Add two numbers"
+
+
+def test_a_checker_outside_the_package_is_refused(tmp_path):
+    root = write_package(
+        tmp_path / "p", "title: T\nruntime: c\njudge: {type: checker, checker: ../../bin/true}\n"
+    )
+    assert "must not leave the package" in load_error(root)
+
+
+def billion_laughs(levels: int) -> str:
+    lines = ['a: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, levels):
+        refs = ",".join([f"*a{i - 1}"] * 10)
+        lines.append(f"b{i}: &a{i} [{refs}]")
+    return "title: T\nruntime: c\n" + "\n".join(lines) + "\n"
+
+
+def test_a_yaml_bomb_is_refused_with_a_short_message(tmp_path):
+    text = billion_laughs(9)
+    assert len(text) < 1000
+    root = write_package(tmp_path / "p", text)
+    message = load_error(root)
+    assert "refused" in message and "aliases" in message, message
+    assert len(message) < 300
+
+
+def test_deep_nesting_and_huge_yaml_files_are_refused(tmp_path):
+    root = write_package(tmp_path / "deep", "title: T\nruntime: c\nx: " + "[" * 200 + "]" * 200)
+    assert "nested deeper than" in load_error(root)
+    root = write_package(tmp_path / "big", "title: T\nruntime: c\n# " + "x" * (1024 * 1024) + "\n")
+    assert "at most" in load_error(root)
+
+
+def test_a_long_hostile_value_gives_a_short_error(tmp_path):
+    root = write_package(tmp_path / "p", "title: T\nruntime: c\npoints: " + "9" * 100_000 + "x\n")
+    assert len(load_error(root)) < 1200

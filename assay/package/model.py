@@ -13,7 +13,13 @@ from assay.sandbox import Limits
 class PackageError(ValueError):
     """A package is malformed. The message names the file, the field and what is wrong."""
 
+    MAX_MESSAGE = 1000  # a message quoting a hostile value stays readable (and small)
+
     def __init__(self, file: str, message: str, field: str | None = None):
+        if len(message) > self.MAX_MESSAGE:
+            message = message[: self.MAX_MESSAGE] + f"… ({len(message)} characters)"
+        if field is not None and len(field) > 200:
+            field = field[:200] + "…"
         self.file = file
         self.field = field
         self.message = message

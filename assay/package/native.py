@@ -123,13 +123,89 @@ DEFAULT_BUILD_LIMITS = Limits(
 )  # fmt: skip
 
 
+# a package's YAML is written by people: these bound what a hostile file can make the storer
+# and testers do (a "billion laughs" of nested aliases, a deep nesting, a huge file)
+MAX_YAML_BYTES = 1024 * 1024
+MAX_YAML_DEPTH = 50
+MAX_YAML_ALIASES = 100
+MAX_YAML_NODES = 100_000  # nodes of the document with every alias expanded
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing deep nesting and too many aliases while composing."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+        self.aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_YAML_ALIASES:
+                raise _YamlLimit(f"more than {MAX_YAML_ALIASES} aliases")
+        self.depth += 1
+        try:
+            if self.depth > MAX_YAML_DEPTH:
+                raise _YamlLimit(f"nested deeper than {MAX_YAML_DEPTH} levels")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+class _YamlLimit(ValueError):
+    pass
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many nodes the document has with every alias expanded (shared nodes counted each
+    time they are used, computed once each)."""
+    key = id(node)
+    if key not in memo:
+        memo[key] = 1  # a node reached again while being counted: a recursive alias
+        if isinstance(node, yaml.SequenceNode):
+            memo[key] += sum(_expanded_size(n, memo) for n in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            memo[key] += sum(
+                _expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value
+            )
+        memo[key] = min(memo[key], MAX_YAML_NODES + 1)
+    return memo[key]
+
+
+def load_bounded_yaml(text: str) -> Any:
+    """``yaml.safe_load`` within MAX_YAML_* (raises _YamlLimit, or yaml.YAMLError)."""
+    loader = _BoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}) > MAX_YAML_NODES:
+            raise _YamlLimit(f"more than {MAX_YAML_NODES} values once its aliases are expanded")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def read_yaml(path: Path, name: str) -> dict[str, Any]:
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise PackageError(name, f"cannot read it: {e.strerror}") from e
+    if size > MAX_YAML_BYTES:
+        raise PackageError(
+            name, f"{size} bytes: a package's YAML file may have at most {MAX_YAML_BYTES}"
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         raise PackageError(name, f"not UTF-8 text ({e.reason} at byte {e.start})") from e
     try:
-        doc = yaml.safe_load(text)
+        doc = load_bounded_yaml(text)
+    except _YamlLimit as e:
+        raise PackageError(name, f"refused: {e}") from e
+    except RecursionError as e:
+        raise PackageError(name, "refused: nested too deeply") from e
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -299,8 +375,26 @@ def assign_groups(tests: list[TestCase], spec: AssignmentSpec, file: str) -> lis
     return groups
 
 
-def _script(root: Path, name: str) -> str | None:
+def package_path(root: Path, name: str, file: str, field: str) -> Path:
+    """``name`` (a path the package names) inside the package, or a PackageError: absolute
+    paths, ``..`` and links that lead out of the package are refused."""
+    if not name or name.startswith(("/", "\\")) or "\x00" in name or Path(name).is_absolute():
+        raise PackageError(file, f"{name!r} must be a path inside the package", field)
+    if ".." in Path(name).parts:
+        raise PackageError(file, f"{name!r} must not leave the package ('..')", field)
     path = root / name
+    try:
+        resolved = path.resolve(strict=False)
+        inside = root.resolve()
+    except (OSError, RuntimeError) as e:  # a link loop
+        raise PackageError(file, f"{name!r} cannot be resolved: {e}", field) from e
+    if resolved != inside and inside not in resolved.parents:
+        raise PackageError(file, f"{name!r} leads out of the package", field)
+    return path
+
+
+def _script(root: Path, name: str) -> str | None:
+    path = package_path(root, name, name, "(the file)")
     if not path.exists():
         return None
     try:
@@ -330,18 +424,21 @@ def load_native(root: Path, work: Path) -> Assignment:
     if judge.custom:
         if not spec.judge.checker:
             raise PackageError(file, f"judge {kind!r} needs a checker file", "judge.checker")
-        checker = root / spec.judge.checker
-        if not checker.exists() or root.resolve() not in checker.resolve().parents:
+        checker = package_path(root, spec.judge.checker, file, "judge.checker")
+        if not checker.exists():
             raise PackageError(
                 file, f"checker {spec.judge.checker!r} not found in the package", "judge.checker"
             )
         judge.checker = checker
     description = spec.description or ""
-    statement = root / (
-        spec.description
-        if spec.description and spec.description.endswith(".md")
-        else "statement.md"
-    )
+    if spec.description and spec.description.endswith(".md"):
+        statement = package_path(root, spec.description, file, "description")
+        if not statement.is_file():
+            raise PackageError(
+                file, f"{spec.description!r} is not a file of the package", "description"
+            )
+    else:
+        statement = package_path(root, "statement.md", file, "description")
     if statement.is_file():
         description = statement.read_text(encoding="utf-8", errors="replace")
     return Assignment(
