@@ -27,7 +27,7 @@ class AtomicFilesystemChannel(filesystem.Channel):
     creates the file before it writes it, so a consumer could read it empty, fail to decode it
     and stop (seen in the deadline-rush benchmark)."""
 
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
         name = f"{round(time.monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         temporary = os.path.join(self.data_folder_out, f".{uuid.uuid4()}.partial")
         with open(temporary, "wb") as f:

@@ -311,7 +311,7 @@ def discover_tests(root: Path, work: Path) -> list[TestCase]:
 
 
 def discover_solutions(directory: Path, prefix: str) -> list[ReferenceSolution]:
-    solutions = []
+    solutions: list[ReferenceSolution] = []
     if not directory.is_dir():
         return solutions
     for verdict_dir in sorted(directory.iterdir()):

@@ -51,15 +51,15 @@ class StorerClient:
     def __init__(
         self, url: str, token: str, timeout: float = 60.0, verify: bool | str = True
     ) -> None:
-        if isinstance(
-            verify, str
-        ):  # a CA file to trust (e.g. the storer's self-signed certificate)
-            verify = ssl.create_default_context(cafile=verify)
+        # a CA file to trust (e.g. the storer's self-signed certificate), or True / False
+        trust: bool | ssl.SSLContext = (
+            ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+        )
         self.http = httpx.Client(
             base_url=url.rstrip("/") + "/api/tester",
             headers={"Authorization": f"Bearer {token}"},
             timeout=timeout,
-            verify=verify,
+            verify=trust,
         )
 
     def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:

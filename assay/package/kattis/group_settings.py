@@ -148,7 +148,7 @@ def _aggregation(value: Any, file: str, where: str) -> str:
     return str(value)
 
 
-def _group_file(ld: Loader, directory: Path, depth: int) -> tuple[Path | None, str | None]:
+def _group_file(ld: Loader, directory: Path, depth: int) -> tuple[Path, str] | None:
     """The group's settings file, if it has one (``depth``: 0 for data/, 1 for secret, ...)."""
     found = [directory / n for n in GROUP_FILES[ld.version] if (directory / n).is_file()]
     rel = ld.rel(directory)
@@ -157,11 +157,11 @@ def _group_file(ld: Loader, directory: Path, depth: int) -> tuple[Path | None, s
     if ld.version == V2025 and (directory / "testdata.yaml").is_file():
         ld.warn(f"{rel}/testdata.yaml is not read: 2025-09 calls it test_group.yaml")
     if not found:
-        return None, None
+        return None
     if ld.version == V2025 and depth > 2:
         ld.warn(
             f"{ld.rel(found[0])} is not read: in 2025-09 only data/sample, data/secret and "
             "the groups directly in data/secret have settings"
         )
-        return None, None
+        return None
     return found[0], ld.rel(found[0])

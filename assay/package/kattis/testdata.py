@@ -28,7 +28,13 @@ TEST_KEYS[V2025] = TEST_KEYS[V2023] | {"input_visualizer_args", "output_visualiz
 
 
 # files beside a test that the format defines and assay does not use (X.in is the test)
-TEST_SIDE_FILES = (".out", ".in.statement", ".ans.statement", ".in.download", ".ans.download")
+TEST_SIDE_FILES: tuple[str, ...] = (
+    ".out",
+    ".in.statement",
+    ".ans.statement",
+    ".in.download",
+    ".ans.download",
+)
 TEST_SIDE_FILES += (".desc", ".hint", ".png", ".jpg", ".jpeg", ".svg")
 
 
@@ -62,8 +68,9 @@ def read_data_dir(
     if real in seen:
         raise PackageError(ld.rel(path), "symbolic link loop (a directory links to its parent)")
     config = parent.child()
-    cfg_path, cfg_file = _group_file(ld, path, rel.count("/") + 1)
-    if cfg_path is not None:
+    settings_file = _group_file(ld, path, rel.count("/") + 1)
+    if settings_file is not None:
+        cfg_path, cfg_file = settings_file
         doc = read_yaml(cfg_path, cfg_file)
         config.values.update(read_group_settings(ld, doc, cfg_file, pt.scoring))
         config.file = cfg_file
@@ -173,8 +180,9 @@ def read_test_data(ld: Loader, pt: ProblemType) -> DataDir:
             "data/", "missing: a Kattis package keeps its tests in data/sample and data/secret"
         )
     root_config = GroupConfig()
-    cfg_path, cfg_file = _group_file(ld, data, 0)
-    if cfg_path is not None:
+    settings_file = _group_file(ld, data, 0)
+    if settings_file is not None:
+        cfg_path, cfg_file = settings_file
         doc = read_yaml(cfg_path, cfg_file)
         root_config.values.update(read_group_settings(ld, doc, cfg_file, pt.scoring))
         root_config.file = cfg_file
