@@ -6,6 +6,7 @@ cd "$(dirname "$0")"
 ./setup.sh --all-runtimes
 uv run ruff check assay tests bench
 uv run ruff format --check assay tests bench
+uv run mypy  # with the pydantic and Django plugins (pyproject.toml)
 uv run pytest "$@"
 # the storer's database-backed suite once more on PostgreSQL (the suites that start servers of
 # their own already run them on PostgreSQL where it matters: test_scale_out, test_netns)

@@ -38,15 +38,22 @@ LONG_TOKEN = 1 << 16  # longer tokens (and lines) are kept as a digest
 class JudgeResult:
     verdict: Verdict
     score: float = 0.0
-    message: str = ""
+    message: str = ""  # for the staff: may quote the expected output
+    # for the student: never quotes the expected output (a checker's teammessage, or where
+    # the output went wrong); docs/security.md "What a student sees of a test"
+    student_message: str = ""
 
 
 def accepted(message: str = "") -> JudgeResult:
-    return JudgeResult(Verdict.AC, 1.0, message)
+    return JudgeResult(Verdict.AC, 1.0, message, message)
 
 
-def wrong(message: str) -> JudgeResult:
-    return JudgeResult(Verdict.WA, 0.0, message)
+def wrong(message: str, student_message: str | None = None) -> JudgeResult:
+    """A wrong answer; ``student_message`` is the message without the expected output (when
+    ``message`` quotes none, it is the same)."""
+    return JudgeResult(
+        Verdict.WA, 0.0, message, message if student_message is None else student_message
+    )
 
 
 class LongToken:
@@ -380,7 +387,8 @@ def judge_token_files(
         if out is None:
             return wrong(
                 f"output ended early: expected {exp.shown(ei)} "
-                f"(line {exp.line_of(ei)} of the expected output)"
+                f"(line {exp.line_of(ei)} of the expected output)",
+                "the output ended before the expected end",
             )
         n = min(len(exp.tokens) - ei, len(out.tokens) - oi)
         e_slice, o_slice = exp.tokens[ei : ei + n], out.tokens[oi : oi + n]
@@ -396,9 +404,13 @@ def judge_token_files(
                             continue
                         return wrong(
                             f"line {line}: expected {exp.shown(ei + k)}, got {out.shown(oi + k)} "
-                            f"(difference {abs(fe - fo):.3g} beyond the tolerance)"
+                            f"(difference {abs(fe - fo):.3g} beyond the tolerance)",
+                            f"line {line}: {out.shown(oi + k)} is not within the tolerance",
                         )
-                return wrong(f"line {line}: expected {exp.shown(ei + k)}, got {out.shown(oi + k)}")
+                return wrong(
+                    f"line {line}: expected {exp.shown(ei + k)}, got {out.shown(oi + k)}",
+                    f"line {line}: {out.shown(oi + k)} is wrong",
+                )
         ei, oi = ei + n, oi + n
     if space_sensitive:
         expected.seek(start_offsets[0])
@@ -463,7 +475,10 @@ def judge_exact_files(expected: IO[bytes], output: IO[bytes]) -> JudgeResult:
             return wrong(f"output ends at line {line}; the expected output goes on")
         if i == len(a) and not expected.read(1):
             return wrong(f"output goes on after line {line}")
-        return wrong(f"line {line} differs: expected {_show(e_line)}, got {_show(o_line)}")
+        return wrong(
+            f"line {line} differs: expected {_show(e_line)}, got {_show(o_line)}",
+            f"line {line} differs from the expected output",
+        )
 
 
 def line_batches(f: IO[bytes]) -> Iterator[list[bytes]]:
@@ -530,7 +545,10 @@ def judge_lines_unordered_files(expected: IO[bytes], output: IO[bytes]) -> Judge
     missing = +wanted
     if missing:
         first = next(iter(missing))
-        return wrong(f"missing line {_show(_shown_key(first))} ({sum(missing.values())} missing)")
+        return wrong(
+            f"missing line {_show(_shown_key(first))} ({sum(missing.values())} missing)",
+            f"{sum(missing.values())} expected line(s) missing",
+        )
     if first_extra is not None:
         return wrong(f"unexpected line {_show(_shown_key(first_extra))} ({extra} unexpected)")
     return accepted()

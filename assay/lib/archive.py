@@ -1,9 +1,10 @@
 """Safe zip extraction: every archive a user or a tester sends is hostile until checked.
 
 Refused, with a message naming the member: absolute paths and ``..``, symlinks and other special
-files, duplicate names (also ones that differ only in case), too many members, members or totals
-larger than the caps (counted on the bytes actually written, not on what the header claims, so a
-lying header does not help a zip bomb), and a suspicious compression ratio.
+files, duplicate names (also ones that differ only in case), a name that is both a file and a
+folder of other members, names nested too deep or too long for a file system, too many members,
+members or totals larger than the caps (counted on the bytes actually written, not on what the
+header claims, so a lying header does not help a zip bomb), and a suspicious compression ratio.
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ class ArchiveLimits:
     max_member_bytes: int = 64 * 1024 * 1024
     max_total_bytes: int = 256 * 1024 * 1024
     max_ratio: float = 200.0  # uncompressed / compressed, for members over 1 MiB
+    max_depth: int = 64  # folders a member may sit in
+
+
+# what a file system takes: one part of a path (NAME_MAX), and a whole member name (well below
+# PATH_MAX, with room for the folder the archive is extracted into)
+MAX_NAME_PART_BYTES = 255
+MAX_NAME_BYTES = 1024
 
 
 DEFAULT_LIMITS = ArchiveLimits()
@@ -45,6 +53,24 @@ def safe_member_name(name: str) -> str:
     if not parts:
         raise ArchiveError(f"{name!r}: empty name")
     return "/".join(parts)
+
+
+def _shown(name: str, at_most: int = 80) -> str:
+    return repr(name if len(name) <= at_most else name[:at_most] + "…")
+
+
+def _check_name_size(name: str, limits: ArchiveLimits) -> None:
+    parts = name.split("/")
+    if len(parts) - 1 > limits.max_depth:
+        raise ArchiveError(
+            f"{_shown(name)}: nested {len(parts) - 1} folders deep (at most {limits.max_depth})"
+        )
+    if any(len(part.encode(errors="surrogateescape")) > MAX_NAME_PART_BYTES for part in parts):
+        raise ArchiveError(
+            f"{_shown(name)}: a file or folder name longer than {MAX_NAME_PART_BYTES} bytes"
+        )
+    if len(name.encode(errors="surrogateescape")) > MAX_NAME_BYTES:
+        raise ArchiveError(f"{_shown(name)}: a path longer than {MAX_NAME_BYTES} bytes")
 
 
 def _is_symlink(info: zipfile.ZipInfo) -> bool:
@@ -68,6 +94,7 @@ def check_zip(
     files = []
     for info in infos:
         name = safe_member_name(info.filename)
+        _check_name_size(name, limits)
         if _is_symlink(info) and not (links and _is_link(info)):
             raise ArchiveError(f"{info.filename!r}: symlinks and special files are not allowed")
         key = name.lower()
@@ -85,6 +112,10 @@ def check_zip(
         ):
             raise ArchiveError(f"{info.filename!r}: compression ratio too high (a zip bomb?)")
         files.append((info, name))
+    folders = {key.rsplit("/", i)[0] for key in seen for i in range(1, key.count("/") + 1)}
+    for info, name in files:
+        if name.lower() in folders:
+            raise ArchiveError(f"{info.filename!r}: is a file, and also a folder of other members")
     return files
 
 
@@ -105,7 +136,7 @@ def extract_zip(
         source = io.BytesIO(source)
     try:
         zf = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, OSError) as e:
+    except (zipfile.BadZipFile, OSError, ValueError) as e:  # ValueError: a name's encoding
         raise ArchiveError(f"not a valid zip archive: {e}") from e
     with zf:
         members = check_zip(zf, limits, links=links)
@@ -118,7 +149,10 @@ def extract_zip(
                 pending_links.append((name, zf.read(info)[:4096].decode(errors="replace")))
                 continue
             target = dest / name
-            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:  # checked above; what is left is the file system's own refusal
+                raise ArchiveError(f"{_shown(name)}: cannot be written: {e.strerror}") from e
             if target.is_symlink() or (target.exists() and not target.is_file()):
                 raise ArchiveError(f"{name!r}: clashes with a directory of the archive")
             budget = min(limits.max_member_bytes, limits.max_total_bytes - total)
@@ -136,6 +170,8 @@ def extract_zip(
                 if isinstance(e, ArchiveError):
                     raise
                 raise ArchiveError(f"{name!r}: corrupt member: {e}") from e
+            except OSError as e:
+                raise ArchiveError(f"{_shown(name)}: cannot be written: {e.strerror}") from e
             total += n
             if info.external_attr >> 16 & 0o111:
                 os.chmod(target, 0o755)

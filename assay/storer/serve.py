@@ -125,6 +125,25 @@ def register_local_testers(count: int) -> list[tuple[str, str]]:
     ]
 
 
+WILDCARD_HOSTS = ("", "0.0.0.0", "::")
+
+
+def serving_settings(host: str, port: int, tls: bool) -> dict[str, Any]:
+    """deployment (issue 9): the settings that follow from how this server is reached
+    (settings.deployment_settings): the host names it answers to are the public URL's
+    (ASSAY_SITE_URL, else this server's own URL), localhost, and the address it listens on (its
+    local testers use it); on every address (0.0.0.0), also this machine's names. Served with
+    TLS, the storer insists on HTTPS (HSTS, secure cookies)."""
+    from assay.storer.settings import deployment_settings, env_str, host_pattern
+
+    served_as = [host_pattern(host)] if host not in WILDCARD_HOSTS else []
+    if host in WILDCARD_HOSTS:
+        served_as += [host_pattern(socket.gethostname()), host_pattern(socket.getfqdn())]
+    name = host if host not in WILDCARD_HOSTS else socket.getfqdn()
+    own_url = f"{'https' if tls else 'http'}://{host_pattern(name)}:{port}"
+    return deployment_settings(env_str("ASSAY_SITE_URL") or own_url, served_as)
+
+
 def port_free(host: str, port: int) -> bool:
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -145,6 +164,11 @@ class Supervisor:
         self.data_dir, self.host, self.port, self.testers = data_dir, host, port, testers
         self.certfile, self.keyfile = certfile, keyfile
         self.url = f"{'https' if certfile else 'http'}://{host}:{port}"
+        from django.conf import settings
+
+        # before the WSGI application (and its middleware) exists
+        for name, value in serving_settings(host, port, tls=certfile is not None).items():
+            setattr(settings, name, value)
         self.stop = threading.Event()
         self.workers: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -173,9 +197,17 @@ class Supervisor:
             server: Any = tls
             server.close = tls.stop
         else:
+            # waitress refuses a body longer than the largest upload limit from its
+            # Content-Length, before it spools a byte of it (the storer's middleware has the
+            # per-kind limits)
+            largest = max(
+                settings.MAX_SUBMISSION_REQUEST_BYTES, settings.MAX_PACKAGE_BYTES,
+                settings.MAX_RESULT_BYTES,
+            )  # fmt: skip
             server = create_server(
-                application, host=self.host, port=self.port, threads=8, ident="assay"
-            )
+                application, host=self.host, port=self.port, threads=8, ident="assay",
+                max_request_body_size=largest + 1024 * 1024,
+            )  # fmt: skip
             threading.Thread(target=server.run, daemon=True, name="http").start()
         resent = services.redispatch_unfinished()
         credentials = register_local_testers(self.testers)

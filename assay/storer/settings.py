@@ -7,7 +7,10 @@ import os
 import secrets
 import sys
 import tempfile
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -57,7 +60,17 @@ if "ASSAY_DATA_DIR" not in os.environ and "pytest" in sys.modules:
     # the test suite never touches a real data directory
     os.environ["ASSAY_DATA_DIR"] = tempfile.mkdtemp(prefix="assay-test-data-")
 DATA_DIR = Path(env_str("ASSAY_DATA_DIR", "var")).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def make_private(path: Path, mode: int) -> None:
+    """deployment (issue 9): the data directory (secret key, database, files) is 0700 and the
+    SQLite database 0600, also when an older version made them with the umask's mode."""
+    if path.exists() and path.stat().st_uid == os.getuid():
+        path.chmod(mode)
+
+
+make_private(DATA_DIR, 0o700)
 
 
 def _secret_key() -> str:
@@ -73,9 +86,6 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("ASSAY_DEBUG", False)
-ALLOWED_HOSTS = env_list("ASSAY_ALLOWED_HOSTS", ["*"])
-CSRF_TRUSTED_ORIGINS = env_list("ASSAY_CSRF_TRUSTED_ORIGINS", [])
-SITE_URL = env_str("ASSAY_SITE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -103,6 +113,100 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# deployment (issue 9): the URL the storer is served at decides the host names it answers to and
+# whether it insists on HTTPS (HSTS, secure cookies, the redirect). `assay serve` and `assay demo`
+# apply deployment_settings again with their --host, --port and --certfile (serve.py) unless
+# ASSAY_SITE_URL is set. docs/deploy.md lists the variables; docs/security.md says why.
+LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
+
+
+def host_pattern(host: str) -> str:
+    """A host name as ALLOWED_HOSTS matches it (IPv6 addresses in brackets)."""
+    host = host.lower().strip("[]")
+    return f"[{host}]" if ":" in host else host
+
+
+def deployment_settings(site_url: str, served_as: list[str] | None = None) -> dict[str, object]:
+    """The settings that follow from the public URL (and the host names the server listens
+    as); the ASSAY_* variables named here override them."""
+    parts = urlsplit(site_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ImproperlyConfigured(
+            f"Unexpected value ASSAY_SITE_URL={site_url!r}, use http(s)://HOST[:PORT]"
+        )
+    https = env_bool("ASSAY_HTTPS", parts.scheme == "https")
+    hosts = [host_pattern(parts.hostname), *LOCAL_HOSTS, *(served_as or [])]
+    return {
+        "SITE_URL": site_url,
+        "ALLOWED_HOSTS": list(dict.fromkeys(hosts + env_list("ASSAY_ALLOWED_HOSTS", []))),
+        "CSRF_TRUSTED_ORIGINS": [
+            f"{parts.scheme}://{parts.netloc}",
+            *env_list("ASSAY_CSRF_TRUSTED_ORIGINS", []),
+        ],
+        "SESSION_COOKIE_SECURE": https,
+        "CSRF_COOKIE_SECURE": https,
+        "SECURE_SSL_REDIRECT": env_bool("ASSAY_SSL_REDIRECT", https),
+        "SECURE_HSTS_SECONDS": env_int("ASSAY_HSTS_SECONDS", 365 * 24 * 3600) if https else 0,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": env_bool("ASSAY_HSTS_INCLUDE_SUBDOMAINS", True),
+        "SECURE_HSTS_PRELOAD": env_bool("ASSAY_HSTS_PRELOAD", False),
+    }
+
+
+# SITE_URL, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, SESSION_COOKIE_SECURE, CSRF_COOKIE_SECURE,
+# SECURE_SSL_REDIRECT and SECURE_HSTS_*
+globals().update(deployment_settings(env_str("ASSAY_SITE_URL", "http://127.0.0.1:8000")))
+# HSTS preloading is for the owner of the whole domain to ask for (hstspreload.org), not a default
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# testers authenticate with a token the request has already carried: a redirect would protect
+# nothing, and it would stop local testers that talk plain HTTP behind a TLS proxy
+SECURE_REDIRECT_EXEMPT = [r"^api/tester/"]
+# behind reverse proxies: the client address is taken from X-Forwarded-For (counted from the
+# right) and HTTPS from X-Forwarded-Proto, which the proxy must set (not pass on)
+PROXY_COUNT = env_int("ASSAY_PROXY_COUNT", 0)
+if PROXY_COUNT > 0:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# every response: scripts and styles only from the storer's own static files (the middleware
+# comes first, so that responses of the other middleware get the header too)
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+MIDDLEWARE.insert(0, "assay.storer.security.ContentSecurityPolicyMiddleware")
+INSTALLED_APPS.append("ninja")  # /api/docs from the storer's static files: no CDN, no inline script
+
+# login (issue 9): failed logins are limited per account and per address (django-axes): after
+# ASSAY_LOGIN_FAILURE_LIMIT failures on one account, or ASSAY_LOGIN_ADDRESS_FAILURE_LIMIT from one
+# address, within ASSAY_LOGIN_COOLOFF_MIN minutes, logins are refused with 429 and a page saying
+# when to try again, until that many minutes after the last failure (assay/storer/security.py)
+INSTALLED_APPS.append("axes")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesBackend",  # first: refuses a locked-out login before checking it
+    "django.contrib.auth.backends.ModelBackend",
+]
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as axes requires
+AXES_HANDLER = "assay.storer.security.LoginLimits"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own, not the pair
+AXES_FAILURE_LIMIT = env_int("ASSAY_LOGIN_FAILURE_LIMIT", 5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("ASSAY_LOGIN_ADDRESS_FAILURE_LIMIT", 30)
+_cool_off_min = env_int("ASSAY_LOGIN_COOLOFF_MIN", 15)
+for _name, _value in (
+    ("ASSAY_LOGIN_FAILURE_LIMIT", AXES_FAILURE_LIMIT),
+    ("ASSAY_LOGIN_ADDRESS_FAILURE_LIMIT", LOGIN_ADDRESS_FAILURE_LIMIT),
+    ("ASSAY_LOGIN_COOLOFF_MIN", _cool_off_min),
+):
+    if _value < 1:
+        raise ImproperlyConfigured(f"Unexpected value {_name}={_value}, use 1 or more")
+AXES_COOLOFF_TIME = timedelta(minutes=_cool_off_min)
+# trying again while locked out does not push the end of the lockout further away
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# a success does not clear the address's failures (a student's own login would otherwise reset
+# the count between guesses at other accounts)
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "assay.storer.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "assay.storer.security.client_address"
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept (for the cool-off); successes are not logged
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "assay.storer.urls"
 WSGI_APPLICATION = "assay.storer.wsgi.application"
@@ -136,6 +240,13 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # deployment (issue 9): the database file is created 0600 (its -wal and -shm files get the
+    # same mode from SQLite) and an existing one is made 0600
+    _db_file = Path(DATABASES["default"]["NAME"])
+    if str(_db_file) not in ("", ":memory:") and _db_file.parent.is_dir():
+        os.close(os.open(_db_file, os.O_CREAT | os.O_WRONLY, 0o600))
+        for _path in (_db_file, Path(f"{_db_file}-wal"), Path(f"{_db_file}-shm")):
+            make_private(_path, 0o600)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
@@ -153,29 +264,27 @@ WHITENOISE_USE_FINDERS = (
     True  # serve straight from the apps' static/ folders (no collectstatic step)
 )
 MEDIA_ROOT = Path(env_str("ASSAY_FILES_DIR", str(DATA_DIR / "files")))
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 STORAGE = env_str("ASSAY_STORAGE", "local")
 if STORAGE == "s3":
     # S3-compatible object storage (AWS, MinIO, Ceph …) through django-storages
-    STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": env_str("ASSAY_S3_BUCKET"),
-            "endpoint_url": env_str("ASSAY_S3_ENDPOINT_URL") or None,
-            "access_key": env_str("ASSAY_S3_ACCESS_KEY") or None,
-            "secret_key": env_str("ASSAY_S3_SECRET_KEY") or None,
-            "region_name": env_str("ASSAY_S3_REGION", "us-east-1"),
-            "location": env_str("ASSAY_S3_PREFIX"),
-            "default_acl": None,
-            "querystring_auth": True,
-            "file_overwrite": False,
-        },
+    S3_OPTIONS: dict[str, Any] = {
+        "bucket_name": env_str("ASSAY_S3_BUCKET"),
+        "endpoint_url": env_str("ASSAY_S3_ENDPOINT_URL") or None,
+        "access_key": env_str("ASSAY_S3_ACCESS_KEY") or None,
+        "secret_key": env_str("ASSAY_S3_SECRET_KEY") or None,
+        "region_name": env_str("ASSAY_S3_REGION", "us-east-1"),
+        "location": env_str("ASSAY_S3_PREFIX"),
+        "default_acl": None,
+        "querystring_auth": True,
+        "file_overwrite": False,
     }
-    if not STORAGES["default"]["OPTIONS"]["bucket_name"]:
+    if not S3_OPTIONS["bucket_name"]:
         raise ImproperlyConfigured("ASSAY_STORAGE=s3 needs ASSAY_S3_BUCKET")
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": S3_OPTIONS}
 elif STORAGE != "local":
     raise ImproperlyConfigured(f"Unexpected value ASSAY_STORAGE={STORAGE!r}, use 'local' or 's3'")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -206,6 +315,22 @@ MAX_EVALUATION_ATTEMPTS = env_int("ASSAY_MAX_EVALUATION_ATTEMPTS", 3)
 HEARTBEAT_TIMEOUT_S = env_int("ASSAY_HEARTBEAT_TIMEOUT_S", 30)
 # a queued job nobody claimed for this long is sent to the broker again (a message may be lost)
 REDISPATCH_AFTER_S = env_int("ASSAY_REDISPATCH_AFTER_S", 60)
+
+# uploads (issue 9): the largest request body of each kind of upload, refused with 413 from its
+# Content-Length before anything is read, and counted as it streams in should it be longer
+# (assay/storer/uploads.py). ASSAY_MAX_PACKAGE_MIB (above) is still read when set.
+MAX_SUBMISSION_REQUEST_BYTES = env_int("ASSAY_MAX_SUBMISSION_KIB", 8 * 1024) * 1024
+MAX_PACKAGE_BYTES = (
+    env_int(
+        "ASSAY_MAX_PACKAGE_KIB",
+        MAX_PACKAGE_BYTES // 1024 if "ASSAY_MAX_PACKAGE_MIB" in os.environ else 64 * 1024,
+    )
+    * 1024
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "assay.storer.uploads.UploadLimitMiddleware",
+)
 
 LOGGING = {
     "version": 1,

@@ -167,13 +167,13 @@ class PreparedChecker:
                     f"checker wrote a score.txt that is not a number: {score_text!r}",
                 )
             if res.exit_code == REJECT and score == 0:
-                return JudgeResult(Verdict.WA, 0.0, message)
+                return JudgeResult(Verdict.WA, 0.0, message, team_msg)
             if score >= 1.0 and res.exit_code == ACCEPT:
-                return JudgeResult(Verdict.AC, 1.0, message)
-            return JudgeResult(Verdict.PA if score > 0 else Verdict.WA, score, message)
+                return JudgeResult(Verdict.AC, 1.0, message, team_msg)
+            return JudgeResult(Verdict.PA if score > 0 else Verdict.WA, score, message, team_msg)
         if res.exit_code == ACCEPT:
-            return JudgeResult(Verdict.AC, 1.0, message)
-        return JudgeResult(Verdict.WA, 0.0, message)
+            return JudgeResult(Verdict.AC, 1.0, message, team_msg)
+        return JudgeResult(Verdict.WA, 0.0, message, team_msg)
 
     def validate_input(self, input_path: Path, flags: list[str]) -> str:
         """Run the program as a Kattis input validator on ``input_path`` (on its stdin, with
@@ -376,4 +376,4 @@ def verdict_of_run(res: RunResult) -> JudgeResult:
         Status.SG: Verdict.RTE,
         Status.XX: Verdict.IE,
     }
-    return JudgeResult(mapping[res.status], 0.0, res.message)
+    return JudgeResult(mapping[res.status], 0.0, res.message, res.message)

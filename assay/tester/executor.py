@@ -254,7 +254,8 @@ class Executor:
             **res.to_dict(),
             "verdict": str(judged.verdict),
             "score": round(judged.score, 4),
-            "judge_message": judged.message,
+            "judge_message": judged.message,  # for the staff (may quote the expected output)
+            "student_message": judged.student_message,  # what the student may read
             "stdout_truncated": _cap(stdout),
             "stderr_truncated": _cap(stderr),
         }

@@ -1,10 +1,47 @@
 """The storer's REST API (django-ninja); the OpenAPI schema is served at /api/openapi.json."""
 
+from typing import Any
+
 from ninja import NinjaAPI
+from ninja.parser import Parser
 
 from . import errors, tester, users
 
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class StrictParser(Parser):
+    """Every JSON body of this API is an object: anything else (``0``, ``[]``, ``"x"``) is a 400,
+    not read as an empty object, as django-ninja would for a body whose fields are all optional.
+    No text may hold a NUL character (PostgreSQL cannot store one: it was a 500 there)."""
+
+    def parse_body(self, request: Any) -> Any:
+        data = super().parse_body(request)
+        if not isinstance(data, dict):
+            raise errors.BodyRefused("the body must be a JSON object")
+        if _has_nul(data):
+            raise errors.BodyRefused("NUL characters are not allowed")
+        return data
+
+    def parse_querydict(self, data: Any, list_fields: list[str], request: Any) -> Any:
+        for key, values in data.lists():
+            if _has_nul(key) or _has_nul(values):
+                raise errors.ApiError(
+                    400, "invalid", f"{key}: NUL characters are not allowed", key.strip("\x00")
+                )
+        return super().parse_querydict(data, list_fields, request)
+
+
 api = NinjaAPI(
+    parser=StrictParser(),
     title="assay",
     version="1",
     description="Courses, assignments, submissions and results; and the testers' job endpoints.",

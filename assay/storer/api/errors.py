@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import (
+    BadRequest,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFilesSent,
+)
+from django.db import DataError
 from django.http import Http404, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -13,6 +21,10 @@ from assay.storer.evaluation.services import ServiceError
 
 class ApiError(ServiceError):
     pass
+
+
+class BodyRefused(ValueError):
+    """A JSON body the API's parser refuses (django-ninja turns it into a 400)."""
 
 
 def not_found(what: str) -> ApiError:
@@ -63,4 +75,34 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request: Any, exc: HttpError) -> HttpResponse:
-        return api.create_response(request, error_body("error", str(exc)), status=exc.status_code)
+        # e.g. session authentication's CSRF check (403)
+        code = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found"}
+        message = str(exc)
+        if isinstance(exc.__cause__, BodyRefused):  # "Cannot parse request body": say why
+            message = f"{message}: {exc.__cause__}"
+        elif isinstance(exc.__cause__, ValueError):
+            message = f"{message}: not JSON ({exc.__cause__})"
+        return api.create_response(
+            request, error_body(code.get(exc.status_code, "error"), message), status=exc.status_code
+        )
+
+    @api.exception_handler(DataError)
+    def data_error(request: Any, exc: DataError) -> HttpResponse:
+        # the last line of defence: a value the database cannot store is the request's fault
+        return api.create_response(
+            request, error_body("invalid", "a value in the request cannot be stored"), status=400
+        )
+
+    # a body Django's request parsing refuses (malformed multipart, too many files or fields, too
+    # large a form): in the API's error shape, not Django's HTML page
+    @api.exception_handler(MultiPartParserError)
+    @api.exception_handler(BadRequest)
+    @api.exception_handler(SuspiciousOperation)
+    def bad_body(request: Any, exc: Exception) -> HttpResponse:
+        status, code = 400, "invalid"
+        if isinstance(exc, TooManyFilesSent):
+            status, code = 413, "too_many_files"
+        elif isinstance(exc, RequestDataTooBig):
+            status, code = 413, "upload_too_large"
+        message = f"the request was refused: {exc}" if str(exc) else "the request was refused"
+        return api.create_response(request, error_body(code, message), status=status)

@@ -4,33 +4,38 @@ claim, fetch and report only the jobs dispatched to it."""
 from __future__ import annotations
 
 from django.http import HttpResponse
-from ninja import File, Router, Schema
+from ninja import Field, File, Router, Schema
 from ninja.files import UploadedFile
 
 from assay.storer.evaluation import services
 
 from .auth import TESTER_AUTH
+from .schemas import BodyCount, BodyId, Count, Id, errors
 
 router = Router(auth=TESTER_AUTH, tags=["tester"])
 
 
 class ClaimIn(Schema):
-    attempt: int
+    attempt: BodyCount
 
 
 class FailIn(Schema):
-    attempt: int
-    error: str
-    retry: bool = False
+    attempt: BodyCount
+    error: str  # stored cut to 10000 characters
+    retry: bool = Field(False, strict=True)
 
 
 class HeartbeatIn(Schema):
-    jobs: list[int] = []
-    runtimes: list[str] | None = None
-    slots: int | None = None
+    jobs: list[BodyId] = Field([], max_length=10_000)
+    runtimes: list[str] | None = Field(None, max_length=1000)
+    slots: int | None = Field(None, ge=1, le=10_000, strict=True, description="jobs at once")
 
 
-@router.post("/heartbeat", summary="I am alive, running these jobs")
+@router.post(
+    "/heartbeat",
+    response={200: dict, **errors(400, 401)},
+    summary="I am alive, running these jobs",
+)
 def heartbeat(request, body: HeartbeatIn):
     tester = request.auth
     if body.runtimes is not None or body.slots is not None:
@@ -43,16 +48,30 @@ def heartbeat(request, body: HeartbeatIn):
     return {"ok": True}
 
 
-@router.post("/jobs/{job_id}/claim", summary="Take a job announced by the broker")
-def claim(request, job_id: int, body: ClaimIn):
+@router.post(
+    "/jobs/{job_id}/claim",
+    response={200: dict, **errors(400, 401, 409)},
+    summary="Take a job announced by the broker",
+)
+def claim(request, job_id: Id, body: ClaimIn):
     job = services.claim(job_id, body.attempt, request.auth)
     return {"job": job.id, "attempt": job.attempt, "kind": job.kind}
 
 
 @router.get(
-    "/jobs/{job_id}/bundle", summary="Download the job bundle (or, to validate, the package)"
+    "/jobs/{job_id}/bundle",
+    response={200: None, **errors(400, 401, 403, 404, 409)},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "the job bundle, a zip",
+                "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+    summary="Download the job bundle (or, to validate, the package)",
 )
-def bundle(request, job_id: int, attempt: int):
+def bundle(request, job_id: Id, attempt: Count):
     job = services.held_job(job_id, attempt, request.auth)
     data = services.job_bundle(job)
     response = HttpResponse(data, content_type="application/zip")
@@ -60,15 +79,23 @@ def bundle(request, job_id: int, attempt: int):
     return response
 
 
-@router.post("/jobs/{job_id}/result", summary="Upload the result archive; the storer ingests it")
-def result(request, job_id: int, attempt: int, archive: UploadedFile = File(...)):
+@router.post(
+    "/jobs/{job_id}/result",
+    response={200: dict, **errors(400, 401, 403, 404, 409, 413)},
+    summary="Upload the result archive; the storer ingests it",
+)
+def result(request, job_id: Id, attempt: Count, archive: UploadedFile = File(...)):
     job = services.held_job(job_id, attempt, request.auth)
     job = services.notify(job, request.auth, archive.read())
     return {"job": job.id, "state": job.state, "verdict": job.verdict or None}
 
 
-@router.post("/jobs/{job_id}/fail", summary="Report that the job could not be evaluated")
-def fail(request, job_id: int, body: FailIn):
+@router.post(
+    "/jobs/{job_id}/fail",
+    response={200: dict, **errors(400, 401, 403, 404, 409)},
+    summary="Report that the job could not be evaluated",
+)
+def fail(request, job_id: Id, body: FailIn):
     job = services.held_job(job_id, body.attempt, request.auth)
     job = services.report_failure(job, request.auth, body.error, retry=body.retry)
     return {"job": job.id, "state": job.state, "attempt": job.attempt}

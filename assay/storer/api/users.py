@@ -14,9 +14,11 @@ from assay.storer.courses.models import Assignment, AssignmentVersion, Course, M
 from assay.storer.courses.permissions import can_supervise, can_view, is_admin, visible_courses
 from assay.storer.evaluation import queries, services
 from assay.storer.evaluation.models import Job, Submission, Tester
+from assay.storer.evaluation.visibility import test_view
 
 from .auth import USER_AUTH
 from .errors import ApiError, forbidden, not_found
+from .schemas import Count, Id, errors
 
 router = Router(auth=USER_AUTH)
 
@@ -69,24 +71,10 @@ def version_json(v: AssignmentVersion) -> dict[str, Any]:
     }
 
 
-TEST_DETAIL_KEYS = (
-    "status",
-    "exit_code",
-    "signal",
-    "cpu_time_s",
-    "wall_time_s",
-    "memory_kib",
-    "score",
-    "message",
-    "judge_message",
-)
-
-
 def submission_json(s: Submission, user: Any) -> dict[str, Any]:
     """A submission as ``user`` may see it: a student sees hidden tests' verdicts only."""
     supervisor = can_supervise(user, s.assignment.course)
     job = s.latest_job()
-    details = s.assignment.test_details
     doc: dict[str, Any] = {
         "id": s.id,
         "assignment": s.assignment_id,
@@ -130,20 +118,7 @@ def submission_json(s: Submission, user: Any) -> dict[str, Any]:
             out = services.read_result_file(job, "build_stderr.vmr") or b""
             doc["build"]["stderr"] = out.decode(errors="replace")
         doc["timings"] = step_timings(job)
-        for t in job.tests.all():
-            entry: dict[str, Any] = {
-                "name": t.name,
-                "group": t.group,
-                "verdict": t.verdict,
-                "visible": t.visible,
-            }
-            if (
-                supervisor
-                or details == Assignment.DETAILS_ALL
-                or (details == Assignment.DETAILS_VISIBLE and t.visible)
-            ):
-                entry.update({k: getattr(t, k) for k in TEST_DETAIL_KEYS})
-            doc["tests"].append(entry)
+        doc["tests"] = [test_view(t, s.assignment, supervisor) for t in job.tests.all()]
     return doc
 
 
@@ -165,6 +140,8 @@ def step_timings(job: Job) -> dict[str, float | None]:
 
 
 def get_course(slug: str, user: Any) -> Course:
+    if "\x00" in slug:  # PostgreSQL cannot even compare it
+        raise not_found("course")
     course = Course.objects.filter(slug=slug).first()
     if course is None or not can_view(user, course):
         raise not_found(f"course {slug!r}")  # no difference between absent and not yours
@@ -205,24 +182,30 @@ def require_supervisor(user: Any, course: Course) -> None:
 # -- endpoints ------------------------------------------------------------------------------
 
 
-@router.get("/me", summary="The authenticated user")
+@router.get("/me", response={200: dict, **errors(401)}, summary="The authenticated user")
 def me(request):
     u = request.auth
     return {"username": u.username, "email": u.email, "administrator": is_admin(u)}
 
 
-@router.get("/courses", summary="Courses the user belongs to (all, for administrators)")
+@router.get(
+    "/courses",
+    response={200: list[dict], **errors(401)},
+    summary="Courses the user belongs to (all, for administrators)",
+)
 def list_courses(request):
     return [course_json(c, request.auth) for c in visible_courses(request.auth).order_by("slug")]
 
 
-@router.get("/courses/{slug}", summary="One course")
+@router.get("/courses/{slug}", response={200: dict, **errors(401, 404)}, summary="One course")
 def course_detail(request, slug: str):
     return course_json(get_course(slug, request.auth), request.auth)
 
 
 @router.get(
-    "/courses/{slug}/assignments", summary="A course's assignments (published ones, for students)"
+    "/courses/{slug}/assignments",
+    response={200: list[dict], **errors(401, 404)},
+    summary="A course's assignments (published ones, for students)",
 )
 def list_assignments(request, slug: str):
     course = get_course(slug, request.auth)
@@ -234,7 +217,7 @@ def list_assignments(request, slug: str):
 
 @router.post(
     "/courses/{slug}/assignments",
-    response={201: dict},
+    response={201: dict, **errors(400, 401, 403, 404, 409, 413)},
     summary="Create an assignment from a package",
 )
 def create_assignment(
@@ -262,24 +245,31 @@ def create_assignment(
     )
 
 
-@router.get("/assignments/{assignment_id}", summary="One assignment")
-def assignment_detail(request, assignment_id: int):
+@router.get(
+    "/assignments/{assignment_id}",
+    response={200: dict, **errors(400, 401, 404)},
+    summary="One assignment",
+)
+def assignment_detail(request, assignment_id: Id):
     return assignment_json(get_assignment(assignment_id, request.auth))
 
 
 class AssignmentPatch(Schema):
     deadline: dt.datetime | None = None
-    clear_deadline: bool = False
-    points: float | None = Field(None, ge=0)
+    # strict: `false` or "3" is not a number of points (JSON has the types to say it)
+    clear_deadline: bool = Field(False, strict=True)
+    points: float | None = Field(None, ge=0, le=1e9, allow_inf_nan=False, strict=True)
     evaluation: Literal["immediate", "on_demand"] | None = None
     test_details: Literal["verdicts", "visible", "all"] | None = None
     title: str | None = Field(None, min_length=1, max_length=200)
 
 
 @router.patch(
-    "/assignments/{assignment_id}", summary="Change deadline, points, evaluation mode, visibility"
+    "/assignments/{assignment_id}",
+    response={200: dict, **errors(400, 401, 403, 404)},
+    summary="Change deadline, points, evaluation mode, visibility",
 )
-def update_assignment(request, assignment_id: int, patch: AssignmentPatch):
+def update_assignment(request, assignment_id: Id, patch: AssignmentPatch):
     a = get_assignment(assignment_id, request.auth)
     require_supervisor(request.auth, a.course)
     for key in ("deadline", "points", "evaluation", "test_details", "title"):
@@ -293,9 +283,11 @@ def update_assignment(request, assignment_id: int, patch: AssignmentPatch):
 
 
 @router.get(
-    "/assignments/{assignment_id}/versions", summary="Package versions with their validation"
+    "/assignments/{assignment_id}/versions",
+    response={200: list[dict], **errors(400, 401, 403, 404)},
+    summary="Package versions with their validation",
 )
-def list_versions(request, assignment_id: int):
+def list_versions(request, assignment_id: Id):
     a = get_assignment(assignment_id, request.auth)
     require_supervisor(request.auth, a.course)
     return [version_json(v) for v in a.versions.order_by("number")]
@@ -303,11 +295,11 @@ def list_versions(request, assignment_id: int):
 
 @router.post(
     "/assignments/{assignment_id}/versions",
-    response={201: dict},
+    response={201: dict, **errors(400, 401, 403, 404, 413)},
     summary="Upload a new package version",
 )
 def upload_version(
-    request, assignment_id: int, publish: Form[bool] = True, package: UploadedFile = File(...)
+    request, assignment_id: Id, publish: Form[bool] = True, package: UploadedFile = File(...)
 ):
     a = get_assignment(assignment_id, request.auth)
     require_supervisor(request.auth, a.course)
@@ -316,9 +308,11 @@ def upload_version(
 
 
 @router.post(
-    "/assignments/{assignment_id}/versions/{number}/publish", summary="Publish a validated version"
+    "/assignments/{assignment_id}/versions/{number}/publish",
+    response={200: dict, **errors(400, 401, 403, 404, 409)},
+    summary="Publish a validated version",
 )
-def publish_version(request, assignment_id: int, number: int):
+def publish_version(request, assignment_id: Id, number: Id):
     a = get_assignment(assignment_id, request.auth)
     require_supervisor(request.auth, a.course)
     v = a.versions.filter(number=number).first()
@@ -329,11 +323,13 @@ def publish_version(request, assignment_id: int, number: int):
 
 
 @router.post(
-    "/assignments/{assignment_id}/submissions", response={201: dict}, summary="Submit files"
+    "/assignments/{assignment_id}/submissions",
+    response={201: dict, **errors(400, 401, 403, 404, 413)},
+    summary="Submit files",
 )
 def submit(
     request,
-    assignment_id: int,
+    assignment_id: Id,
     files: list[UploadedFile] = File(None),
     archive: UploadedFile = File(None),
     for_user: Form[str | None] = None,
@@ -356,9 +352,13 @@ def submit(
     return Status(201, submission_json(submission, user))
 
 
-@router.get("/submissions", summary="Submissions: one's own, or a course's for its supervisors")
+@router.get(
+    "/submissions",
+    response={200: list[dict], **errors(400, 401)},
+    summary="Submissions: one's own, or a course's for its supervisors",
+)
 def list_submissions(
-    request, assignment: int | None = None, author: str | None = None, limit: int = 100
+    request, assignment: Id | None = None, author: str | None = None, limit: Count = 100
 ):
     user = request.auth
     qs = Submission.objects.select_related("assignment__course", "author", "submitted_by")
@@ -374,17 +374,21 @@ def list_submissions(
     return [submission_json(s, user) for s in qs.order_by("-id")[: max(1, min(limit, 1000))]]
 
 
-@router.get("/submissions/{submission_id}", summary="A submission's status and results")
-def submission_detail(request, submission_id: int):
+@router.get(
+    "/submissions/{submission_id}",
+    response={200: dict, **errors(400, 401, 404)},
+    summary="A submission's status and results",
+)
+def submission_detail(request, submission_id: Id):
     return submission_json(get_submission(submission_id, request.auth), request.auth)
 
 
 @router.post(
     "/submissions/{submission_id}/evaluate",
-    response={202: dict},
+    response={202: dict, **errors(400, 401, 403, 404, 409)},
     summary="Evaluate an on-demand submission",
 )
-def evaluate(request, submission_id: int):
+def evaluate(request, submission_id: Id):
     s = get_submission(submission_id, request.auth)
     services.evaluate_on_demand(s, request.auth)
     return Status(202, submission_json(s, request.auth))
@@ -392,10 +396,10 @@ def evaluate(request, submission_id: int):
 
 @router.post(
     "/submissions/{submission_id}/reevaluate",
-    response={202: dict},
+    response={202: dict, **errors(400, 401, 403, 404)},
     summary="Re-evaluate (supervisors)",
 )
-def reevaluate(request, submission_id: int):
+def reevaluate(request, submission_id: Id):
     s = get_submission(submission_id, request.auth)
     require_supervisor(request.auth, s.assignment.course)
 
@@ -412,8 +416,12 @@ def require_admin(user: Any) -> None:
         raise forbidden("only administrators may do this")
 
 
-@router.get("/jobs", summary="Jobs, e.g. the failed ones (administrators)")
-def list_jobs(request, state: str | None = None, limit: int = 100):
+@router.get(
+    "/jobs",
+    response={200: list[dict], **errors(400, 401, 403)},
+    summary="Jobs, e.g. the failed ones (administrators)",
+)
+def list_jobs(request, state: str | None = None, limit: Count = 100):
     require_admin(request.auth)
     qs = Job.objects.select_related("tester", "version__assignment__course")
     if state:
@@ -439,9 +447,11 @@ def list_jobs(request, state: str | None = None, limit: int = 100):
 
 
 @router.post(
-    "/jobs/{job_id}/retry", response={202: dict}, summary="Retry a failed job (administrators)"
+    "/jobs/{job_id}/retry",
+    response={202: dict, **errors(400, 401, 403, 404, 409)},
+    summary="Retry a failed job (administrators)",
 )
-def retry_job(request, job_id: int):
+def retry_job(request, job_id: Id):
     require_admin(request.auth)
     job = Job.objects.filter(pk=job_id).first()
     if job is None:
@@ -450,12 +460,20 @@ def retry_job(request, job_id: int):
     return Status(202, {"id": job.id, "state": job.state, "attempt": job.attempt})
 
 
-@router.get("/queues", summary="Per runtime environment: jobs waiting, testers, estimated wait")
+@router.get(
+    "/queues",
+    response={200: list[dict], **errors(401)},
+    summary="Per runtime environment: jobs waiting, testers, estimated wait",
+)
 def list_queues(request):
     return queries.queue_lengths()
 
 
-@router.get("/testers", summary="Testers and what they do (administrators)")
+@router.get(
+    "/testers",
+    response={200: list[dict], **errors(401, 403)},
+    summary="Testers and what they do (administrators)",
+)
 def list_testers(request):
     require_admin(request.auth)
     return [

@@ -174,8 +174,9 @@ class TestResult(models.Model):
     memory_kib = models.IntegerField(null=True, blank=True)
     verdict = models.CharField(max_length=10)
     score = models.FloatField(default=0.0)
-    message = models.TextField(blank=True)
-    judge_message = models.TextField(blank=True)
+    message = models.TextField(blank=True)  # the sandbox's
+    judge_message = models.TextField(blank=True)  # for the staff: may quote the expected output
+    student_message = models.TextField(blank=True)  # never quotes the expected output
 
     class Meta:
         ordering = ["job", "order"]

@@ -53,7 +53,8 @@ def latest_jobs(course: Course, assignment_id: int | None = None) -> dict[int, J
         qs = qs.filter(submission__assignment_id=assignment_id)
     latest: dict[int, Job] = {}
     for job in qs.select_related("submission").order_by("id"):
-        latest[job.submission_id] = job
+        if job.submission_id is not None:
+            latest[job.submission_id] = job
     return latest
 
 
@@ -62,7 +63,7 @@ def best_points(course: Course) -> dict[tuple[int, int], float]:
     best: dict[tuple[int, int], float] = defaultdict(float)
     seen: set[tuple[int, int]] = set()
     for job in latest_jobs(course).values():
-        if job.state != Job.DONE or job.points is None:
+        if job.state != Job.DONE or job.points is None or job.submission is None:
             continue
         key = (job.submission.author_id, job.submission.assignment_id)
         best[key] = max(best[key], job.points) if key in seen else job.points

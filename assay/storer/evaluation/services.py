@@ -4,6 +4,7 @@ package versions, submissions, dispatch, claims, bundles, result ingestion, fail
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import json
 import logging
@@ -131,7 +132,7 @@ def add_version(
     if len(data) > settings.MAX_PACKAGE_BYTES:
         raise ServiceError(
             413,
-            "too_large",
+            "upload_too_large",
             f"the package is larger than {settings.MAX_PACKAGE_BYTES} bytes",
             "package",
         )
@@ -198,9 +199,42 @@ def _pool(course: Course) -> str:
 # -- submissions ----------------------------------------------------------------------------
 
 
+# a submitted file's name: its path inside the submission, folders included (the stored path,
+# submissions/COURSE/ASSIGNMENT/ID/NAME, stays within the FileField's 400 characters)
+MAX_FILE_NAME_CHARS = 200
+MAX_FILE_NAME_DEPTH = 16  # folders
+
+
+def check_file_name(name: str, field: str = "files") -> None:
+    """Refuse, naming it, a submitted file name that is unsafe or unreasonable: empty parts,
+    '.' or '..', backslashes, characters that are not printable (NUL, control characters, and
+    the bidirectional overrides that make a listing show another name than the file has), a name
+    too long or nested too deep."""
+    shown = repr(name if len(name) <= 80 else name[:80] + "…")
+
+    def refuse(why: str) -> None:
+        raise ServiceError(400, "bad_file_name", f"file name {shown} is not allowed: {why}", field)
+
+    parts = name.split("/")
+    if not name or any(p in ("", ".", "..") for p in parts):
+        refuse("empty, '.' or '..' parts")
+    if "\\" in name:
+        refuse("backslashes are not allowed")
+    if not name.isprintable():
+        refuse("control, formatting or bidirectional characters are not allowed")
+    if len(name) > MAX_FILE_NAME_CHARS:
+        refuse(f"{len(name)} characters; at most {MAX_FILE_NAME_CHARS}")
+    if len(parts) - 1 > MAX_FILE_NAME_DEPTH:
+        refuse(f"nested {len(parts) - 1} folders deep; at most {MAX_FILE_NAME_DEPTH}")
+    if any(len(p.encode(errors="surrogateescape")) > 255 for p in parts):
+        refuse("a part longer than 255 bytes")
+
+
 def check_upload(files: dict[str, bytes]) -> None:
     if not files:
         raise ServiceError(400, "no_files", "the submission has no files", "files")
+    for name in files:
+        check_file_name(name)
     if len(files) > settings.MAX_UPLOAD_FILES:
         raise ServiceError(
             413,
@@ -232,8 +266,9 @@ def files_from_uploads(uploads: list[Any]) -> dict[str, bytes]:
     content: dict[str, bytes] = {}
     for f in uploads:
         name = f.name or ""
-        if not name or "/" in name or "\\" in name or name in (".", "..") or name.startswith("."):
+        if "/" in name or name.startswith("."):
             raise ServiceError(400, "bad_file_name", f"file name {name!r} is not allowed", "files")
+        check_file_name(name)
         if name in content:
             raise ServiceError(400, "duplicate_file", f"file {name!r} was sent twice", "files")
         if f.size > settings.MAX_UPLOAD_FILE_BYTES:
@@ -259,7 +294,10 @@ def files_from_zip(data: bytes) -> dict[str, bytes]:
             names = extract_zip(data, Path(tmp), limits)
         except ArchiveError as e:
             raise ServiceError(400, "bad_archive", f"the zip was refused: {e}", "archive") from e
-        return as_submitted({n: (Path(tmp) / n).read_bytes() for n in names})
+        files = as_submitted({n: (Path(tmp) / n).read_bytes() for n in names})
+    for name in files:
+        check_file_name(name, "archive")
+    return files
 
 
 def submission_author(assignment: Assignment, user: Any, for_username: str | None) -> Any:
@@ -439,7 +477,7 @@ def watch_jobs() -> dict[str, int]:
     """
     now = timezone.now()
     lost = 0
-    silent_since = now - timezone.timedelta(seconds=settings.HEARTBEAT_TIMEOUT_S)
+    silent_since = now - dt.timedelta(seconds=settings.HEARTBEAT_TIMEOUT_S)
     for job in Job.objects.filter(state=Job.RUNNING, heartbeat_at__lt=silent_since).select_related(
         "tester"
     ):
@@ -450,7 +488,7 @@ def watch_jobs() -> dict[str, int]:
             )
         lost += 1
     resent = 0
-    unclaimed_since = now - timezone.timedelta(seconds=settings.REDISPATCH_AFTER_S)
+    unclaimed_since = now - dt.timedelta(seconds=settings.REDISPATCH_AFTER_S)
     waiting = Job.objects.filter(state=Job.QUEUED).filter(
         models.Q(dispatched_at__lt=unclaimed_since)
         | models.Q(dispatched_at__isnull=True, queued_at__lt=unclaimed_since)
@@ -599,6 +637,8 @@ def _ingest_evaluation(job: Job, tester: Tester, tmp: Path, archive: bytes, rece
     expected = [t["name"] for t in meta["tests"]]
     tests = doc.get("tests")
     try:
+        if not isinstance(tests, list):
+            raise TypeError("tests: not a list")
         by_name = {t["name"]: t for t in tests}
         missing = [n for n in expected if n not in by_name]
         if missing:
@@ -634,6 +674,7 @@ def _ingest_evaluation(job: Job, tester: Tester, tmp: Path, archive: bytes, rece
                     score=float(by_name[n].get("score", 0)),
                     message=str(by_name[n].get("message") or "")[:2000],
                     judge_message=str(by_name[n].get("judge_message") or "")[:2000],
+                    student_message=str(by_name[n].get("student_message") or "")[:2000],
                 )  # fmt: skip
                 for i, n in enumerate(expected)
             ]
@@ -786,7 +827,7 @@ def retry_failed(job: Job, user: Any) -> Job:
 
 def read_result_file(job: Job, member: str, limit: int = 64 * 1024) -> bytes | None:
     """A file of a job's result archive (e.g. ``NAME/run_stdout.vmr``), or None."""
-    if not job.result_archive:
+    if not job.result_archive or not job.result_archive.name:
         return None
     with (
         default_storage.open(job.result_archive.name, "rb") as f,

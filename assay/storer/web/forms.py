@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from assay.storer.courses.models import Assignment, Membership
+from assay.storer.uploads import readable
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -26,7 +28,8 @@ class MultipleFileField(forms.FileField):
 
 
 class SubmitForm(forms.Form):
-    files = MultipleFileField(
+    # a field named "files" (the name the API uses): the stubs see Form.files, the uploads
+    files = MultipleFileField(  # type: ignore[assignment]
         required=False,
         label="Files",
         help_text="Choose or drop one or more files, or a single .zip of them.",
@@ -37,10 +40,16 @@ class SubmitForm(forms.Form):
 
     def __init__(self, *args: Any, students: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["files"].help_text = (
+            "Choose or drop one or more files, or a single .zip of them "
+            f"(at most {readable(settings.MAX_SUBMISSION_REQUEST_BYTES)} in all)."
+        )
         if students is None:
             del self.fields["for_user"]
         else:
-            self.fields["for_user"].choices = [("", "— myself —")] + [(s, s) for s in students]
+            field = self.fields["for_user"]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = [("", "— myself —")] + [(s, s) for s in students]
 
     def clean_files(self) -> list[Any]:
         files = self.cleaned_data.get("files") or []
@@ -99,7 +108,7 @@ class MemberForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if not data.get("username") and not data.get("csv"):
             raise forms.ValidationError("Give a username or a CSV file.")
         return data

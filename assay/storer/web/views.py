@@ -19,6 +19,7 @@ from assay.storer.courses.models import Assignment, Course, Membership
 from assay.storer.courses.permissions import can_supervise, can_view, visible_courses
 from assay.storer.evaluation import queries, services
 from assay.storer.evaluation.models import Job, Submission
+from assay.storer.evaluation.visibility import shows_files
 
 from .forms import SubmitForm
 
@@ -56,12 +57,19 @@ def submission_or_404(submission_id: int, user: Any) -> Submission:
     return s
 
 
+def _user_id(request: HttpRequest) -> int:
+    """The logged-in user's id (in the views that require a login)."""
+    pk = request.user.pk
+    assert request.user.is_authenticated and pk is not None
+    return int(pk)
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     courses = []
     for c in visible_courses(request.user).order_by("title"):
         role = (
-            Membership.objects.filter(course=c, user=request.user)
+            Membership.objects.filter(course=c, user_id=_user_id(request))
             .values_list("role", flat=True)
             .first()
         )
@@ -77,7 +85,7 @@ def course(request: HttpRequest, slug: str) -> HttpResponse:
     if not supervisor:
         qs = qs.filter(current_version__isnull=False)
     best = queries.best_points(c)
-    rows = [{"a": a, "best": best.get((request.user.id, a.id))} for a in qs]
+    rows = [{"a": a, "best": best.get((_user_id(request), a.id))} for a in qs]
     return render(request, "web/course.html", {"course": c, "rows": rows, "supervisor": supervisor})
 
 
@@ -90,7 +98,7 @@ def _students(course: Course) -> list[str]:
 
 
 def _submission_rows(request: HttpRequest, a: Assignment) -> list[dict[str, Any]]:
-    qs = a.submissions.filter(author=request.user).select_related(
+    qs = a.submissions.filter(author_id=_user_id(request)).select_related(
         "author", "submitted_by", "assignment__course"
     )[:50]
     # submission_json carries the queue position, estimated wait and "no tester" already
@@ -164,10 +172,11 @@ def _details(s: Submission, doc: dict[str, Any], user: Any) -> None:
     job = s.latest_job()
     if job is None or job.state != Job.DONE:
         return
+    staff = can_supervise(user, s.assignment.course)
     shown = [
         t
         for t in doc["tests"]
-        if "cpu_time_s" in t and (t["visible"] or can_supervise(user, s.assignment.course))
+        if "cpu_time_s" in t and shows_files(s.assignment, t["visible"], staff)
     ]
     if not shown:
         return

@@ -1,7 +1,8 @@
-"""Template helpers: Markdown (sanitised), verdict badges, limits."""
+"""Template helpers: Markdown (sanitised), verdict badges, limits, names shown escaped."""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 import markdown as md
@@ -22,6 +23,27 @@ def markdown(text: str) -> str:
     """Markdown to HTML, sanitised: a description may not run scripts in students' browsers."""
     html = md.markdown(text or "", extensions=["fenced_code", "tables"])
     return mark_safe(nh3.clean(html))  # noqa: S308 - cleaned by nh3
+
+
+def _hidden(char: str) -> bool:
+    """Control characters (U+0000-U+001F, U+007F-U+009F), format characters (the bidi
+    controls U+202A-U+202E, U+2066-U+2069, U+200E/F, U+061C, zero-width ones) and line or
+    paragraph separators: invisible, or changing how the text around them reads."""
+    return unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp")
+
+
+@register.filter
+def printable(text: Any) -> str:
+    """A file name (or a message naming one) with its invisible characters shown escaped:
+    "evil\\u202ecod.exe" reads as such, not as "evilexe.doc". The result is still HTML-escaped
+    by the template."""
+    text = "" if text is None else str(text)
+    if not any(_hidden(c) for c in text):
+        return text
+    return "".join(
+        (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}") if _hidden(c) else c
+        for c in text
+    )
 
 
 @register.inclusion_tag("web/partials/verdict.html")

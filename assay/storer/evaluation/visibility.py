@@ -1,0 +1,53 @@
+"""What a student may see of a test, and what only the staff see: the one rule the API and the
+pages both apply (docs/security.md, "What a student sees of a test").
+
+* Always: the test's name, group, verdict, and whether it is visible.
+* With the assignment's ``test_details`` (``visible``: for visible tests; ``all``: for every
+  test): the sandbox's status, exit code, signal, cpu and wall time, peak memory, score, the
+  sandbox's message ("cpu time limit exceeded") and the student message — a checker's
+  ``teammessage.txt``, or where the built-in judge found the output wrong, never quoting the
+  expected output.
+* For visible tests (unless ``test_details`` is ``verdicts``): the input, the expected output
+  and the program's own output.
+* Only the staff (the course's supervisors and administrators): the judge message (the built-in
+  judge's message quotes the expected token; a checker's ``judgemessage.txt`` is written for the
+  teacher), and everything of hidden tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assay.storer.courses.models import Assignment
+
+ALWAYS = ("name", "group", "verdict", "visible")
+DETAILS = (
+    "status", "exit_code", "signal", "cpu_time_s", "wall_time_s", "memory_kib", "score",
+    "message", "student_message",
+)  # fmt: skip
+STAFF_ONLY = ("judge_message",)
+
+
+def shows_details(assignment: Assignment, visible: bool, staff: bool) -> bool:
+    """Time, memory, status and the student message of a test."""
+    details = assignment.test_details
+    return (
+        staff
+        or details == Assignment.DETAILS_ALL
+        or (details == Assignment.DETAILS_VISIBLE and visible)
+    )
+
+
+def shows_files(assignment: Assignment, visible: bool, staff: bool) -> bool:
+    """The input, the expected output and the program's output of a test."""
+    return staff or (visible and assignment.test_details != Assignment.DETAILS_VERDICTS)
+
+
+def test_view(test: Any, assignment: Assignment, staff: bool) -> dict[str, Any]:
+    """A test result (a TestResult row) as the viewer may see it."""
+    entry = {k: getattr(test, k) for k in ALWAYS}
+    if shows_details(assignment, test.visible, staff):
+        entry.update({k: getattr(test, k) for k in DETAILS})
+    if staff:
+        entry.update({k: getattr(test, k) for k in STAFF_ONLY})
+    return entry
