@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import socket
-import time
 import zipfile
 from urllib.parse import urlsplit
 
@@ -284,8 +283,8 @@ def test_over_http_the_413_comes_before_the_body_is_sent(live_server):
             b"Content-Type: multipart/form-data; boundary=x\r\n"
             b"Content-Length: %d\r\n\r\n--x\r\n" % HUGE
         )
-        started, answer = time.monotonic(), b""
+        # a storer waiting for the body would leave recv() to time out (socket.timeout)
+        answer = b""
         while b"upload_too_large" not in answer and (chunk := s.recv(65536)):
             answer += chunk
-        assert time.monotonic() - started < 5
     assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
