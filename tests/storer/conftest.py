@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 from typing import Any
 
 import pytest
@@ -107,3 +108,29 @@ def cast(db) -> Cast:
 
 
 SUM_OK = b'#include <stdio.h>\nint main(){long long a,b;scanf("%lld %lld",&a,&b);printf("%lld\\n",a+b);return 0;}\n'
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """A self-signed certificate and its key for 127.0.0.1 (openssl)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.fixture
+def done(cast, tmp_path):
+    """Alice's evaluated submission (through the tester API and the real executor)."""
+    from .test_api_tester import claim, evaluate, fetch, upload
+
+    s = services.create_submission(
+        cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": SUM_OK}
+    )
+    job = s.jobs.get()
+    claim(cast, job)
+    upload(cast, job, evaluate(fetch(cast, job).content, tmp_path))
+    return s

@@ -29,7 +29,6 @@ from tests.conftest import ROOT
 
 from .conftest import SUM_OK
 from .server import Server, free_port, inherited_env
-from .test_api_tester import claim, evaluate, fetch, upload
 
 # -- HTTPS and host names -------------------------------------------------------------------
 
@@ -96,17 +95,6 @@ def test_assay_serve_answers_to_the_host_it_listens_on_and_its_public_url(monkey
 def test_a_request_for_another_host_name_is_refused(db):
     assert Client().get("/login/", HTTP_HOST="localhost:8000").status_code == 200
     assert Client().get("/login/", HTTP_HOST="evil.example").status_code == 400
-
-
-@pytest.fixture
-def certificate(tmp_path):
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
 
 
 @pytest.mark.parametrize("tls", [True, False], ids=["https", "http"])
@@ -192,17 +180,6 @@ class InlineCode(HTMLParser):
         self.found += [f"{tag} {name}=" for name, _ in attrs if re.fullmatch(r"on[a-z]+", name)]
 
 
-@pytest.fixture
-def evaluated(cast, tmp_path):
-    s = services.create_submission(
-        cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": SUM_OK}
-    )
-    job = s.jobs.get()
-    claim(cast, job)
-    upload(cast, job, evaluate(fetch(cast, job).content, tmp_path))
-    return s
-
-
 A = "/courses/prog1/assignments/sum"
 PAGES = {
     # URL name: a path that shows it to the administrator
@@ -228,14 +205,14 @@ POST_ONLY = {"login", "logout", "upload_version", "publish_version", "reevaluate
 OTHER_PAGES = ["/admin/", "/admin/auth/user/", "/admin/auth/user/add/", "/api/docs"]
 
 
-def test_every_page_sends_the_csp_and_none_has_inline_script_or_style(cast, evaluated):
+def test_every_page_sends_the_csp_and_none_has_inline_script_or_style(cast, done):
     names = {p.name for p in get_resolver("assay.storer.web.urls").url_patterns}
     assert names == set(PAGES) | POST_ONLY, "a new page: add it to PAGES"
     admin = Client()
     admin.force_login(cast.users["admin"])
     responses = {"/login/ (anonymous)": Client().get("/login/")}
     for path in [*PAGES.values(), *OTHER_PAGES]:
-        responses[path] = admin.get(path.format(s=evaluated.id))
+        responses[path] = admin.get(path.format(s=done.id))
     for _ in range(5):  # the lockout page
         locked = Client().post("/login/", {"username": "bob", "password": "guess"})
     responses["the lockout page"] = locked
@@ -265,15 +242,15 @@ def test_the_printable_filter_escapes_bidi_and_control_characters():
     assert html.render({"n": "<b>\u202e.c"}) == "&lt;b&gt;\\u202e.c"  # still HTML-escaped
 
 
-def test_file_names_with_bidi_or_control_characters_are_shown_escaped(cast, evaluated):
+def test_file_names_with_bidi_or_control_characters_are_shown_escaped(cast, done):
     # names the API refuses, stored before it did (or by another way in)
-    SubmissionFile.objects.filter(submission=evaluated).update(name="evil\u202egnp.c")
+    SubmissionFile.objects.filter(submission=done).update(name="evil\u202egnp.c")
     services.create_submission(
         cast.sum, cast.users["alice"], cast.users["alice"], {"a.c": SUM_OK, "b.h": b""}
     ).files.filter(name="b.h").update(name="bell\x07\x1b[2J.h")
     alice = Client()
     alice.force_login(cast.users["alice"])
-    for path in (f"/submissions/{evaluated.id}/", f"/submissions/{evaluated.id}/body/", f"{A}/", f"{A}/submissions/"):  # fmt: skip
+    for path in (f"/submissions/{done.id}/", f"/submissions/{done.id}/body/", f"{A}/", f"{A}/submissions/"):  # fmt: skip
         html = alice.get(path).content.decode()
         assert not re.search("[\u202e\x07\x1b]", html), path
     html = alice.get(f"{A}/submissions/").content.decode()

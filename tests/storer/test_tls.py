@@ -1,8 +1,6 @@
 """Over a network the storer is reached by HTTPS: the storer serves a (here self-signed)
 certificate, testers trust it with --ca-file, and plain HTTP gets nowhere."""
 
-import subprocess
-
 import httpx
 import pytest
 
@@ -10,17 +8,6 @@ from tests.conftest import EXAMPLES
 
 from .server import Server, free_port
 from .test_end_to_end import submit
-
-
-@pytest.fixture
-def certificate(tmp_path):
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
 
 
 def test_testers_and_clients_reach_the_storer_over_https(tmp_path, certificate):

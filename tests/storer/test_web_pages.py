@@ -23,18 +23,6 @@ def login(cast, who, csrf=False):
     return c
 
 
-@pytest.fixture
-def done(cast, tmp_path):
-    """Alice's evaluated submission."""
-    s = services.create_submission(
-        cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": SUM_OK}
-    )
-    job = s.jobs.get()
-    claim(cast, job)
-    upload(cast, job, evaluate(fetch(cast, job).content, tmp_path))
-    return s
-
-
 PAGES = [
     # path, expected for: anonymous, alice, carol, teacher, tina, admin
     ("/", [302, 200, 200, 200, 200, 200]),
