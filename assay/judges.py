@@ -224,6 +224,13 @@ class Batch:
         return _show(self.tokens[index])
 
 
+def _first_difference(a: bytes, b: bytes) -> int:
+    """The index of the first byte where ``a`` and ``b`` differ (the shorter's length if one is
+    a prefix of the other)."""
+    n = min(len(a), len(b))
+    return next((k for k in range(n) if a[k] != b[k]), n)
+
+
 def _last_boundary(chunk: bytes, end: int, boundary: bytes | None) -> int:
     """The index just after the last boundary byte in ``chunk[:end]`` (0 if there is none)."""
     if boundary is not None:
@@ -257,8 +264,7 @@ def skip_identical_prefix(a: IO[bytes], b: IO[bytes], boundary: bytes | None) ->
     while True:
         x, y = a.read(CHUNK), b.read(CHUNK)
         if x != y:
-            n = min(len(x), len(y))
-            same = next((k for k in range(n) if x[k] != y[k]), n)
+            same = _first_difference(x, y)
             cut = _last_boundary(x, same, boundary)
             if cut:
                 position, lines = offset + cut, lines + x.count(b"\n", 0, cut)
@@ -463,8 +469,7 @@ def judge_exact_files(expected: IO[bytes], output: IO[bytes]) -> JudgeResult:
                 return accepted()
             line += a.count(b"\n")
             continue
-        n = min(len(a), len(b))
-        i = next((k for k in range(n) if a[k] != b[k]), n)
+        i = _first_difference(a, b)
         line += a.count(b"\n", 0, i)
         start_a = a.rfind(b"\n", 0, i) + 1
         e_line = a[start_a : start_a + MAX_SHOWN * 4].split(b"\n", 1)[0]
