@@ -204,6 +204,7 @@ def verify_runtimes(
     path = cache_path()
     cache = _read_cache(path) if use_cache else {}
     results = []
+    changed = False  # a cache hit costs no write (every job's first check of its runtime)
     for runtime in chosen:
         debian = debian_versions(runtime)
         key = _key(runtime, debian)
@@ -217,8 +218,10 @@ def verify_runtimes(
                 cache[runtime.name] = {**status.to_dict(), "key": key}
             else:
                 cache.pop(runtime.name, None)
+            changed = True
         results.append(status)
         if tick:
             tick(status)
-    _write_cache(path, cache)
+    if changed:
+        _write_cache(path, cache)
     return results
