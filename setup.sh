@@ -19,7 +19,8 @@ for arg in "$@"; do
 done
 
 packages=(
-  bubblewrap   # the sandbox
+  bubblewrap   # the sandbox for non-root testers
+  gcc libseccomp-dev  # the root testers' sandbox launcher (assay/sandbox/launcher.c)
   zip          # result and bundle archives in tests
   chromium     # the browser tests drive Debian's chromium (Playwright, no download)
 )
@@ -60,4 +61,9 @@ if ! command -v uv >/dev/null 2>&1; then
   export PATH="$HOME/.local/bin:/usr/local/bin:$PATH"
 fi
 uv sync --frozen --quiet
+# a root tester runs boxes with the C launcher: build it now (with the system's gcc and
+# libseccomp), switch the cgroups to favordynmods and run the sandbox's self-test
+if [ "$(id -u)" -eq 0 ]; then
+  uv run assay sandbox >/dev/null || echo "setup: warning: 'assay sandbox' failed (see its output)" >&2
+fi
 echo "setup: ready ($(uv run python --version), $(bwrap --version))" >&2

@@ -39,9 +39,9 @@ def fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-def _host() -> Any:
+def _host(backend: str | None = None) -> Any:
     try:
-        return get_host()
+        return get_host(backend)
     except SandboxError as e:
         fail(f"the sandbox is not usable on this machine: {e}", EXIT_SANDBOX)
 
@@ -232,9 +232,19 @@ def make_bundle(
 
 
 @app.command("sandbox")
-def sandbox_info() -> None:
-    """Check that this machine can sandbox, and show how (backend, cgroups, box uids)."""
-    host = _host()
+def sandbox_info(
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend",
+            help="auto (default: the C launcher for a root tester, else bwrap), launcher or "
+            "bwrap. Also ASSAY_SANDBOX_BACKEND.",
+        ),
+    ] = None,
+) -> None:
+    """Check that this machine can sandbox, and show how: the backend, its seccomp filter,
+    cgroups (and whether they favour dynamic modifications), the network, the box uids."""
+    host = _host(backend)
     from assay.sandbox import Limits
 
     with host.get_vm() as vm:

@@ -11,6 +11,9 @@ import httpx
 FINAL = ("done", "failed")
 
 
+LONG_POLL_S = 25.0  # the storer answers at once when the submission changes
+
+
 class ApiError(RuntimeError):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
@@ -76,10 +79,27 @@ class Client:
     def wait(
         self, submission_id: int, on_update: Any = None, timeout: float = 600.0, poll_s: float = 0.1
     ) -> dict[str, Any]:
+        """Follow a submission until it is final, calling ``on_update`` with each new state.
+
+        Long polling: each request names the ``version`` already seen and the storer answers
+        when the submission changes (or after ``LONG_POLL_S`` unchanged), so the result shows
+        the moment it is stored. A storer that answers at once anyway (an older one, or one
+        with every waiting slot taken) is asked again after ``poll_s``."""
         deadline = time.monotonic() + timeout
+        version = ""
         while True:
-            doc = self.submission(submission_id)
-            if on_update:
+            params: dict[str, str | float] = (
+                {"wait": LONG_POLL_S, "since": version} if version else {}
+            )
+            asked = time.monotonic()
+            doc = self._json(
+                self.http.get(
+                    f"/submissions/{submission_id}", params=params, timeout=LONG_POLL_S + 30
+                )
+            )
+            unchanged = doc.get("version") == version
+            version = doc.get("version", "")
+            if on_update and not unchanged:
                 on_update(doc)
             if doc["status"] in FINAL or doc["status"] == "not_evaluated":
                 return doc
@@ -89,4 +109,5 @@ class Client:
                     "timeout",
                     f"submission {submission_id} is still {doc['status']} after {timeout:g} s",
                 )
-            time.sleep(poll_s)
+            if not version or (unchanged and time.monotonic() - asked < LONG_POLL_S / 2):
+                time.sleep(poll_s)

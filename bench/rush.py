@@ -266,9 +266,9 @@ class PostgresRabbitmq:
     @staticmethod
     def queue_names() -> list[str]:
         from assay import broker
-        from assay.runtimes import RUNTIMES
+        from assay.runtimes import all_runtimes
 
-        return [broker.queue_name("default", r) for r in [*RUNTIMES, "any"]] + [
+        return [broker.queue_name("default", r) for r in [*all_runtimes(), "any"]] + [
             broker.validation_queue("default")
         ]
 

@@ -28,3 +28,16 @@ def vm(host: Host) -> Iterator[VM]:
     box = host.get_vm(box_size_kib=64 * 1024)
     yield box
     box.destroy()
+
+
+@pytest.fixture(scope="session", params=["launcher", "bwrap"])
+def any_host(request: pytest.FixtureRequest) -> Host:
+    """Each sandbox backend in turn (the launcher needs root, as the whole sandbox suite)."""
+    return get_host(request.param)
+
+
+@pytest.fixture
+def any_vm(any_host: Host) -> Iterator[VM]:
+    box = any_host.get_vm(box_size_kib=64 * 1024)
+    yield box
+    box.destroy()

@@ -115,10 +115,10 @@ def _relative(a: float, b: float) -> float:
 
 
 def test_cpu_time_and_memory_match_the_kernels(
-    vm: VM, programs: tuple[Path, Path], iterations: dict[float, int]
+    any_vm: VM, programs: tuple[Path, Path], iterations: dict[float, int]
 ) -> None:
     burn, _ = programs
-    vm.copy_in(burn, "burn")
+    any_vm.copy_in(burn, "burn")
     iters = iterations[TARGET_CPU_S]
     limits = Limits(cpu_time_s=5.0, memory_kib=256 * 1024)
     bare_cpu, bare_mem, box_cpu, box_mem = [], [], [], []
@@ -126,7 +126,7 @@ def test_cpu_time_and_memory_match_the_kernels(
         cpu, mem = _bare(programs, iters, MEMORY_MIB)
         bare_cpu.append(cpu)
         bare_mem.append(mem)
-        res = vm.run(["./burn", str(iters), str(MEMORY_MIB)], limits)
+        res = any_vm.run(["./burn", str(iters), str(MEMORY_MIB)], limits)
         assert res.status is Status.OK, res
         box_cpu.append(res.cpu_time_s)
         box_mem.append(res.memory_kib)
@@ -149,7 +149,7 @@ def test_cpu_time_and_memory_match_the_kernels(
     [(1.0, Status.OK), (0.5, Status.OK), (0.2, Status.TO), (0.1, Status.TO)],
 )
 def test_time_limit_status_around_the_programs_cpu_time(
-    vm: VM,
+    any_vm: VM,
     programs: tuple[Path, Path],
     iterations: dict[float, int],
     limit_s: float,
@@ -158,8 +158,8 @@ def test_time_limit_status_around_the_programs_cpu_time(
     """A program using ~0.3 s of cpu is OK under a 1 s or 0.5 s limit, TO under 0.2 s or 0.1 s
     (and then it is charged at least the limit)."""
     burn, _ = programs
-    vm.copy_in(burn, "burn")
-    res = vm.run(["./burn", str(iterations[0.3]), "0"], Limits(cpu_time_s=limit_s))
+    any_vm.copy_in(burn, "burn")
+    res = any_vm.run(["./burn", str(iterations[0.3]), "0"], Limits(cpu_time_s=limit_s))
     print(
         f"limit {limit_s} s: {res.status} cpu {res.cpu_time_s:.3f} s wall {res.wall_time_s:.3f} s"
     )

@@ -3,6 +3,8 @@
 import os
 import subprocess
 
+import pytest
+
 from assay.sandbox import Limits, get_host
 
 
@@ -15,8 +17,9 @@ def box_uid_zombies() -> int:
     )
 
 
-def test_a_forked_tester_reaps_its_boxes_and_runs_them_back_to_back():
-    host = get_host()
+@pytest.mark.parametrize("backend", ["launcher", "bwrap"])
+def test_a_forked_tester_reaps_its_boxes_and_runs_them_back_to_back(backend: str) -> None:
+    host = get_host(backend)
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: a prefork worker process
@@ -35,13 +38,14 @@ def test_a_forked_tester_reaps_its_boxes_and_runs_them_back_to_back():
     assert os.read(read, 1) == b"1"
 
 
-def test_zombies_of_a_killed_tester_are_reaped_by_the_subreaper():
+@pytest.mark.parametrize("backend", ["launcher", "bwrap"])
+def test_zombies_of_a_killed_tester_are_reaped_by_the_subreaper(backend: str) -> None:
     """A tester process killed mid-run leaves its boxes' processes to us (a subreaper): the next
     get_vm reaps them, so the box uid's process limit is not used up by zombies."""
     import signal
     import time
 
-    host = get_host()
+    host = get_host(backend)
     pid = os.fork()
     if pid == 0:
         with host.get_vm() as vm:

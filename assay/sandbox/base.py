@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import subprocess
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
@@ -173,3 +174,18 @@ def open_stream(stream: Stream, mode: str) -> tuple[int | None, IO[bytes] | None
         f = open(stream, mode)  # noqa: SIM115 - closed by the caller after the child starts
         return f.fileno(), f
     return stream.fileno(), None
+
+
+def open_streams(
+    stdin: Stream, stdout: Stream, stderr: Stream
+) -> tuple[list[int], list[IO[bytes]]]:
+    """Descriptors for a child's stdin, stdout and stderr (``subprocess.DEVNULL`` for None),
+    and the files this opened, to close once the child has started."""
+    fds: list[int] = []
+    opened: list[IO[bytes]] = []
+    for stream, mode in ((stdin, "rb"), (stdout, "wb"), (stderr, "wb")):
+        fd, f = open_stream(stream, mode)
+        fds.append(fd if fd is not None else subprocess.DEVNULL)
+        if f is not None:
+            opened.append(f)
+    return fds, opened

@@ -39,8 +39,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from .base import VM, Host, Limits, Process, RunResult, SandboxError, Status, Stream, open_stream
-from .cgroups import CgroupDriver
+from .base import VM, Host, Limits, Process, RunResult, SandboxError, Status, Stream, open_streams
+from .cgroups import Cgroup, CgroupDriver
 
 INSIDE_UID = 1000
 BOX_PATH = "/box"
@@ -123,12 +123,16 @@ class BwrapHost(Host):
         self.root = Path(root or _default_root(self.is_root))
         self.uid_base = uid_base
         self.max_boxes = max_boxes
-        self.bwrap = find_bwrap()
         self.cgroups = CgroupDriver()
         self._become_subreaper()
         for d in (self.root, self.root / "locks", self.root / "boxes"):
             d.mkdir(parents=True, exist_ok=True)
             d.chmod(0o711)  # box uids must traverse to their own box, and list nothing
+        self._prepare_backend()
+
+    def _prepare_backend(self) -> None:
+        """Find what runs the boxes and check that it works here (raises SandboxError)."""
+        self.bwrap = find_bwrap()
         self._check_userns()
 
     def _check_userns(self) -> None:
@@ -232,10 +236,13 @@ class BwrapHost(Host):
             raise SandboxError(f"all {self.max_boxes} boxes under {self.root} are in use")
         box_id, lock = found
         try:
-            return BwrapVM(self, box_id, lock, box_size_kib)
+            return self._make_vm(box_id, lock, box_size_kib)
         except BaseException:
             lock.close()
             raise
+
+    def _make_vm(self, box_id: int, lock: IO[str], box_size_kib: int) -> BwrapVM:
+        return BwrapVM(self, box_id, lock, box_size_kib)
 
 
 def _default_root(is_root: bool) -> Path:
@@ -263,6 +270,11 @@ class BwrapVM(VM):
         self.dir.mkdir(mode=0o700)
         if host.is_root:
             _mount_tmpfs(self.dir, box_size_kib, self.uid)
+
+    @property
+    def inside_uid(self) -> int:
+        """The uid the programs see (bwrap maps the box uid to this one)."""
+        return INSIDE_UID
 
     def _cleanup_leftovers(self) -> None:
         """A crashed tester may have left this box behind: its processes, its mount, its files."""
@@ -500,6 +512,17 @@ class BwrapVM(VM):
             args += ["--setenv", key, value]
         return args
 
+    def _run_cgroup(self, limits: Limits, extra_processes: int) -> Cgroup:
+        """A new control group for the next run, with the run's limits."""
+        self._runs += 1
+        cgroup = self.host.cgroups.create(f"box{self.box_id}-{os.getpid()}-{self._runs}")
+        try:
+            cgroup.set_limits(limits.memory_kib, limits.processes + extra_processes)
+        except OSError as e:
+            cgroup.remove()
+            raise SandboxError(f"cannot set cgroup limits: {e}") from e
+        return cgroup
+
     def start(
         self,
         command: list[str],
@@ -513,21 +536,9 @@ class BwrapVM(VM):
     ) -> BwrapProcess:
         if self._destroyed:
             raise SandboxError("the VM was destroyed")
-        self._runs += 1
-        cgroup = self.host.cgroups.create(f"box{self.box_id}-{os.getpid()}-{self._runs}")
-        try:
-            cgroup.set_limits(limits.memory_kib, limits.processes + BWRAP_PROCESSES)
-        except OSError as e:
-            cgroup.remove()
-            raise SandboxError(f"cannot set cgroup limits: {e}") from e
+        cgroup = self._run_cgroup(limits, BWRAP_PROCESSES)
         status_r, status_w = os.pipe()
-        opened: list[IO[bytes]] = []
-        fds: list[int | None] = []
-        for stream, mode in ((stdin, "rb"), (stdout, "wb"), (stderr, "wb")):
-            fd, f = open_stream(stream, mode)
-            fds.append(fd if fd is not None else subprocess.DEVNULL)
-            if f is not None:
-                opened.append(f)
+        fds, opened = open_streams(stdin, stdout, stderr)
         procs_files = cgroup.procs_files
         uid = self.uid if self.host.is_root else None
         rlimits = _rlimits(limits)
@@ -591,7 +602,9 @@ class BwrapVM(VM):
             self._lock.close()
 
 
-def _rlimits(limits: Limits) -> list[tuple[int, tuple[int, int]]]:
+def _rlimits(
+    limits: Limits, extra_processes: int = BWRAP_PROCESSES
+) -> list[tuple[int, tuple[int, int]]]:
     inf = resource.RLIM_INFINITY
     cpu = math.ceil(limits.cpu_time_s) + 1  # a backstop: the tester kills on the exact limit
     fsize = max(limits.output_kib, limits.file_size_kib) * 1024 + 1
@@ -599,7 +612,7 @@ def _rlimits(limits: Limits) -> list[tuple[int, tuple[int, int]]]:
         (resource.RLIMIT_CPU, (cpu, cpu + 1)),
         (resource.RLIMIT_FSIZE, (fsize, fsize)),
         (resource.RLIMIT_NOFILE, (max(limits.open_files, 8),) * 2),
-        (resource.RLIMIT_NPROC, (limits.processes + BWRAP_PROCESSES,) * 2),
+        (resource.RLIMIT_NPROC, (limits.processes + extra_processes,) * 2),
         (resource.RLIMIT_CORE, (0, 0)),
         (resource.RLIMIT_STACK, (inf, inf)),  # stack use counts against the memory limit
         (resource.RLIMIT_MEMLOCK, (0, 0)),
@@ -671,7 +684,7 @@ class BwrapProcess(Process):
             self.cgroup.kill_all()  # whatever the program left behind
             status_lines = _read_all(self.status_fd)
             self.status_fd = -1
-            _reap(status_lines)
+            self._reap(status_lines, wait_status)
             cpu = self.cgroup.cpu_time_s()
             oom = self.cgroup.oom_killed()
             memory = self.cgroup.memory_peak_kib() or 0
@@ -708,18 +721,25 @@ class BwrapProcess(Process):
         memory: int,
         status_lines: str,
     ) -> RunResult:
-        # cpu time and peak memory are the control group's: every process of the run together,
-        # as the limits count them (rusage would miss processes bwrap's pid 1 never reaped)
-        result = RunResult(Status.OK, cpu_time_s=cpu, wall_time_s=wall, memory_kib=memory)
         if "child-pid" not in status_lines:
             # bwrap failed before it could start the command: the sandbox's fault
-            result.status = Status.XX
             if self._killed_for:
-                result.message = f"bwrap did not start within the {self._killed_for} limit"
+                message = f"bwrap did not start within the {self._killed_for} limit"
             else:
-                result.message = "bwrap failed: " + _head(self.stderr)
-            return result
-        code = _bwrap_exit_code(status_lines, wait_status)
+                message = "bwrap failed: " + _head(self.stderr)
+            return RunResult(Status.XX, cpu_time_s=cpu, wall_time_s=wall, memory_kib=memory,
+                             message=message)  # fmt: skip
+        return self._verdict(_bwrap_exit_code(status_lines, wait_status), cpu, wall, oom, memory)
+
+    def _reap(self, status_lines: str, wait_status: int) -> None:
+        _reap(status_lines)
+
+    def _verdict(self, code: int, cpu: float, wall: float, oom: bool, memory: int) -> RunResult:
+        """The run's status from the command's exit code (128 + N for signal N) and what the
+        cgroup measured."""
+        # cpu time and peak memory are the control group's: every process of the run together,
+        # as the limits count them (rusage would miss processes the box's pid 1 never reaped)
+        result = RunResult(Status.OK, cpu_time_s=cpu, wall_time_s=wall, memory_kib=memory)
         if 128 < code < 128 + 65:  # bwrap reports a signal N as 128 + N, like a shell
             result.signal = code - 128
         else:

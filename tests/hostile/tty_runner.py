@@ -1,8 +1,8 @@
 """Runs stdio_probe.py's ``tty`` abuse the way a teacher's terminal would expose it: this process
 leads a new session whose controlling terminal is a fresh pty, and the program's standard input
 is that terminal. Prints a JSON report: the run, what the program saw, and whether anything was
-pushed into the terminal's input. Arguments: sandbox root, uid base, directory of the probes, a
-scratch directory.
+pushed into the terminal's input. Arguments: sandbox backend, sandbox root, uid base, directory
+of the probes, a scratch directory.
 Started by test_hostile.py with start_new_session=True."""
 
 import fcntl
@@ -15,18 +15,20 @@ from pathlib import Path
 
 from assay.sandbox import Limits
 from assay.sandbox.bwrap import BwrapHost
+from assay.sandbox.launcher import LauncherHost
 
-root, uid_base, probes, scratch = (
-    Path(sys.argv[1]),
-    int(sys.argv[2]),
-    Path(sys.argv[3]),
+backend, root, uid_base, probes, scratch = (
+    {"bwrap": BwrapHost, "launcher": LauncherHost}[sys.argv[1]],
+    Path(sys.argv[2]),
+    int(sys.argv[3]),
     Path(sys.argv[4]),
+    Path(sys.argv[5]),
 )
 master, slave = os.openpty()
 fcntl.ioctl(slave, termios.TIOCSCTTY, 0)  # the pty is now this session's controlling terminal
 tty.setraw(slave)  # no line discipline: anything pushed into the input is readable at once
 out = scratch / "tty-probe.err"
-host = BwrapHost(root, uid_base=uid_base, max_boxes=32)
+host = backend(root, uid_base=uid_base, max_boxes=32)
 with host.get_vm(box_size_kib=16 * 1024) as vm:
     vm.copy_in(probes / "stdio_probe.py")
     res = vm.run(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+import hashlib
+import json
+import time
+from typing import Annotated, Any, Literal
 
 from django.db import transaction
 from django.db.models import Q
@@ -12,7 +15,7 @@ from ninja.files import UploadedFile
 
 from assay.storer.courses.models import Assignment, AssignmentVersion, Course, Membership
 from assay.storer.courses.permissions import can_supervise, can_view, is_admin, visible_courses
-from assay.storer.evaluation import queries, services
+from assay.storer.evaluation import changes, queries, services
 from assay.storer.evaluation.models import Job, Submission, Tester
 from assay.storer.evaluation.visibility import test_view
 
@@ -374,13 +377,47 @@ def list_submissions(
     return [submission_json(s, user) for s in qs.order_by("-id")[: max(1, min(limit, 1000))]]
 
 
+MAX_WAIT_S = 30.0
+# long polling: seconds to wait for a change from `since` (the `version` the client has seen)
+WaitSeconds = Annotated[float, Field(ge=0, le=MAX_WAIT_S)]
+Version = Annotated[str, Field(max_length=64)]
+
+
 @router.get(
     "/submissions/{submission_id}",
     response={200: dict, **errors(400, 401, 404)},
     summary="A submission's status and results",
 )
-def submission_detail(request, submission_id: Id):
-    return submission_json(get_submission(submission_id, request.auth), request.auth)
+def submission_detail(
+    request,
+    submission_id: Id,
+    wait: WaitSeconds = 0,
+    since: Version = "",
+):
+    """With ``wait`` and ``since``, the answer comes as soon as the submission's document
+    differs from the one with that ``version`` (queued -> running -> done, a test done, the
+    queue moving), or after ``wait`` seconds unchanged: a client sees the result the moment it
+    is stored, without polling."""
+    user = request.auth
+    doc = _versioned(submission_json(get_submission(submission_id, user), user))
+    if not (wait and since and doc["version"] == since) or not changes.waiters.acquire(False):
+        return doc
+    try:
+        deadline = time.monotonic() + wait
+        while doc["version"] == since and (left := deadline - time.monotonic()) > 0:
+            seen = changes.generation()
+            changes.wait_for_change(seen, min(left, changes.RECHECK_S))
+            doc = _versioned(submission_json(get_submission(submission_id, user), user))
+    finally:
+        changes.waiters.release()
+    return doc
+
+
+def _versioned(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document with ``version``: a digest of everything else in it."""
+    text = json.dumps(doc, sort_keys=True, default=str).encode()
+    doc["version"] = hashlib.blake2b(text, digest_size=12).hexdigest()
+    return doc
 
 
 @router.post(

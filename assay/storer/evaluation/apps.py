@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class EvaluationConfig(AppConfig):
     name = "assay.storer.evaluation"
     label = "evaluation"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from . import changes
+        from .models import Job
+
+        post_save.connect(changes.changed, sender=Job, dispatch_uid="assay-job-changed")

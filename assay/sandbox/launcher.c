@@ -1,0 +1,510 @@
+/*
+ * assay-launcher: one sandboxed run, started by a root tester (assay/sandbox/launcher.py).
+ *
+ * The tester starts it with vfork + exec (no Python code runs in a forked child) and hands it
+ * its whole configuration in a memfd, so that nothing of the host shows in the box's
+ * /proc/1/cmdline. The process tree of a run:
+ *
+ *   launcher (root, in the tester's cgroups and namespaces)
+ *   |  enters the VM's net namespace (or makes a fresh one), then clone() with new mount, pid,
+ *   |  ipc and uts namespaces; waits for pid 1 and exits
+ *   +- pid 1 (root, in the new namespaces, outside the run's cgroup: nothing it does is charged
+ *      |      to the program): [loopback up, in a fresh net namespace]; a tmpfs root with read-only binds of /usr and /etc, /box read-write,
+ *      |      /proc, /dev with 6 harmless devices, /tmp tmpfs; pivot_root; / read-only; hostname
+ *      +- the command: born in the run's cgroup (cgroup v2: clone3 with CLONE_INTO_CGROUP;
+ *         v1: it writes itself into cgroup.procs), a cgroup namespace rooted there, rlimits,
+ *         a new session, no capabilities (bounding set emptied), the box uid and gid, no
+ *         groups, no_new_privs, the seccomp filter, exec.
+ *
+ * When the command ends, pid 1 writes its status and exits; the kernel then kills whatever is
+ * left in the pid namespace before pid 1 is reaped, so nothing outlives a run.
+ *
+ * The status pipe (one line per event) tells the tester what happened, so that a failure of
+ * the launcher is never mistaken for the program's:
+ *   pid1 PID            the host pid of pid 1 (written by the launcher after clone)
+ *   error MESSAGE       the launcher failed before the command ran: the sandbox's fault (XX)
+ *   exec ERRNO          the command could not be executed (not found, not executable)
+ *   exit CODE | signal N   how the command ended
+ *
+ * Configuration: NUL-separated words, a keyword then its fixed number of arguments:
+ *   status FD | uid N | gid N | root DIR | tmp BYTES | netns FD | cgroup-procs FD |
+ *   cgroup-dir FD | ro SRC DST | rw SRC DST (mounted in this order) | link TARGET PATH | mask DST |
+ *   rlimit RESOURCE SOFT HARD | env KEY=VALUE | cwd DIR | seccomp 0|1 | seccomp-bpf FD |
+ *   parent PID (the tester: the run dies with it) | command N ARG...
+ * seccomp-bpf: a descriptor of the filter as `assay-launcher --print-seccomp-filter` prints it
+ * (compiling it with libseccomp costs ~0.6 ms, too much for every run).
+ * Sizes and limits are decimal; "inf" is RLIM_INFINITY.
+ *
+ * The seccomp filter (deny_rules below) makes calls no submission needs fail with EPERM:
+ * namespaces, mounts, tracing, kernel keyrings, bpf, perf, userfaultfd, io_uring, modules,
+ * kexec, ... ; clone3 fails with ENOSYS so that the C library falls back to clone, whose flags
+ * the filter can inspect. A system call of another architecture (i386 int 0x80, x32) kills
+ * the process.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/filter.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_ITEMS 64
+#define MAX_CONFIG (1 << 20)
+
+extern char **environ;
+
+struct pair { char *a, *b; };
+struct rlim { int resource; struct rlimit value; };
+
+static int status_fd = -1, uid = -1, gid = -1, netns_fd = -1, cgroup_dir_fd = -1, use_seccomp = 1;
+static int seccomp_bpf_fd = -1, parent = -1;
+static struct sock_filter bpf[4096];
+static struct sock_fprog bpf_prog;
+static int cgroup_procs[8], ncgroup_procs;
+static long tmp_bytes = 64L << 20;
+static char *root, *cwd = "/box";
+struct bind { char *src, *dst; int readonly; };
+static struct bind binds[MAX_ITEMS];
+static struct pair links[MAX_ITEMS];
+static char *masks[MAX_ITEMS], *envs[MAX_ITEMS + 1], **command;
+static struct rlim rlims[16];
+static int nbinds, nlinks, nmasks, nenvs, nrlims;
+
+/* -- reporting ---------------------------------------------------------------------------- */
+
+static void report(const char *fmt, ...) {
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if (n > (int)sizeof line - 2) n = sizeof line - 2;
+    line[n++] = '\n';
+    if (status_fd >= 0) (void)!write(status_fd, line, n);
+    else (void)!write(2, line, n);
+}
+
+/* a failure of the launcher itself: reported as "error ..." and never as the program's */
+static void fail(const char *fmt, ...) {
+    char msg[768];
+    int e = errno;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (e) report("error %s: %s", msg, strerror(e));
+    else report("error %s", msg);
+    _exit(255);
+}
+
+/* -- configuration ------------------------------------------------------------------------ */
+
+static char *words[4096];
+static int nwords, next_word;
+
+static char *word(const char *key) {
+    if (next_word >= nwords) { errno = 0; fail("configuration: %s needs more arguments", key); }
+    return words[next_word++];
+}
+
+static long number(const char *key) {
+    char *w = word(key), *end;
+    if (strcmp(w, "inf") == 0) return (long)RLIM_INFINITY;
+    errno = 0;
+    long v = strtol(w, &end, 10);
+    if (errno || *end || end == w) { errno = 0; fail("configuration: %s: bad number %s", key, w); }
+    return v;
+}
+
+static void read_config(int fd) {
+    static char buf[MAX_CONFIG];
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(fd, buf + len, sizeof buf - 1 - len)) > 0) len += n;
+    if (n < 0) fail("read the configuration");
+    close(fd);
+    buf[len] = 0;
+    for (size_t i = 0; i < len; i += strlen(buf + i) + 1) {
+        if (nwords == (int)(sizeof words / sizeof words[0])) { errno = 0; fail("configuration too long"); }
+        words[nwords++] = buf + i;
+    }
+    while (next_word < nwords) {
+        char *key = words[next_word++];
+#define IS(k) (strcmp(key, k) == 0)
+#define ROOM(n) do { if ((n) >= MAX_ITEMS) { errno = 0; fail("configuration: too many %s", key); } } while (0)
+        if (IS("status")) status_fd = (int)number(key);
+        else if (IS("uid")) uid = (int)number(key);
+        else if (IS("gid")) gid = (int)number(key);
+        else if (IS("root")) root = word(key);
+        else if (IS("tmp")) tmp_bytes = number(key);
+        else if (IS("netns")) netns_fd = (int)number(key);
+        else if (IS("cgroup-dir")) cgroup_dir_fd = (int)number(key);
+        else if (IS("cgroup-procs")) {
+            if (ncgroup_procs == 8) { errno = 0; fail("configuration: too many cgroups"); }
+            cgroup_procs[ncgroup_procs++] = (int)number(key);
+        } else if (IS("ro") || IS("rw")) {
+            ROOM(nbinds);
+            binds[nbinds].readonly = IS("ro");
+            binds[nbinds].src = word(key);
+            binds[nbinds++].dst = word(key);
+        }
+        else if (IS("link")) { ROOM(nlinks); links[nlinks].a = word(key); links[nlinks++].b = word(key); }
+        else if (IS("mask")) { ROOM(nmasks); masks[nmasks++] = word(key); }
+        else if (IS("env")) { ROOM(nenvs); envs[nenvs++] = word(key); }
+        else if (IS("cwd")) cwd = word(key);
+        else if (IS("seccomp")) use_seccomp = (int)number(key);
+        else if (IS("seccomp-bpf")) seccomp_bpf_fd = (int)number(key);
+        else if (IS("parent")) parent = (int)number(key);
+        else if (IS("rlimit")) {
+            if (nrlims == 16) { errno = 0; fail("configuration: too many rlimits"); }
+            rlims[nrlims].resource = (int)number(key);
+            rlims[nrlims].value.rlim_cur = (rlim_t)number(key);
+            rlims[nrlims++].value.rlim_max = (rlim_t)number(key);
+        } else if (IS("command")) {
+            long n = number(key);
+            if (n < 1 || n > nwords - next_word) { errno = 0; fail("configuration: bad command"); }
+            command = calloc(n + 1, sizeof *command);
+            if (!command) fail("calloc");
+            for (long i = 0; i < n; i++) command[i] = words[next_word++];
+        } else { errno = 0; fail("configuration: unknown keyword %s", key); }
+    }
+    if (!root || uid <= 0 || gid <= 0 || !command) {
+        errno = 0;
+        fail("configuration: root, uid, gid and command are required");
+    }
+}
+
+/* -- the box's file system (in pid 1, in its own mount namespace) -------------------------- */
+
+static char path_buf[4096];
+
+static char *in_root(const char *p) {
+    if ((size_t)snprintf(path_buf, sizeof path_buf, "%s%s", root, p) >= sizeof path_buf) {
+        errno = 0;
+        fail("path too long: %s", p);
+    }
+    return path_buf;
+}
+
+static void mkdirs(char *path, int leaf_is_file) { /* mkdir -p in the new root's tmpfs */
+    for (char *p = path + strlen(root) + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(path, 0755) < 0 && errno != EEXIST) fail("mkdir %s", path);
+            *p = '/';
+        }
+    }
+    if (leaf_is_file) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) fail("create %s", path);
+        close(fd);
+    } else if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+        fail("mkdir %s", path);
+    }
+}
+
+static void bind_mount(struct bind *b) {
+    struct stat st;
+    if (stat(b->src, &st) < 0) fail("bind %s", b->src);
+    char *dst = in_root(b->dst);
+    mkdirs(dst, !S_ISDIR(st.st_mode));
+    if (mount(b->src, dst, NULL, MS_BIND | MS_REC, NULL) < 0) fail("bind %s", b->src);
+    unsigned long flags = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV;
+    if (mount(NULL, dst, NULL, flags | (b->readonly ? MS_RDONLY : 0), NULL) < 0)
+        fail("remount %s", b->dst);
+}
+
+static void make_devices(void) {
+    static const struct { const char *name; int major, minor; } devs[] = {
+        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9},
+        {"tty", 5, 0},
+    };
+    static const char *dev_links[][2] = {
+        {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+        {"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"}, {"/tmp", "shm"},
+    };
+    char *d = in_root("/dev");
+    mkdirs(d, 0);
+    char p[4200];
+    for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++) {
+        snprintf(p, sizeof p, "%s/dev/%s", root, devs[i].name);
+        if (mknod(p, S_IFCHR | 0666, makedev(devs[i].major, devs[i].minor)) < 0) fail("mknod %s", p);
+        if (chmod(p, 0666) < 0) fail("chmod %s", p); /* the umask */
+    }
+    for (size_t i = 0; i < sizeof dev_links / sizeof dev_links[0]; i++) {
+        snprintf(p, sizeof p, "%s/dev/%s", root, dev_links[i][1]);
+        if (symlink(dev_links[i][0], p) < 0) fail("symlink %s", p);
+    }
+}
+
+static void setup_root(void) {
+    char opts[64];
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail("make / private");
+    /* device nodes live in the root tmpfs (no nodev there); it is made read-only at the end */
+    if (mount("tmpfs", root, "tmpfs", MS_NOSUID, "size=1m,nr_inodes=4096,mode=0755") < 0)
+        fail("tmpfs root");
+    for (int i = 0; i < nbinds; i++) bind_mount(&binds[i]);
+    for (int i = 0; i < nmasks; i++) {
+        char *p = in_root(masks[i]);
+        if (mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
+                  "size=4k,nr_inodes=1,mode=0755") < 0 && errno != ENOENT)
+            fail("mask %s", masks[i]);
+    }
+    for (int i = 0; i < nlinks; i++) {
+        char *p = in_root(links[i].b);
+        if (symlink(links[i].a, p) < 0) fail("symlink %s", links[i].b);
+    }
+    char *p = in_root("/proc");
+    mkdirs(p, 0);
+    if (mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) fail("mount /proc");
+    p = in_root("/tmp");
+    mkdirs(p, 0);
+    snprintf(opts, sizeof opts, "size=%ld,nr_inodes=%ld,mode=1777", tmp_bytes,
+             tmp_bytes / 4096 > 1024 ? tmp_bytes / 4096 : 1024);
+    if (mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) fail("tmpfs /tmp");
+    make_devices();
+    if (chdir(root) < 0) fail("chdir to the new root");
+    if (syscall(SYS_pivot_root, ".", ".") < 0) fail("pivot_root");
+    if (umount2(".", MNT_DETACH) < 0) fail("detach the old root");
+    if (chdir("/") < 0) fail("chdir /");
+    if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, NULL) < 0)
+        fail("remount / read-only");
+}
+
+/* -- the seccomp filter ------------------------------------------------------------------- */
+
+static const char *const deny_rules[] = {
+    /* namespaces and mounts: a way out of the box, or kernel attack surface */
+    "unshare", "setns", "mount", "umount", "umount2", "pivot_root", "chroot", "move_mount",
+    "open_tree", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
+    "open_by_handle_at", "name_to_handle_at",
+    /* tracing and reading other processes */
+    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
+    /* kernel interfaces no submission needs */
+    "bpf", "perf_event_open", "userfaultfd", "keyctl", "add_key", "request_key",
+    "io_uring_setup", "io_uring_enter", "io_uring_register", "fanotify_init",
+    "lookup_dcookie", "syslog", "acct", "quotactl", "quotactl_fd", "swapon", "swapoff",
+    "reboot", "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
+    "iopl", "ioperm", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
+    "sethostname", "setdomainname", "vhangup", "uselib", "nfsservctl",
+};
+
+static const uint64_t ns_flags[] = {
+    CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS,
+    CLONE_NEWCGROUP, 0x80 /* CLONE_NEWTIME */,
+};
+
+static scmp_filter_ctx build_seccomp(void) {
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    if (!ctx) return NULL;
+    int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+    for (size_t i = 0; rc == 0 && i < sizeof deny_rules / sizeof deny_rules[0]; i++) {
+        int nr = seccomp_syscall_resolve_name(deny_rules[i]);
+        if (nr != __NR_SCMP_ERROR) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+    }
+    for (size_t i = 0; rc == 0 && i < sizeof ns_flags / sizeof ns_flags[0]; i++)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+                              SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]));
+    if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+    /* pushing characters into a terminal's input */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI));
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX));
+    if (rc != 0) {
+        seccomp_release(ctx);
+        errno = -rc;
+        return NULL;
+    }
+    return ctx;
+}
+
+/* the filter compiled by the tester once (--print-seccomp-filter), or compiled now */
+static int load_seccomp(void) {
+    if (bpf_prog.len) return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &bpf_prog);
+    scmp_filter_ctx ctx = build_seccomp();
+    if (!ctx) return -1;
+    int rc = seccomp_load(ctx);
+    seccomp_release(ctx);
+    if (rc != 0) errno = -rc;
+    return rc ? -1 : 0;
+}
+
+static void read_seccomp_bpf(void) {
+    ssize_t n = pread(seccomp_bpf_fd, bpf, sizeof bpf, 0);
+    if (n <= 0 || n % sizeof bpf[0] || n == sizeof bpf) fail("read the seccomp filter");
+    bpf_prog.len = (unsigned short)(n / sizeof bpf[0]);
+    bpf_prog.filter = bpf;
+    close(seccomp_bpf_fd);
+}
+
+/* -- the command (a child of pid 1) ------------------------------------------------------- */
+
+static int exec_pipe[2];
+
+/* report why the command could not start to pid 1, then give up */
+static void child_fail(int stage) {
+    int msg[2] = {stage, errno};
+    (void)!write(exec_pipe[1], msg, sizeof msg);
+    _exit(127);
+}
+
+enum { STAGE_CGROUP = 1, STAGE_RLIMIT, STAGE_SESSION, STAGE_CAPS, STAGE_IDS, STAGE_NNP,
+       STAGE_CWD, STAGE_SECCOMP, STAGE_EXEC };
+static const char *const stage_names[] = {
+    "", "join the cgroup", "set the rlimits", "start a session", "drop capabilities",
+    "drop to the box uid", "set no_new_privs", "enter the working directory",
+    "load the seccomp filter", "exec",
+};
+
+static void run_command(void) {
+    for (int i = 0; i < ncgroup_procs; i++) {
+        if (write(cgroup_procs[i], "0", 1) != 1) child_fail(STAGE_CGROUP);
+    }
+    if (unshare(CLONE_NEWCGROUP) < 0) child_fail(STAGE_CGROUP);
+    for (int i = 0; i < nrlims; i++)
+        if (setrlimit(rlims[i].resource, &rlims[i].value) < 0) child_fail(STAGE_RLIMIT);
+    if (setsid() < 0) child_fail(STAGE_SESSION);
+    for (int cap = 0; cap <= 63; cap++)
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) child_fail(STAGE_CAPS);
+    if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+        child_fail(STAGE_IDS);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) child_fail(STAGE_NNP);
+    if (chdir(cwd) < 0) child_fail(STAGE_CWD);
+    /* nothing of the launcher's reaches the program: every descriptor above 2 closes on exec */
+    if (syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) < 0) {
+        for (int fd = 3; fd < 1024; fd++)
+            if (fd != exec_pipe[1]) close(fd);
+    }
+    if (use_seccomp && load_seccomp() != 0) child_fail(STAGE_SECCOMP);
+    envs[nenvs] = NULL;
+    environ = envs; /* execvp searches the box's PATH */
+    execvp(command[0], command);
+    child_fail(STAGE_EXEC);
+}
+
+static pid_t start_command(void) {
+    if (cgroup_dir_fd >= 0) { /* cgroup v2: born in the run's group, no migration */
+        struct clone_args args = {0};
+        args.flags = CLONE_INTO_CGROUP;
+        args.exit_signal = SIGCHLD;
+        args.cgroup = (uint64_t)cgroup_dir_fd;
+        long pid = syscall(SYS_clone3, &args, sizeof args);
+        if (pid >= 0 || errno != ENOSYS) return (pid_t)pid;
+        errno = ENOSYS;
+        fail("clone3 into the cgroup");
+    }
+    return fork();
+}
+
+/* a fresh net namespace has only a loopback device, down: bring it up (as bwrap does) */
+static void loopback_up(void) {
+    struct ifreq ifr = {0};
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) fail("socket");
+    strcpy(ifr.ifr_name, "lo");
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail("loopback flags");
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail("bring up the loopback");
+    close(s);
+}
+
+static int pid1(void) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* the launcher killed: the whole run goes with it */
+    if (netns_fd < 0) loopback_up();
+    setup_root();
+    if (sethostname("box", 3) < 0) fail("sethostname");
+    if (use_seccomp && seccomp_bpf_fd >= 0) read_seccomp_bpf();
+    if (pipe2(exec_pipe, O_CLOEXEC) < 0) fail("pipe");
+    pid_t child = start_command();
+    if (child < 0) fail("fork the command");
+    if (child == 0) run_command();
+    close(exec_pipe[1]);
+    int msg[2];
+    ssize_t n;
+    while ((n = read(exec_pipe[0], msg, sizeof msg)) < 0 && errno == EINTR) {}
+    if (n == (ssize_t)sizeof msg) { /* the command never ran */
+        int st;
+        while (waitpid(child, &st, 0) < 0 && errno == EINTR) {}
+        if (msg[0] == STAGE_EXEC) {
+            report("exec %d", msg[1]);
+            _exit(0);
+        }
+        errno = msg[1];
+        fail("%s", msg[0] > 0 && msg[0] < STAGE_EXEC ? stage_names[msg[0]] : "start the command");
+    }
+    for (;;) { /* reap orphans too; the command's end ends the run */
+        int st;
+        pid_t p = waitpid(-1, &st, 0);
+        if (p < 0) {
+            if (errno == EINTR) continue;
+            fail("wait for the command");
+        }
+        if (p != child) continue;
+        if (WIFEXITED(st)) report("exit %d", WEXITSTATUS(st));
+        else report("signal %d", WTERMSIG(st));
+        _exit(0);
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "--print-seccomp-filter") == 0) {
+        scmp_filter_ctx ctx = build_seccomp();
+        if (!ctx || seccomp_export_bpf(ctx, 1) != 0) {
+            perror("assay-launcher: build the seccomp filter");
+            return 1;
+        }
+        return 0;
+    }
+    if (argc != 2) {
+        fprintf(stderr, "usage: assay-launcher CONFIG-FD | --print-seccomp-filter "
+                        "(see the comment in launcher.c)\n");
+        return 2;
+    }
+    read_config(atoi(argv[1]));
+    if (getuid() != 0 && geteuid() != 0) { errno = 0; fail("the launcher must run as root"); }
+    /* the tester process gone (killed, crashed): the run goes with it */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (parent > 0 && getppid() != parent) { errno = 0; fail("the tester is gone"); }
+    int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+    if (netns_fd >= 0) {
+        if (setns(netns_fd, CLONE_NEWNET) < 0) fail("enter the VM's net namespace");
+        close(netns_fd);
+    } else {
+        flags |= CLONE_NEWNET; /* a loopback of its own, nothing else */
+    }
+    pid_t init = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+    if (init < 0) fail("clone the box's pid 1");
+    if (init == 0) return pid1();
+    report("pid1 %d", (int)init);
+    int st;
+    while (waitpid(init, &st, 0) < 0) {
+        if (errno != EINTR) fail("wait for pid 1");
+    }
+    if (WIFSIGNALED(st)) { errno = 0; fail("pid 1 was killed by signal %d", WTERMSIG(st)); }
+    return WEXITSTATUS(st) == 0 ? 0 : 1;
+}
