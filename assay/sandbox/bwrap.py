@@ -208,22 +208,11 @@ class BwrapHost(Host):
         the runs of a tester process that died (a killed pool process, a killed tester started
         from this one). Unreaped, they count against the box uid's RLIMIT_NPROC and every later
         run in that box fails to start. Only box-uid zombies are touched, never other children."""
-        me, reaped = os.getpid(), 0
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as f:
-                    stat_line = f.read().decode(errors="replace")
-                state, ppid = stat_line.rsplit(")", 1)[1].split()[:2]
-                if state != "Z" or int(ppid) != me:
-                    continue
-                uid = entry.stat().st_uid
-            except (OSError, ValueError):
-                continue
+        reaped = 0
+        for pid, uid, _ in zombie_children():
             if self.uid_base <= uid < self.uid_base + self.max_boxes:
                 with contextlib.suppress(ChildProcessError):
-                    os.waitpid(int(entry.name), os.WNOHANG)
+                    os.waitpid(pid, os.WNOHANG)
                     reaped += 1
         return reaped
 
@@ -243,6 +232,32 @@ class BwrapHost(Host):
 
     def _make_vm(self, box_id: int, lock: IO[str], box_size_kib: int) -> BwrapVM:
         return BwrapVM(self, box_id, lock, box_size_kib)
+
+
+def zombie_children() -> Iterator[tuple[int, int, str]]:
+    """(pid, uid, name) of this process's children that are zombies. Their pids come from
+    /proc/self/task/*/children (a few reads), or from a scan of /proc where the kernel lacks
+    that file."""
+    try:
+        pids = {
+            int(pid)
+            for task in os.scandir("/proc/self/task")
+            for pid in Path(task.path, "children").read_text().split()
+        }
+    except OSError:
+        pids = {int(e.name) for e in os.scandir("/proc") if e.name.isdigit()}
+    me = os.getpid()
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                line = f.read().decode(errors="replace")
+            state, ppid = line.rsplit(")", 1)[1].split()[:2]
+            if state != "Z" or int(ppid) != me:
+                continue
+            uid = os.stat(f"/proc/{pid}").st_uid
+        except (OSError, ValueError):
+            continue
+        yield pid, uid, line[line.find("(") + 1 : line.rfind(")")]
 
 
 def _default_root(is_root: bool) -> Path:
@@ -688,7 +703,7 @@ class BwrapProcess(Process):
             cpu = self.cgroup.cpu_time_s()
             oom = self.cgroup.oom_killed()
             memory = self.cgroup.memory_peak_kib() or 0
-            self.cgroup.remove()
+            self.cgroup.remove(kill=False)
         except SandboxError as e:
             self._result = RunResult(Status.XX, message=str(e))
             return self._result

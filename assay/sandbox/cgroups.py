@@ -20,13 +20,24 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 V1_CONTROLLERS = ("memory", "pids", "cpuacct")
 
 
-def _read(path: Path) -> str:
-    return path.read_text()
+# plain system calls, not open(): a run reads and writes a dozen of these files, on its
+# critical path
 
 
-def _write(path: Path, value: str) -> None:
-    with open(path, "w") as f:
-        f.write(value)
+def _read(path: Path | str) -> str:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return os.read(fd, 65536).decode()
+    finally:
+        os.close(fd)
+
+
+def _write(path: Path | str, value: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, value.encode())
+    finally:
+        os.close(fd)
 
 
 def _own_cgroups() -> dict[str, str]:
@@ -56,12 +67,13 @@ def _v1_mounts() -> dict[str, Path]:
 class Cgroup:
     """One control group (in v1, one directory per controller)."""
 
-    def __init__(self, version: int, dirs: dict[str, Path]):
+    def __init__(self, version: int, dirs: dict[str, Path], *, swap_files: bool = True):
         self.version = version
         self.dirs = dirs  # controller -> directory; v2 has a single '' entry
         self._mem = dirs["memory"] if version == 1 else dirs[""]
         self._pids = dirs["pids"] if version == 1 else dirs[""]
         self._cpu = dirs["cpuacct"] if version == 1 else dirs[""]
+        self._swap_files = swap_files  # memory.memsw.* (v1) or memory.swap.* (v2) exist
 
     @property
     def procs_files(self) -> list[str]:
@@ -71,26 +83,24 @@ class Cgroup:
     def set_limits(self, memory_kib: int | None, pids: int | None) -> None:
         if self.version == 1:
             if memory_kib is not None:
-                _write(self._mem / "memory.limit_in_bytes", str(memory_kib * 1024))
-                memsw = self._mem / "memory.memsw.limit_in_bytes"
-                if memsw.exists():  # no swapping out of the limit either
-                    _write(memsw, str(memory_kib * 1024))
+                _write(f"{self._mem}/memory.limit_in_bytes", str(memory_kib * 1024))
+                if self._swap_files:  # no swapping out of the limit either
+                    _write(f"{self._mem}/memory.memsw.limit_in_bytes", str(memory_kib * 1024))
             if pids is not None:
-                _write(self._pids / "pids.max", str(pids))
+                _write(f"{self._pids}/pids.max", str(pids))
         else:
             if memory_kib is not None:
-                _write(self._mem / "memory.max", str(memory_kib * 1024))
-                swap = self._mem / "memory.swap.max"
-                if swap.exists():
-                    _write(swap, "0")
+                _write(f"{self._mem}/memory.max", str(memory_kib * 1024))
+                if self._swap_files:
+                    _write(f"{self._mem}/memory.swap.max", "0")
             if pids is not None:
-                _write(self._pids / "pids.max", str(pids))
+                _write(f"{self._pids}/pids.max", str(pids))
 
     def cpu_time_s(self) -> float:
         try:
             if self.version == 1:
-                return int(_read(self._cpu / "cpuacct.usage")) / 1e9
-            for line in _read(self._cpu / "cpu.stat").splitlines():
+                return int(_read(f"{self._cpu}/cpuacct.usage")) / 1e9
+            for line in _read(f"{self._cpu}/cpu.stat").splitlines():
                 key, _, value = line.partition(" ")
                 if key == "usage_usec":
                     return int(value) / 1e6
@@ -101,7 +111,7 @@ class Cgroup:
     def memory_peak_kib(self) -> int | None:
         name = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
         try:
-            return int(_read(self._mem / name)) // 1024
+            return int(_read(f"{self._mem}/{name}")) // 1024
         except (OSError, ValueError):
             return None
 
@@ -109,7 +119,7 @@ class Cgroup:
         """Did the kernel kill a process of this group for memory?"""
         name = "memory.oom_control" if self.version == 1 else "memory.events"
         try:
-            for line in _read(self._mem / name).splitlines():
+            for line in _read(f"{self._mem}/{name}").splitlines():
                 key, _, value = line.partition(" ")
                 if key == "oom_kill":
                     return int(value) > 0
@@ -122,7 +132,7 @@ class Cgroup:
 
     def pids(self) -> list[int]:
         try:
-            return [int(p) for p in _read(self._pids / "cgroup.procs").split()]
+            return [int(p) for p in _read(f"{self._pids}/cgroup.procs").split()]
         except OSError:
             return []
 
@@ -142,12 +152,14 @@ class Cgroup:
             time.sleep(0.001)
         raise SandboxError(f"could not kill the processes of {self._pids}")
 
-    def remove(self) -> None:
-        self.kill_all()
+    def remove(self, *, kill: bool = True) -> None:
+        """Remove the group, killing what is in it first (``kill=False``: the caller just did)."""
+        if kill:
+            self.kill_all()
         for d in dict.fromkeys(self.dirs.values()):
             for attempt in range(100):
                 try:
-                    d.rmdir()
+                    os.rmdir(d)
                     break
                 except FileNotFoundError:
                     break
@@ -162,26 +174,34 @@ class CgroupDriver:
 
     def __init__(self) -> None:
         self.version, self.bases = self._find_bases()
+        swap = "memory.memsw.limit_in_bytes" if self.version == 1 else "memory.swap.max"
+        probe = self.create(f"probe-{os.getpid()}", swap_files=False)
+        self.swap_files = (probe.dirs["memory" if self.version == 1 else ""] / swap).exists()
+        probe.remove()
 
     def describe(self) -> str:
         where = ", ".join(str(p) for p in dict.fromkeys(self.bases.values()))
         return f"cgroup v{self.version} at {where}"
 
-    def create(self, name: str) -> Cgroup:
+    def create(self, name: str, *, swap_files: bool | None = None) -> Cgroup:
         dirs: dict[str, Path] = {}
         try:
             for controller, base in self.bases.items():
                 d = base / name
-                if d.exists():  # left over from a crashed run with the same name
+                try:
+                    os.mkdir(d)
+                except FileExistsError:  # left over from a crashed run with the same name
                     Cgroup(self.version, {**self.bases, controller: d}).remove()
-                d.mkdir()
+                    os.mkdir(d)
                 dirs[controller] = d
         except OSError as e:
             for d in dirs.values():
                 with contextlib.suppress(OSError):
                     d.rmdir()
             raise SandboxError(f"cannot create cgroup {name}: {e}") from e
-        return Cgroup(self.version, dirs)
+        if swap_files is None:
+            swap_files = self.swap_files
+        return Cgroup(self.version, dirs, swap_files=swap_files)
 
     @staticmethod
     def _find_bases() -> tuple[int, dict[str, Path]]:

@@ -30,7 +30,7 @@
  *   status FD | uid N | gid N | root DIR | tmp BYTES | netns FD | cgroup-procs FD |
  *   cgroup-dir FD | ro SRC DST | rw SRC DST (mounted in this order) | link TARGET PATH | mask DST |
  *   rlimit RESOURCE SOFT HARD | env KEY=VALUE | cwd DIR | seccomp 0|1 | seccomp-bpf FD |
- *   parent PID (the tester: the run dies with it) | command N ARG...
+ *   parent PID (the tester: the run dies with it) | timing 0|1 | command N ARG...
  * seccomp-bpf: a descriptor of the filter as `assay-launcher --print-seccomp-filter` prints it
  * (compiling it with libseccomp costs ~0.6 ms, too much for every run).
  * Sizes and limits are decimal; "inf" is RLIM_INFINITY.
@@ -67,6 +67,7 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_ITEMS 64
@@ -78,7 +79,7 @@ struct pair { char *a, *b; };
 struct rlim { int resource; struct rlimit value; };
 
 static int status_fd = -1, uid = -1, gid = -1, netns_fd = -1, cgroup_dir_fd = -1, use_seccomp = 1;
-static int seccomp_bpf_fd = -1, parent = -1;
+static int seccomp_bpf_fd = -1, parent = -1, timing;
 static struct sock_filter bpf[4096];
 static struct sock_fprog bpf_prog;
 static int cgroup_procs[8], ncgroup_procs;
@@ -104,6 +105,14 @@ static void report(const char *fmt, ...) {
     line[n++] = '\n';
     if (status_fd >= 0) (void)!write(status_fd, line, n);
     else (void)!write(2, line, n);
+}
+
+/* with "timing 1": "t LABEL NANOSECONDS" (CLOCK_MONOTONIC) on the status pipe, for benchmarks */
+static void mark(const char *label) {
+    if (!timing) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    report("t %s %lld", label, (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
 }
 
 /* a failure of the launcher itself: reported as "error ..." and never as the program's */
@@ -177,6 +186,7 @@ static void read_config(int fd) {
         else if (IS("seccomp")) use_seccomp = (int)number(key);
         else if (IS("seccomp-bpf")) seccomp_bpf_fd = (int)number(key);
         else if (IS("parent")) parent = (int)number(key);
+        else if (IS("timing")) timing = (int)number(key);
         else if (IS("rlimit")) {
             if (nrlims == 16) { errno = 0; fail("configuration: too many rlimits"); }
             rlims[nrlims].resource = (int)number(key);
@@ -400,6 +410,7 @@ static void run_command(void) {
         for (int fd = 3; fd < 1024; fd++)
             if (fd != exec_pipe[1]) close(fd);
     }
+    mark("exec");
     if (use_seccomp && load_seccomp() != 0) child_fail(STAGE_SECCOMP);
     envs[nenvs] = NULL;
     environ = envs; /* execvp searches the box's PATH */
@@ -436,11 +447,14 @@ static void loopback_up(void) {
 static int pid1(void) {
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* the launcher killed: the whole run goes with it */
     if (netns_fd < 0) loopback_up();
+    mark("pid1");
     setup_root();
+    mark("root-ready");
     if (sethostname("box", 3) < 0) fail("sethostname");
     if (use_seccomp && seccomp_bpf_fd >= 0) read_seccomp_bpf();
     if (pipe2(exec_pipe, O_CLOEXEC) < 0) fail("pipe");
     pid_t child = start_command();
+    mark("forked");
     if (child < 0) fail("fork the command");
     if (child == 0) run_command();
     close(exec_pipe[1]);
@@ -465,6 +479,7 @@ static int pid1(void) {
             fail("wait for the command");
         }
         if (p != child) continue;
+        mark("ended");
         if (WIFEXITED(st)) report("exit %d", WEXITSTATUS(st));
         else report("signal %d", WTERMSIG(st));
         _exit(0);
@@ -486,6 +501,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     read_config(atoi(argv[1]));
+    mark("main");
     if (getuid() != 0 && geteuid() != 0) { errno = 0; fail("the launcher must run as root"); }
     /* the tester process gone (killed, crashed): the run goes with it */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -497,6 +513,7 @@ int main(int argc, char **argv) {
     } else {
         flags |= CLONE_NEWNET; /* a loopback of its own, nothing else */
     }
+    mark("clone");
     pid_t init = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
     if (init < 0) fail("clone the box's pid 1");
     if (init == 0) return pid1();

@@ -29,6 +29,7 @@ import hashlib
 import logging
 import os
 import resource
+import select
 import shutil
 import signal as signals
 import socket
@@ -43,13 +44,16 @@ from typing import IO, Any
 from .base import Limits, RunResult, SandboxError, Status, Stream, open_streams
 from .bwrap import (
     BOX_PATH,
+    CPU_POLL_S,
     DEFAULT_ENV,
     SENSITIVE_ETC,
     BwrapHost,
     BwrapProcess,
     BwrapVM,
     _libc,
+    _read_all,
     _rlimits,
+    zombie_children,
 )
 
 log = logging.getLogger(__name__)
@@ -232,20 +236,10 @@ class LauncherHost(BwrapHost):
     def reap_orphans(self) -> int:
         """Box-uid zombies (as bwrap's) and launchers whose tester process died."""
         reaped = super().reap_orphans()
-        me = os.getpid()
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as f:
-                    line = f.read().decode(errors="replace")
-            except OSError:
-                continue
-            name = line[line.find("(") + 1 : line.rfind(")")]
-            state, ppid = line.rsplit(")", 1)[1].split()[:2]
-            if state == "Z" and int(ppid) == me and name.startswith("assay-launcher"):
+        for pid, _, name in zombie_children():
+            if name.startswith("assay-launcher"):
                 with contextlib.suppress(ChildProcessError):
-                    os.waitpid(int(entry.name), os.WNOHANG)
+                    os.waitpid(pid, os.WNOHANG)
                     reaped += 1
         return reaped
 
@@ -269,9 +263,19 @@ class LauncherVM(BwrapVM):
             log.warning("%s; each run makes its own", e)
             self._netns = None
 
+        self.unreaped: list[subprocess.Popen[bytes]] = []  # launchers whose runs are over
+
     @property
     def inside_uid(self) -> int:
         return self.uid
+
+    def reap(self, *, block: bool = False) -> None:
+        """Reap the launchers of finished runs (they exit just after reporting the end)."""
+        for popen in list(self.unreaped):
+            if block:
+                popen.wait()
+            if popen.poll() is not None:
+                self.unreaped.remove(popen)
 
     def _config(
         self,
@@ -329,6 +333,7 @@ class LauncherVM(BwrapVM):
             raise SandboxError("the VM was destroyed")
         if not command:
             raise SandboxError("an empty command")
+        self.reap()
         cgroup = self._run_cgroup(limits, LAUNCHER_PROCESSES)
         to_close: list[int] = []
         opened: list[IO[bytes]] = []
@@ -385,6 +390,7 @@ class LauncherVM(BwrapVM):
         return process
 
     def destroy(self) -> None:
+        self.reap(block=True)
         if self._netns is not None:
             os.close(self._netns)
             self._netns = None
@@ -395,9 +401,86 @@ def _rlim(value: int) -> str:
     return "inf" if value == resource.RLIM_INFINITY or value < 0 else str(value)
 
 
+# a line on the status pipe that means the command has ended (or never ran): the run is over
+FINAL_KEYS = ("exit", "signal", "exec", "error")
+
+
 class LauncherProcess(BwrapProcess):
+    """A run of the launcher. It is over when pid 1 reports the command's end on the status
+    pipe: the tester does not wait for pid 1 and the launcher to exit (the kernel tears their
+    namespaces down meanwhile, ~1.5 ms); the launcher is reaped later (``LauncherVM.reap``)."""
+
+    vm: LauncherVM
     command: list[str]
     _exec_error: int | None = None
+
+    def wait(self) -> RunResult:
+        if self._result is not None:
+            return self._result
+        try:
+            lines, ended = self._watch_status()
+            wall = time.monotonic() - self.started
+            wait_status = 0
+            if ended:  # the launcher is gone: reap it now (and its pid 1 if it was killed)
+                _, wait_status, _ = os.wait4(self.popen.pid, 0)
+                self.popen.returncode = os.waitstatus_to_exitcode(wait_status)
+                lines += _read_all(self.status_fd)
+                self.status_fd = -1
+                self._reap(lines, wait_status)
+            else:
+                self.vm.unreaped.append(self.popen)
+            self.cgroup.kill_all()  # whatever the program left behind
+            cpu = self.cgroup.cpu_time_s()
+            oom = self.cgroup.oom_killed()
+            memory = self.cgroup.memory_peak_kib() or 0
+            self.cgroup.remove(kill=False)
+        except SandboxError as e:
+            self._result = RunResult(Status.XX, message=str(e))
+            return self._result
+        finally:
+            if self.status_fd >= 0:
+                os.close(self.status_fd)
+                self.status_fd = -1
+        self._result = self._judge(wait_status, cpu, wall, oom, memory, lines)
+        if self._result.status in (Status.OK, Status.RE, Status.SG):
+            self._check_file_sizes(self._result)
+        return self._result
+
+    def _watch_status(self) -> tuple[str, bool]:
+        """Read the status pipe until the command's end is reported, killing the run on the cpu
+        or wall limit. Returns (the lines read, whether the launcher itself has exited)."""
+        wall_deadline = self.started + self.limits.effective_wall_time_s
+        pidfd = os.pidfd_open(self.popen.pid)
+        received = b""
+        try:
+            poller = select.poll()
+            poller.register(self.status_fd, select.POLLIN)
+            poller.register(pidfd, select.POLLIN)
+            while True:
+                timeout = min(wall_deadline - time.monotonic(), CPU_POLL_S)
+                events = dict(poller.poll(timeout * 1000)) if timeout > 0 else {}
+                if self.status_fd in events:
+                    chunk = os.read(self.status_fd, 65536)
+                    received += chunk
+                    text = received.decode(errors="replace")
+                    if any(line.split(" ", 1)[0] in FINAL_KEYS for line in text.splitlines()):
+                        return text, False
+                    if not chunk:  # every writer is gone: the launcher has exited
+                        return text, True
+                    continue
+                if pidfd in events:
+                    return received.decode(errors="replace"), True
+                if time.monotonic() >= wall_deadline:
+                    self._killed_for = "wall time"
+                elif self.cgroup.cpu_time_s() > self.limits.cpu_time_s:
+                    self._killed_for = "cpu time"
+                else:
+                    continue
+                self.kill()
+                os.waitid(os.P_PIDFD, pidfd, os.WEXITED | os.WNOWAIT)
+                return received.decode(errors="replace"), True
+        finally:
+            os.close(pidfd)
 
     def kill(self) -> None:
         """Kill the program's processes, and the launcher: its pid 1 dies with it (parent-death

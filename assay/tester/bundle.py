@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from assay.lib import yamlio
 from assay.lib.archive import ArchiveError, ArchiveLimits, extract_zip
 from assay.package.model import Assignment, TestCase
 from assay.runtimes import get_runtime
@@ -94,7 +95,7 @@ def build_bundle(
         ("archive.zip", _zip_bytes(sorted(with_includes(assignment, spec.runtime, files).items()))),
         ("tests.zip", _zip_bytes(test_entries)),
         ("course_config", yaml.safe_dump(course_config or {"course": "local"}).encode()),
-        ("submission_config", yaml.safe_dump(spec.to_dict(), sort_keys=False).encode()),
+        ("submission_config", yamlio.safe_dump(spec.to_dict(), sort_keys=False).encode()),
         ("build.sh", build_sh.encode()),
         ("run.sh", run_sh.encode()),
     ]
@@ -121,7 +122,7 @@ def open_bundle(bundle: Path | bytes, work: Path) -> OpenedBundle:
     if missing:
         raise BundleError(f"bundle: missing member(s) {', '.join(missing)}")
     try:
-        spec = JobSpec.from_dict(yaml.safe_load((work / "submission_config").read_text()))
+        spec = JobSpec.from_dict(yamlio.safe_load((work / "submission_config").read_text()))
         course_config = yaml.safe_load((work / "course_config").read_text()) or {}
         get_runtime(spec.runtime)
     except (ValueError, KeyError, yaml.YAMLError, TypeError) as e:

@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from assay.judges import JudgeResult, judge_files
+from assay.lib import yamlio
 from assay.package.kattis import parse_validator_flags as default_judge
 from assay.package.model import TestCase, Verdict
 from assay.runtimes import get_runtime
@@ -180,7 +179,7 @@ class Executor:
             doc["finished_at"] = _now()
             doc["steps"]["total_s"] = round(time.monotonic() - started, 4)
             (out / "result.yaml").write_text(
-                yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+                yamlio.safe_dump(doc, sort_keys=False, allow_unicode=True)
             )
         return Evaluation(doc, out)
 
