@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import math
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assay.lib.workdir import scratch_dir
 from assay.package.model import Assignment, Judge, PackageError, ReferenceSolution, Verdict
 from assay.sandbox import Host
 from assay.scoring import compute_score
@@ -132,7 +132,7 @@ def check_package(
     notes = [f"warning: {w}" for w in assignment.warnings]
     if not assignment.solutions:
         notes.append("the package has no reference solutions: nothing was checked")
-    work = Path(tempfile.mkdtemp(prefix="assay-check-"))
+    work = scratch_dir("assay-check-")
     checker = None
     try:
         notes += validate_inputs(assignment, host, work / "validators", tick)

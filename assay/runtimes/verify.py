@@ -14,12 +14,12 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from assay.lib.workdir import scratch_dir
 from assay.sandbox import Host, Limits, SandboxError, Status
 
 from . import Runtime, all_runtimes
@@ -109,7 +109,7 @@ def _first_line(path: Path) -> str:
 def verify_runtime(host: Host, runtime: Runtime) -> RuntimeStatus:
     """Run the version command, build and run the hello-world in a fresh box."""
     status = RuntimeStatus(runtime.name, runtime.title, False, debian=debian_versions(runtime))
-    scratch = Path(tempfile.mkdtemp(prefix="assay-verify-"))
+    scratch = scratch_dir("assay-verify-")
     vm = host.get_vm(box_size_kib=256 * 1024)
     try:
         binds = runtime.readonly_binds or None

@@ -13,12 +13,12 @@ import contextlib
 import os
 import select
 import shutil
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from assay.judges import JudgeResult
+from assay.lib.workdir import scratch_dir
 from assay.package.model import Judge, Verdict
 from assay.runtimes import get_runtime
 from assay.runtimes.verify import build_limits
@@ -61,7 +61,7 @@ class PreparedChecker:
         assert judge.checker is not None
         runtime = get_runtime(runtime_name)
         vm = host.get_vm(box_size_kib=256 * 1024)
-        scratch = Path(tempfile.mkdtemp(prefix="assay-checker-"))
+        scratch = scratch_dir("assay-checker-")
         try:
             vm.copy_in(judge.checker, ".")
             src = judge.checker

@@ -24,7 +24,6 @@ import signal
 import socket
 import ssl
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -37,6 +36,7 @@ from typing import Any
 import httpx
 
 from assay import broker
+from assay.lib.workdir import scratch_dir
 from assay.runtimes import all_runtimes
 from assay.sandbox import SandboxError, get_host
 
@@ -173,7 +173,7 @@ def _run_claimed(job_id: int, attempt: int, work_prefix: str, body: Any) -> str:
     c = client()
     if c.claim(job_id, attempt) is None:
         return "stale"
-    work = Path(tempfile.mkdtemp(prefix=f"{work_prefix}-{job_id}-"))
+    work = scratch_dir(f"{work_prefix}-{job_id}-")
     try:
         with beating(job_id):
             return body(c, work)
