@@ -107,6 +107,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from the app itself: no CDN, no web server needed
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "assay.storer.request_cache.RequestCacheMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -232,7 +233,12 @@ DATABASES = {
     "default": dj_database_url.parse(env_str("ASSAY_DATABASE_URL", _default_db), conn_max_age=60)
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # persistent connections, one per web server thread (a fixed pool): opening one costs more
+    # than most requests' queries (the file, the PRAGMAs of init_command, the functions Django
+    # registers). Between requests a connection is in autocommit mode and holds no lock and no
+    # read snapshot, so it keeps neither writers nor WAL checkpoints waiting; Django still closes
+    # one after an error that leaves it unusable, and after CONN_MAX_AGE seconds.
+    DATABASES["default"]["CONN_MAX_AGE"] = 600
     DATABASES["default"]["OPTIONS"] = {
         # several processes and threads write: wait for a lock instead of failing, take write
         # locks up front (no deadlocked upgrades), and let readers go on during a write
