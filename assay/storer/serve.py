@@ -126,6 +126,9 @@ def register_local_testers(count: int) -> list[tuple[str, str]]:
 
 
 WILDCARD_HOSTS = ("", "0.0.0.0", "::")
+# the web server's threads: requests that long-poll a submission each hold one while they wait
+# (evaluation/changes.py: MAX_WAITERS of them at most), the others serve everything else
+THREADS = 64
 
 
 def serving_settings(host: str, port: int, tls: bool) -> dict[str, Any]:
@@ -188,7 +191,7 @@ class Supervisor:
             from cheroot import wsgi
             from cheroot.ssl.builtin import BuiltinSSLAdapter
 
-            tls = wsgi.Server((self.host, self.port), application, numthreads=8)
+            tls = wsgi.Server((self.host, self.port), application, numthreads=THREADS)
             tls.ssl_adapter = BuiltinSSLAdapter(
                 str(self.certfile), str(self.keyfile or self.certfile)
             )
@@ -205,7 +208,7 @@ class Supervisor:
                 settings.MAX_RESULT_BYTES,
             )  # fmt: skip
             server = create_server(
-                application, host=self.host, port=self.port, threads=8, ident="assay",
+                application, host=self.host, port=self.port, threads=THREADS, ident="assay",
                 max_request_body_size=largest + 1024 * 1024,
             )  # fmt: skip
             threading.Thread(target=server.run, daemon=True, name="http").start()

@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
@@ -76,8 +79,8 @@ def version_json(v: AssignmentVersion) -> dict[str, Any]:
 
 def submission_json(s: Submission, user: Any) -> dict[str, Any]:
     """A submission as ``user`` may see it: a student sees hidden tests' verdicts only."""
-    supervisor = can_supervise(user, s.assignment.course)
-    job = s.latest_job()
+    # the latest job, with its version's limits (not the whole of the version's meta)
+    job = s.jobs.annotate(limits=F("version__meta__limits")).order_by("-id").first()
     doc: dict[str, Any] = {
         "id": s.id,
         "assignment": s.assignment_id,
@@ -87,7 +90,7 @@ def submission_json(s: Submission, user: Any) -> dict[str, Any]:
         "cross_submitted": s.cross_submitted,
         "created_at": s.created_at,
         "runtime": s.runtime,
-        "files": [{"name": f.name, "size": f.size} for f in s.files.all()],
+        "files": files_of(s),
         "status": job.state if job else "not_evaluated",
         "job": job.id if job else None,
         "attempt": job.attempt if job else None,
@@ -98,7 +101,7 @@ def submission_json(s: Submission, user: Any) -> dict[str, Any]:
         "points": job.points if job else None,
         "max_points": job.max_points if job else s.assignment.points,
         "score": job.score if job else None,
-        "limits": job.version.meta.get("limits") if job else None,
+        "limits": job.limits if job else None,  # type: ignore[attr-defined]
         "tests": [],
     }
     if job is None:
@@ -106,6 +109,8 @@ def submission_json(s: Submission, user: Any) -> dict[str, Any]:
     if job.state == Job.QUEUED:
         doc["estimated_wait_s"] = queries.estimated_wait_s(job, doc["queue_position"])
         doc["no_tester"] = queries.no_tester_for(job.queue)
+    # what only staff see is in a final job's document: a waiting one asks nothing more
+    supervisor = job.state in Job.FINAL and can_supervise(user, s.assignment.course)
     if job.state == Job.FAILED:
         # an infrastructure failure is not the student's: they see that it failed, staff see why
         doc["error"] = (
@@ -123,6 +128,26 @@ def submission_json(s: Submission, user: Any) -> dict[str, Any]:
         doc["timings"] = step_timings(job)
         doc["tests"] = [test_view(t, s.assignment, supervisor) for t in job.tests.all()]
     return doc
+
+
+FILES_KEPT = 4096  # submissions whose file lists this process keeps
+_files: OrderedDict[tuple[int, str], list[dict[str, Any]]] = OrderedDict()
+_files_lock = threading.Lock()
+
+
+def files_of(s: Submission) -> list[dict[str, Any]]:
+    """A submission's files (name and size): they never change once it is stored, so a
+    student's polls read them once."""
+    key = (s.id, str(s.created_at))
+    with _files_lock:
+        found = _files.get(key)
+    if found is None:
+        found = [{"name": f.name, "size": f.size} for f in s.files.all()]
+        with _files_lock:
+            _files[key] = found
+            while len(_files) > FILES_KEPT:
+                _files.popitem(last=False)
+    return [dict(f) for f in found]
 
 
 def step_timings(job: Job) -> dict[str, float | None]:
@@ -395,29 +420,72 @@ def submission_detail(
     since: Version = "",
 ):
     """With ``wait`` and ``since``, the answer comes as soon as the submission's document
-    differs from the one with that ``version`` (queued -> running -> done, a test done, the
-    queue moving), or after ``wait`` seconds unchanged: a client sees the result the moment it
-    is stored, without polling."""
+    differs from the one with that ``version`` (queued -> running -> done, a test done), or after
+    ``wait`` seconds unchanged: a client sees the result the moment it is stored, without
+    polling. The queue moving ahead of a queued submission is answered once the request has
+    waited QUEUE_MOVES_S (5 s)."""
     user = request.auth
-    doc = _versioned(submission_json(get_submission(submission_id, user), user))
-    if not (wait and since and doc["version"] == since) or not changes.waiters.acquire(False):
+    s = get_submission(submission_id, user)
+    return follow(s.id, since, wait, lambda: versioned(submission_json(s, user)))
+
+
+def follow(
+    submission_id: int, since: str, wait: float, read: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """``read()`` (a document with its ``version``) now, or, when it is still the version
+    ``since``, once it changes (or after ``wait`` seconds): the long polling of a submission,
+    for the API and the web page."""
+    doc = read()
+    if not (wait and since) or _significant(doc["version"]) != _significant(since):
         return doc
-    try:
-        deadline = time.monotonic() + wait
-        while doc["version"] == since and (left := deadline - time.monotonic()) > 0:
-            seen = changes.generation()
-            changes.wait_for_change(seen, min(left, changes.RECHECK_S))
-            doc = _versioned(submission_json(get_submission(submission_id, user), user))
-    finally:
-        changes.waiters.release()
+    started = time.monotonic()
+    deadline = started + wait
+    with changes.watching(submission_id) as event:
+        if event is None:  # every waiting slot is taken: answer now
+            return doc
+        seen = changes.snapshot().get(submission_id)
+        while (left := deadline - time.monotonic()) > 0:
+            woken = event.wait(min(left, changes.RECHECK_S))
+            event.clear()
+            now = changes.snapshot().get(submission_id)
+            waited = time.monotonic() - started
+            # read again when this submission's job changed, not for every job of the others;
+            # the queue moving alone counts once the request has waited QUEUE_MOVES_S
+            queue_moves_s = changes.QUEUE_MOVES_S
+            if woken or _state(now) != _state(seen) or (now != seen and waited >= queue_moves_s):
+                seen = now
+                doc = read()
+                if _significant(doc["version"]) != _significant(since):
+                    return doc
+            if doc["version"] != since and waited >= queue_moves_s:
+                return doc
     return doc
 
 
-def _versioned(doc: dict[str, Any]) -> dict[str, Any]:
-    """The document with ``version``: a digest of everything else in it."""
-    text = json.dumps(doc, sort_keys=True, default=str).encode()
-    doc["version"] = hashlib.blake2b(text, digest_size=12).hexdigest()
+def _state(entry: changes.Entry | None) -> tuple[Any, ...] | None:
+    """A snapshot entry without its queue position: (job, state, attempt)."""
+    return entry[:3] if entry else None
+
+
+# a document's fields that change as the queue moves; the rest of it is its significant part
+QUEUE_FIELDS = ("queue_position", "estimated_wait_s")
+
+
+def versioned(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document with ``version``: a digest of its significant part (12 hex digits), then of
+    all of it (12 more)."""
+
+    def digest(d: dict[str, Any]) -> str:
+        text = json.dumps(d, sort_keys=True, default=str).encode()
+        return hashlib.blake2b(text, digest_size=6).hexdigest()
+
+    significant = {k: v for k, v in doc.items() if k not in QUEUE_FIELDS}
+    doc["version"] = digest(significant) + digest(doc)
     return doc
+
+
+def _significant(version: str) -> str:
+    return version[:12]
 
 
 @router.post(

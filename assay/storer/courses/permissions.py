@@ -6,6 +6,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from assay.storer.request_cache import remember
+
 from .models import Course, Membership
 
 
@@ -16,8 +18,13 @@ def is_admin(user: Any) -> bool:
 def role(user: Any, course: Course) -> str | None:
     if not user or not user.is_authenticated:
         return None
-    return (
-        Membership.objects.filter(course=course, user=user).values_list("role", flat=True).first()
+    return remember(
+        ("role", user.pk, course.pk),
+        lambda: (
+            Membership.objects.filter(course=course, user=user)
+            .values_list("role", flat=True)
+            .first()
+        ),
     )
 
 

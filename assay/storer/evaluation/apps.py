@@ -8,7 +8,8 @@ class EvaluationConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_save
 
-        from . import changes
-        from .models import Job
+        from . import changes, queries
+        from .models import Job, Tester
 
         post_save.connect(changes.changed, sender=Job, dispatch_uid="assay-job-changed")
+        post_save.connect(queries.forget_testers, sender=Tester, dispatch_uid="assay-testers")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
+import time
 from collections import defaultdict
 from datetime import timedelta
 from typing import Any
@@ -17,15 +20,50 @@ RECENTLY = timedelta(minutes=10)  # … and for "is there any tester for this at
 DEFAULT_JOB_S = 1.0
 
 
+TESTERS_TTL_S = 1.0  # how long this process reuses the list of a pool's testers
+_testers: dict[str, tuple[float, dt.datetime, list[Tester]]] = {}
+_testers_lock = threading.Lock()
+
+
+def forget_testers(**_: Any) -> None:
+    """Read the testers again next time (a tester was added, changed, or woke up)."""
+    with _testers_lock:
+        _testers.clear()
+
+
+def _recent_testers(pool: str) -> tuple[dt.datetime, list[Tester]]:
+    """(when, the pool's unrevoked testers heard from within RECENTLY of then): read at most
+    once per TESTERS_TTL_S in this process (every student's poll asks; they change with the
+    testers' heartbeats, every few seconds)."""
+    now = time.monotonic()
+    with _testers_lock:
+        hit = _testers.get(pool)
+    if hit is not None and 0 <= now - hit[0] < TESTERS_TTL_S:
+        return hit[1], hit[2]
+    at = timezone.now()
+    found = list(Tester.objects.filter(revoked=False, pool=pool, last_seen_at__gte=at - RECENTLY))
+    with _testers_lock:
+        _testers[pool] = (now, at, found)
+    return at, found
+
+
 def testers_for(queue: str, alive: timedelta = ALIVE) -> list[Tester]:
     """Live, unrevoked testers that take jobs from ``queue`` (assay.<pool>.<runtime>)."""
     _, pool, runtime = queue.split(".", 2)
-    recent = timezone.now() - alive
-    result = []
-    for t in Tester.objects.filter(revoked=False, pool=pool, last_seen_at__gte=recent):
-        if runtime == "validate" or not t.runtimes or runtime in t.runtimes:
-            result.append(t)
-    return result
+    if alive > RECENTLY:
+        at = timezone.now()
+        candidates = list(
+            Tester.objects.filter(revoked=False, pool=pool, last_seen_at__gte=at - alive)
+        )
+    else:
+        at, candidates = _recent_testers(pool)
+    return [
+        t
+        for t in candidates
+        if t.last_seen_at is not None
+        and t.last_seen_at >= at - alive
+        and (runtime == "validate" or not t.runtimes or runtime in t.runtimes)
+    ]
 
 
 def estimated_wait_s(job: Job, position: int | None) -> float | None:

@@ -10,7 +10,9 @@ import json
 import logging
 import shutil
 import tempfile
+import threading
 import zipfile
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from assay import broker
+from assay.lib import yamlio
 from assay.lib.archive import ArchiveError, ArchiveLimits, as_submitted, extract_zip
 from assay.package import Assignment as PackageModel
 from assay.package import PackageError, open_package
@@ -36,6 +39,7 @@ from assay.storer.courses.models import Assignment, AssignmentVersion, Course
 from assay.tester.bundle import build_bundle
 from assay.tester.spec import SubmissionError, make_spec
 
+from . import changes, queries
 from .models import Job, Submission, SubmissionFile, Tester, TestResult
 
 log = logging.getLogger("assay.storer")
@@ -77,13 +81,56 @@ def _extracted(version: AssignmentVersion) -> Path:
     return target
 
 
+class _Loaded:
+    """A package loaded and kept open (its loader's work files live until it is closed)."""
+
+    def __init__(self, pkg: PackageModel, stack: contextlib.ExitStack) -> None:
+        self.pkg, self.stack, self.users = pkg, stack, 0
+
+
+PACKAGES_KEPT = 16  # loaded packages kept in this process (more only while in use)
+_loaded: OrderedDict[tuple[Any, ...], _Loaded] = OrderedDict()
+_loaded_lock = threading.Lock()
+
+
 @contextlib.contextmanager
 def load_version(version: AssignmentVersion) -> Iterator[PackageModel]:
-    with open_package(_extracted(version)) as pkg:
-        override = version.meta.get("cpu_time_s_override")
-        if override:
-            pkg.limits = pkg.limits.replace(cpu_time_s=override, wall_time_s=None)
-        yield pkg
+    """The version's package, loaded once per process and shared by the requests that use it:
+    a stored version's package never changes, and loading it (its YAML, finding its tests) costs
+    more than the rest of a submission's POST or a job's bundle. Users only read it."""
+    override = version.meta.get("cpu_time_s_override")
+    key = (version.id, str(version.created_at), override)
+    with _loaded_lock:
+        entry = _loaded.get(key)
+        if entry is not None:
+            entry.users += 1
+            _loaded.move_to_end(key)
+    if entry is None:
+        stack = contextlib.ExitStack()
+        try:
+            pkg = stack.enter_context(open_package(_extracted(version)))
+            if override:
+                pkg.limits = pkg.limits.replace(cpu_time_s=override, wall_time_s=None)
+        except BaseException:
+            stack.close()
+            raise
+        fresh: _Loaded | None = _Loaded(pkg, stack)
+        with _loaded_lock:
+            entry = _loaded.get(key)
+            if entry is None:
+                entry, fresh = _loaded.setdefault(key, fresh), None  # type: ignore[arg-type]
+            entry.users += 1
+            idle = [k for k, e in _loaded.items() if e.users == 0]
+            closing = [_loaded.pop(k) for k in idle[: max(0, len(_loaded) - PACKAGES_KEPT)]]
+        if fresh is not None:  # another request loaded it meanwhile
+            closing.append(fresh)
+        for done in closing:
+            done.stack.close()
+    try:
+        yield entry.pkg
+    finally:
+        with _loaded_lock:
+            entry.users -= 1
 
 
 def package_meta(pkg: PackageModel) -> dict[str, Any]:
@@ -305,7 +352,7 @@ def submission_author(assignment: Assignment, user: Any, for_username: str | Non
     themselves before the deadline; supervisors and administrators at any time, also for a
     student of the course (cross-submitting)."""
     from assay.storer.courses.models import Membership
-    from assay.storer.courses.permissions import can_supervise
+    from assay.storer.courses.permissions import can_supervise, role
 
     supervisor = can_supervise(user, assignment.course)
     author = user
@@ -327,12 +374,7 @@ def submission_author(assignment: Assignment, user: Any, for_username: str | Non
                 "for_user",
             )
         author = member.user
-    elif (
-        not supervisor
-        and not Membership.objects.filter(
-            course=assignment.course, user=user, role=Membership.STUDENT
-        ).exists()
-    ):
+    elif not supervisor and role(user, assignment.course) != Membership.STUDENT:
         raise ServiceError(403, "forbidden", "only students of the course may submit")
     if assignment.deadline_passed() and not supervisor:
         raise ServiceError(
@@ -511,6 +553,7 @@ def requeue(job: Job, reason: str) -> None:
     )  # fmt: skip
     if updated:
         job.refresh_from_db()
+        changes.touch_on_commit(job.submission_id)
         queue_task(job)
 
 
@@ -534,7 +577,9 @@ def claim(job_id: int, attempt: int, tester: Tester) -> Job:
         raise ServiceError(
             409, "stale", f"job {job_id} attempt {attempt} is not waiting for a tester"
         )
-    return Job.objects.select_related("version__assignment__course", "submission").get(pk=job_id)
+    job = Job.objects.select_related("version__assignment__course", "submission").get(pk=job_id)
+    changes.touch_on_commit(job.submission_id)  # queued -> running, for those waiting on it
+    return job
 
 
 def held_job(job_id: int, attempt: int, tester: Tester) -> Job:
@@ -579,6 +624,8 @@ def job_bundle(job: Job) -> bytes:
 def heartbeat(tester: Tester, job_ids: list[int]) -> None:
     now = timezone.now()
     Tester.objects.filter(pk=tester.pk).update(last_seen_at=now)
+    if tester.last_seen_at is None or now - tester.last_seen_at > dt.timedelta(seconds=30):
+        queries.forget_testers()  # a tester back (or new): estimates and "no tester" see it now
     if job_ids:
         Job.objects.filter(pk__in=job_ids, tester=tester, state=Job.RUNNING).update(
             heartbeat_at=now
@@ -612,7 +659,7 @@ def _load_result(job: Job, tmp: Path) -> dict[str, Any]:
     if not path.is_file():
         _fail_malformed(job, "malformed result archive: no result.yaml")
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = yamlio.safe_load(path.read_text())  # libyaml: ten times the pure-Python loader
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         _fail_malformed(job, f"malformed result.yaml: {e}")
     if not isinstance(doc, dict):
@@ -762,6 +809,7 @@ def _fail(job: Job, error: str) -> None:
     """Store the job as failed and e-mail the administrators (after commit)."""
     now = timezone.now()
     Job.objects.filter(pk=job.pk).update(state=Job.FAILED, error=error[:10000], finished_at=now)
+    changes.touch_on_commit(job.submission_id)
     job_id = job.id
 
     def mail() -> None:
@@ -821,6 +869,7 @@ def retry_failed(job: Job, user: Any) -> Job:
             error="",
         )
         job.refresh_from_db()
+        changes.touch_on_commit(job.submission_id)
         queue_task(job)
     return job
 

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from assay.package.samples import read_interaction
-from assay.storer.api.users import submission_json
+from assay.storer.api.users import follow, submission_json, versioned
 from assay.storer.courses.models import Assignment, Course, Membership
 from assay.storer.courses.permissions import can_supervise, can_view, visible_courses
 from assay.storer.evaluation import queries, services
@@ -216,14 +216,30 @@ def submission(request: HttpRequest, submission_id: int) -> HttpResponse:
     return render(request, "web/submission.html", _submission_context(request, s))
 
 
+LONG_POLL_S = 20.0  # how long the page's poll waits for a change before a 204
+
+
 @login_required
 def submission_partial(request: HttpRequest, submission_id: int) -> HttpResponse:
+    """The submission's live part (htmx, every second). The page names the ``version`` it
+    shows (``since``): the answer waits for a change like the API's long polling, and is a 204
+    (htmx swaps nothing, and polls again) when there is none."""
     s = submission_or_404(submission_id, request.user)
-    return render(request, "web/partials/submission_body.html", _submission_context(request, s))
+    since = request.GET.get("since", "")[:64]
+    if since:
+        doc = follow(s.id, since, LONG_POLL_S, lambda: versioned(submission_json(s, request.user)))
+        if doc["version"] == since:
+            return HttpResponse(status=204)
+    else:
+        doc = None
+    context = _submission_context(request, s, doc)
+    return render(request, "web/partials/submission_body.html", context)
 
 
-def _submission_context(request: HttpRequest, s: Submission) -> dict[str, Any]:
-    doc = submission_json(s, request.user)
+def _submission_context(
+    request: HttpRequest, s: Submission, doc: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    doc = doc or versioned(submission_json(s, request.user))
     _details(s, doc, request.user)
     supervisor = can_supervise(request.user, s.assignment.course)
     return {
