@@ -84,9 +84,11 @@ class Client:
         Long polling: each request names the ``version`` already seen and the storer answers
         when the submission changes (or after ``LONG_POLL_S`` unchanged), so the result shows
         the moment it is stored. A storer that answers at once anyway (an older one, or one
-        with every waiting slot taken) is asked again after ``poll_s``."""
+        with every waiting slot taken) is asked again after ``poll_s``, then after twice as
+        long each time it answers at once again, up to 1 s."""
         deadline = time.monotonic() + timeout
         version = ""
+        pause = poll_s
         while True:
             params: dict[str, str | float] = (
                 {"wait": LONG_POLL_S, "since": version} if version else {}
@@ -110,4 +112,9 @@ class Client:
                     f"submission {submission_id} is still {doc['status']} after {timeout:g} s",
                 )
             if not version or (unchanged and time.monotonic() - asked < LONG_POLL_S / 2):
-                time.sleep(poll_s)
+                # answered at once, unchanged (a busy or older storer): ask again, less often
+                # each time in a row (up to a second), not ten times a second for minutes
+                time.sleep(pause)
+                pause = min(max(pause * 2, poll_s), max(poll_s, 1.0))
+            else:
+                pause = poll_s
