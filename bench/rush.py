@@ -4,20 +4,26 @@ web interface holds up meanwhile, and whether any result is lost or counted twic
 Starts `assay demo` in a temporary data directory with several tester processes, adds student
 users to the demo course (Django, in the data directory's context), then N students each POST
 M submissions of the sum-c example (the accepted solution, and every third one a wrong answer)
-at the same moment through the REST API, and poll their results (every --poll s; `assay submit
---wait` polls every 0.1 s).
-Meanwhile a thread, logged in as alice, keeps GETting student web pages and API documents.
+at the same moment through the REST API, and follow them one after another as `assay submit
+--wait` does (`assay.client.Client.wait`: long polling with the `version` seen). Each student
+also has a browser on the page of the submission it follows, whose live part htmx polls every
+second (`hx-sync="this:drop"`; a 204 swaps nothing). Meanwhile a thread, logged in as alice,
+keeps GETting student web pages and API documents (its own load, to measure response times).
 
-Prints the time until all are evaluated, the submission-to-result latency (the job's own
-created -> stored time, and the client's POST -> result seen), the web interface's response
-times during the rush (and idle, before it), and the number of lost results (never done/failed
-within --timeout) and duplicated results (more than one done job per submission, or a job's
-tests stored twice), checked through the API and directly in the database. Exits 1 if any
-result is lost or duplicated (or a POST was refused, an evaluation failed or got the wrong
-verdict).
+Prints the time until all are evaluated, the throughput next to the physical limit (cores /
+the testers' cpu per job), the storer's cpu per submission (with and without alice's GETs,
+costed at what they take idle), the submission-to-result latency (the job's own created ->
+stored time, and the client's POST -> result seen), the web interface's response times during
+the rush (and idle, before it), the students' and browsers' requests, and the number of lost
+results (never done/failed within --timeout) and duplicated results (more than one done job per
+submission, or a job's tests stored twice), checked through the API and directly in the
+database. Exits 1 if any result is lost or duplicated (or a POST was refused, an evaluation
+failed or got the wrong verdict). `--profile OUT.raw` samples the storer with py-spy during the
+rush.
 
     uv run python bench/rush.py [--config embedded|postgres-rabbitmq]
                                 [--students 20] [--submissions 3] [--testers 4]
+                                [--browsers N] [--profile OUT.raw]
 
 `--config embedded` is exactly `assay demo` (SQLite + the file-system broker);
 `--config postgres-rabbitmq` is the same demo on a fresh PostgreSQL database (created here and
@@ -29,6 +35,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import html
 import json
 import math
 import os
@@ -52,6 +59,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/rush.py` puts bench/ first on the path
     sys.path.insert(0, str(ROOT))
+
+from assay.client import ApiError, Client  # noqa: E402 - after the path is set
 
 HOST = "127.0.0.1"  # every request of this script goes to this machine only
 SUM_C = ROOT / "examples" / "sum-c"
@@ -85,6 +94,26 @@ with transaction.atomic():
         )
         out[name] = {"token": ApiToken.issue(user, "rush")}
 print("RUSH-STUDENTS " + json.dumps(out))
+"""
+
+# the same context: a logged-in web session for each student (their browser), as a login makes
+CREATE_SESSIONS = r"""
+import json, sys
+import django
+django.setup()
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+
+out = {}
+for user in get_user_model().objects.filter(username__in=json.loads(sys.argv[1])):
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    out[user.username] = session.session_key
+print("RUSH-SESSIONS " + json.dumps({"cookie": settings.SESSION_COOKIE_NAME, "sessions": out}))
 """
 
 
@@ -150,8 +179,8 @@ def machine_ticks() -> int:
 
 
 class CpuMeter:
-    """Where the cpu time of the rush goes: the storer, its testers (with the builds and runs
-    they reaped), the database's backends, the broker, this script, and everything else."""
+    """Where the cpu time of the rush goes: the storer, its testers (their processes, with the
+    builds and runs they reaped), the database's backends, the broker, this script, and everything else."""
 
     def __init__(self, server_pid: int, config: Embedded | PostgresRabbitmq) -> None:
         self.server_pid, self.config = server_pid, config
@@ -159,17 +188,22 @@ class CpuMeter:
     def snapshot(self) -> dict[str, Any]:
         groups: dict[str, dict[int, int]] = {"storer": {}, "testers": {}, "db": {}, "broker": {}}
         backends = set(self.config.backend_pids())
+        procs = {}
         for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            pid = int(entry.name)
-            info = proc_ticks(pid)
-            if info is None:
-                continue
-            ppid, name, own, children = info
+            if entry.name.isdigit() and (info := proc_ticks(int(entry.name))) is not None:
+                procs[int(entry.name)] = info
+        # the testers: the storer's children and everything under them (Celery's pool
+        # processes, which live as long as their tester and reap the sandboxed runs)
+        tester_pids = {pid for pid, info in procs.items() if info[0] == self.server_pid}
+        grew = True
+        while grew:
+            below = {pid for pid, info in procs.items() if info[0] in tester_pids}
+            grew = not below <= tester_pids
+            tester_pids |= below
+        for pid, (_, name, own, children) in procs.items():
             if pid == self.server_pid:
                 groups["storer"][pid] = own
-            elif ppid == self.server_pid:
+            elif pid in tester_pids:
                 groups["testers"][pid] = own + children
             elif pid in backends:
                 groups["db"][pid] = own
@@ -419,22 +453,30 @@ class Server:
             timeout=timeout,
         )
 
-    def create_students(self, names: list[str]) -> dict[str, dict[str, str]]:
+    def _django(self, script: str, names: list[str], marker: str) -> Any:
+        """Run ``script`` in the data directory's Django context; what it prints after
+        ``marker``."""
         env = {
             **self.env,
             "DJANGO_SETTINGS_MODULE": "assay.storer.settings",
             "ASSAY_DATA_DIR": str(self.data_dir),
         }
         out = subprocess.run(
-            [sys.executable, "-c", CREATE_STUDENTS, json.dumps(names)],
+            [sys.executable, "-c", script, json.dumps(names)],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         for line in out.stdout.splitlines():
-            if line.startswith("RUSH-STUDENTS "):
-                return json.loads(line.removeprefix("RUSH-STUDENTS "))
-        raise RuntimeError(
-            f"creating the students failed ({out.returncode}):\n{out.stderr[-3000:]}"
-        )
+            if line.startswith(marker + " "):
+                return json.loads(line.removeprefix(marker + " "))
+        raise RuntimeError(f"{marker} failed ({out.returncode}):\n{out.stderr[-3000:]}")
+
+    def create_students(self, names: list[str]) -> dict[str, dict[str, str]]:
+        return self._django(CREATE_STUDENTS, names, "RUSH-STUDENTS")  # type: ignore[no-any-return]
+
+    def create_sessions(self, names: list[str]) -> tuple[str, dict[str, str]]:
+        """(the session cookie's name, a logged-in session key for each of these users)."""
+        found = self._django(CREATE_SESSIONS, names, "RUSH-SESSIONS")
+        return found["cookie"], found["sessions"]
 
     def log_problems(self) -> Counter[str]:
         """The exceptions (last line of each traceback), errors and tester exits in the log."""
@@ -534,26 +576,44 @@ class WebWatcher(threading.Thread):
 
 
 class Student(threading.Thread):
-    """Posts its submissions back to back as soon as the barrier opens, then polls them."""
+    """Posts its submissions back to back as soon as the barrier opens, then follows each in turn
+    the way `assay submit --wait` does: `Client.wait`, long polling with the `version` seen."""
 
     def __init__(self, rush: Rush, name: str, token: str, plan: list[tuple[str, bytes, str]]):
         super().__init__(daemon=True, name=f"student-{name}")
         self.rush, self.username, self.plan = rush, name, plan
-        self.client = rush.server.api(token)
+        self.api = Client(rush.server.url, token)
+        self.client = self.api.http
         self.submissions: list[dict[str, Any]] = []
         self.refused: list[str] = []
-        self.poll_s: list[float] = []  # response times of the polls
+        self.posted = threading.Event()  # the browser starts on the pages then
+        # the GETs of the submissions: (seconds, a long poll?, changed?)
+        self.polls: list[tuple[float, bool, bool]] = []
+        get = self.client.get
+
+        def timed_get(url: str, **kwargs: Any) -> httpx.Response:
+            start = time.perf_counter()
+            r = get(url, **kwargs)
+            since = (kwargs.get("params") or {}).get("since")
+            changed = since is None or r.json().get("version") != since
+            self.polls.append((time.perf_counter() - start, since is not None, changed))
+            return r
+
+        self.client.get = timed_get  # type: ignore[method-assign]
 
     def run(self) -> None:
         try:
             self.rush.barrier.wait(timeout=60)
         except threading.BrokenBarrierError:
             self.refused.append(f"{self.username}: the burst never started")
+            self.posted.set()
             return
         try:
             self.submit_and_wait()
         except Exception as e:  # noqa: BLE001 - counted, and the run fails
             self.refused.append(f"{self.username}: {e!r}")
+        finally:
+            self.posted.set()
 
     def submit_and_wait(self) -> None:
         rush = self.rush
@@ -579,32 +639,80 @@ class Student(threading.Thread):
             if self.username == "alice" and rush.watcher is not None:
                 with rush.watcher.lock:
                     rush.watcher.submission_ids.append(doc["id"])
-        # poll, as `assay submit --wait` does, until final or the rush's deadline
-        polls = 0
-        while polls < rush.max_polls and time.perf_counter() < rush.deadline:
-            pending = [s for s in self.submissions if s["seen_final"] is None]
-            if not pending:
+        self.posted.set()
+        # follow each, as `assay submit --wait` does, until final or the rush's deadline
+        for s in self.submissions:
+            left = rush.deadline - time.perf_counter()
+            if left <= 0:
                 break
-            for s in pending:
-                start = time.perf_counter()
-                try:
-                    doc = self.client.get(f"/submissions/{s['id']}").json()
-                except (httpx.HTTPError, ValueError):
-                    continue
-                self.poll_s.append(time.perf_counter() - start)
-                polls += 1
+
+            def seen(doc: dict[str, Any], s: dict[str, Any] = s) -> None:
                 s["status"] = doc.get("status")
-                if s["status"] in FINAL:
+                if s["status"] in FINAL and s["seen_final"] is None:
                     s["seen_final"] = time.perf_counter()
                     s["verdict"] = doc.get("verdict")
-            time.sleep(rush.poll_s)
+
+            try:
+                seen(self.api.wait(s["id"], on_update=seen, timeout=left))
+            except (ApiError, httpx.HTTPError, ValueError):
+                continue
+
+
+HX_GET = re.compile(r'<div id="submission-body"[^>]*?\shx-get="([^"]+)"')
+
+
+class Browser(threading.Thread):
+    """A student's browser on the pages of its submissions, one after another: the page, then
+    its live part as htmx polls it (`hx-trigger="every 1s"`; with `hx-sync="this:drop"` a tick
+    while a request is in flight is dropped; a 204 swaps nothing and the polling goes on) until
+    the page stops polling (the submission is final)."""
+
+    def __init__(self, rush: Rush, student: Student, cookie: str, session_key: str) -> None:
+        super().__init__(daemon=True, name=f"browser-{student.username}")
+        self.rush, self.student = rush, student
+        self.http = httpx.Client(
+            base_url=rush.server.url, cookies={cookie: session_key}, timeout=60,
+            follow_redirects=False,
+        )  # fmt: skip
+        self.samples: list[tuple[float, int]] = []  # the polls: seconds, status
+        self.pages: list[tuple[float, int]] = []  # the pages
+        self.errors: list[str] = []
+
+    def get(self, url: str, into: list[tuple[float, int]]) -> httpx.Response | None:
+        start = time.perf_counter()
+        try:
+            r = self.http.get(url)
+        except httpx.HTTPError as e:
+            self.errors.append(f"{url}: {e!r}")
+            return None
+        into.append((time.perf_counter() - start, r.status_code))
+        return r
+
+    def run(self) -> None:
+        self.student.posted.wait(timeout=120)
+        deadline = self.rush.deadline
+        for s in list(self.student.submissions):
+            if time.perf_counter() >= deadline:
+                break
+            page = self.get(f"/submissions/{s['id']}/", self.pages)
+            if page is None or page.status_code != 200:
+                continue
+            found = HX_GET.search(page.text)
+            url = html.unescape(found.group(1)) if found else None
+            loaded = time.perf_counter()
+            while url and time.perf_counter() < deadline:
+                # the next tick of "every 1s" after the request in flight ended
+                ticks = math.floor(time.perf_counter() - loaded) + 1
+                time.sleep(max(0.0, loaded + ticks - time.perf_counter()))
+                r = self.get(url, self.samples)
+                if r is not None and r.status_code == 200:
+                    found = HX_GET.search(r.text)
+                    url = html.unescape(found.group(1)) if found else None
 
 
 class Rush:
     def __init__(self, server: Server, args: argparse.Namespace) -> None:
         self.server, self.args = server, args
-        self.poll_s = args.poll
-        self.max_polls = int(args.timeout / args.poll) * args.submissions + 100
         self.deadline = float("inf")
         self.barrier = threading.Barrier(args.students + 1)
         self.assignment_id = 0  # set once the server is up
@@ -621,6 +729,18 @@ def plan_for(student: int, count: int) -> list[tuple[str, bytes, str]]:
         else:
             plan.append((ACCEPTED.name, ACCEPTED.read_bytes(), "AC"))
     return plan
+
+
+def start_profiler(out: Path, pid: int, seconds: float) -> subprocess.Popen[bytes]:
+    """py-spy (where installed next to this Python) sampling the storer during the rush."""
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if spy is None:
+        raise RuntimeError("--profile needs py-spy")
+    return subprocess.Popen(
+        [spy, "record", "-p", str(pid), "-d", str(int(seconds) + 30), "-f", "raw",
+         "-o", str(out), "--nonblocking", "-r", "100"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
 
 
 def wait_for(predicate: Any, timeout: float, what: str, pause: float = 0.2) -> Any:
@@ -722,27 +842,43 @@ def run(args: argparse.Namespace, config: Embedded | PostgresRabbitmq) -> int:
         rush.assignment_id = assignment_id
         watcher = WebWatcher(server, assignment_id, args.web_pause)
         rush.watcher = watcher
+        meter = CpuMeter(server.proc.pid, config)
+        sweep_before = meter.snapshot()
         watcher.sweep(rounds=3)
+        sweep_cpu = CpuMeter.delta(sweep_before, meter.snapshot())
         idle_samples = list(watcher.samples)
         watcher.samples.clear()
+        # what one of alice's GETs costs the storer, idle: her GETs during the rush are a load
+        # of this script's own (to measure the pages' response times), not the students'
+        watcher_get_s = sweep_cpu["storer"] / max(1, len(idle_samples))
 
         threads = [
             Student(rush, name, tokens[name], plan_for(i, args.submissions))
             for i, name in enumerate(students)
         ]
-        for t in threads:
+        watching = students[: args.browsers if args.browsers is not None else len(students)]
+        cookie, sessions = server.create_sessions(watching) if watching else ("", {})
+        browsers = [
+            Browser(rush, t, cookie, sessions[t.username])
+            for t in threads
+            if t.username in sessions
+        ]
+        for t in [*threads, *browsers]:
             t.start()
         busy_pre_rush = cpu_busy(0.5)
-        meter = CpuMeter(server.proc.pid, config)
+        spy = start_profiler(args.profile, server.proc.pid, args.timeout) if args.profile else None
         cpu_before = meter.snapshot()
         watcher.start()
         t0 = time.perf_counter()
         rush.deadline = t0 + args.timeout
         rush.barrier.wait(timeout=60)
-        for t in threads:
+        for t in [*threads, *browsers]:
             t.join(timeout=max(1.0, rush.deadline - time.perf_counter() + 30))
         t_end = time.perf_counter()
         cpu = CpuMeter.delta(cpu_before, meter.snapshot())
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)  # py-spy writes its profile and ends
+            spy.wait(timeout=60)
         watcher.stop.set()
         watcher.join(timeout=90)
         during = [s for s in watcher.samples if t0 <= s[0] <= t_end]
@@ -861,8 +997,6 @@ def run(args: argparse.Namespace, config: Embedded | PostgresRabbitmq) -> int:
                 if math.ceil(len(subs) * q / 100) <= len(marks)
             )
         )
-    if storer_all_s:
-        print(f"  throughput: {len(finished) / storer_all_s:.2f} evaluations/s")
     rush_job_of = {j["submission"]: j for j in rush_jobs}
     held = [
         t["total_s"] - t["queue_s"]
@@ -876,6 +1010,22 @@ def run(args: argparse.Namespace, config: Embedded | PostgresRabbitmq) -> int:
             f" jobs per tester: {dict(sorted(Counter(j['tester'] for j in rush_job_of.values()).items()))}"
         )
     cores = os.cpu_count() or 1
+    watcher_gets = len([x for x in watcher.samples if t0 <= x[0] <= t_end])
+    evaluated = len(finished) or 1
+    storer_ms = cpu["storer"] * 1000 / len(subs) if subs else float("nan")
+    own_ms = (cpu["storer"] - watcher_gets * watcher_get_s) * 1000 / len(subs) if subs else 0
+    tester_ms = cpu["testers"] * 1000 / evaluated
+    print(
+        f"  storer cpu per submission: {storer_ms:.1f} core-ms;"
+        f" without alice's {watcher_gets} watching GETs"
+        f" (~{watcher_get_s * 1000:.1f} core-ms each, idle): {own_ms:.1f} core-ms"
+    )
+    if storer_all_s:
+        print(
+            f"  throughput {len(finished) / storer_all_s:.2f} evaluations/s"
+            f" vs the physical limit {cores * 1000 / tester_ms:.2f} evaluations/s"
+            f" ({cores} cores / {tester_ms:.0f} core-ms of tester cpu per job)"
+        )
     parts = [("storer", "storer"), ("testers", "testers (with builds and runs)")]
     if isinstance(config, PostgresRabbitmq):
         parts += [("db", "PostgreSQL backends"), ("broker", "RabbitMQ (shared)")]
@@ -888,7 +1038,7 @@ def run(args: argparse.Namespace, config: Embedded | PostgresRabbitmq) -> int:
     )
     print("submission -> result latency")
     print(row("storer total_s (job created -> stored)", total_s))
-    print(row(f"client (POST -> result seen, polls {args.poll:g} s)", client_s))
+    print(row("client (POST -> result seen, long polling)", client_s))
     print(row("  of which queue_s (created -> claimed)", queue_s))
     print(row("  evaluation_s (bundle sent -> result up)", evaluation_s))
     print(row("  ingestion_s (result up -> stored)", ingestion_s, "ms"))
@@ -896,13 +1046,29 @@ def run(args: argparse.Namespace, config: Embedded | PostgresRabbitmq) -> int:
         print(line)
     for line in web_rows(during, f"web interface during the rush ({t_end - t0:.1f} s)"):
         print(line)
+    polls = [p for t in threads for p in t.polls]
     print(
-        row(
-            "students' polls, GET /api/submissions/<id>",
-            [x for t in threads for x in t.poll_s],
-            "ms",
-        )
+        f"students' GET /api/submissions/<id> (Client.wait): {len(polls)}"
+        f" ({len(polls) / max(1, len(subs)):.1f} per submission),"
+        f" {sum(1 for p in polls if p[1])} of them long polls,"
+        f" {sum(1 for p in polls if p[2])} with a new version"
     )
+    print(row("  answered with a new version", [p[0] for p in polls if p[2]], "ms"))
+    print(row("  unchanged (the wait ran out, or no slot)", [p[0] for p in polls if not p[2]]))
+    b_polls = [x for b in browsers for x in b.samples]
+    print(
+        f"browsers ({len(browsers)}, a submission page each, its live part polled every 1 s):"
+        f" {len(b_polls)} polls ({len(b_polls) / max(1, len(subs)):.1f} per submission),"
+        f" by status {dict(sorted(Counter(x[1] for x in b_polls).items()))}"
+    )
+    print(row("  pages", [x[0] for b in browsers for x in b.pages], "ms"))
+    print(row("  polls answered 200 (changed)", [x[0] for x in b_polls if x[1] == 200], "ms"))
+    print(row("  polls answered 204 (unchanged)", [x[0] for x in b_polls if x[1] == 204]))
+    b_errors = [e for b in browsers for e in b.errors] + [
+        f"{x[1]}" for b in browsers for x in [*b.pages, *b.samples] if x[1] not in (200, 204)
+    ]
+    if b_errors:
+        print(f"  browser errors: {len(b_errors)}: {b_errors[:5]}")
     print("correctness")
     print(f"  POSTs refused: {len(refused)}" + (f"  {refused[:5]}" if refused else ""))
     print(f"  submissions stored: {len(subs)} of the rush, {counts['submissions']} in the database")
@@ -987,19 +1153,26 @@ def main() -> None:
     parser.add_argument(
         "--timeout", type=float, default=120, help="seconds until a result counts as lost"
     )
-    parser.add_argument("--poll", type=float, default=0.25, help="a student's polling interval, s")
+    parser.add_argument(
+        "--browsers", type=int, default=None,
+        help="students who also watch their submissions' pages in a browser (default: all)",
+    )  # fmt: skip
     parser.add_argument(
         "--web-pause", type=float, default=0.05, help="pause between the web watcher's GETs, s"
     )
     parser.add_argument("--warmup", type=int, default=4, help="warm-up submissions (not measured)")
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
+    parser.add_argument(
+        "--profile", type=Path, metavar="OUT.raw",
+        help="sample the storer with py-spy during the rush (raw, collapsed stacks)",
+    )  # fmt: skip
     args = parser.parse_args()
     if not 1 <= args.students <= 200 or not 1 <= args.submissions <= 10:
         parser.error("--students must be 1..200 and --submissions 1..10")
     if args.students * args.submissions + args.warmup > 900:
         parser.error("at most 900 submissions in all (the jobs listing shows 1000)")
-    if not 1 <= args.testers <= 16 or not 5 <= args.timeout <= 900 or args.poll < 0.02:
-        parser.error("--testers 1..16, --timeout 5..900 s, --poll >= 0.02 s")
+    if not 1 <= args.testers <= 16 or not 5 <= args.timeout <= 900:
+        parser.error("--testers 1..16, --timeout 5..900 s")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (server, database) on TERM
     config = PostgresRabbitmq() if args.config == "postgres-rabbitmq" else Embedded()
     sys.exit(run(args, config))
