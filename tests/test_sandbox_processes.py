@@ -67,3 +67,15 @@ def box_uid_zombies_of(parent: int) -> int:
         1 for line in out.splitlines()
         if 60000 <= int(line.split()[0]) < 61000 and int(line.split()[1]) == parent and "Z" in line.split()[2]
     )  # fmt: skip
+
+
+def test_the_launcher_server_is_started_again_when_it_has_gone():
+    host = get_host("launcher")
+    with host.get_vm() as vm:
+        assert vm.run(["/bin/true"], Limits(processes=1)).ok
+        server = host.server.process
+        server.kill()
+        server.wait()
+        # the next run finds the socket closed, starts a new server and runs
+        assert vm.run(["/bin/true"], Limits(processes=1)).ok
+        assert host.server.process.pid != server.pid

@@ -147,14 +147,21 @@ static long number(const char *key) {
     return v;
 }
 
+static char config_buf[MAX_CONFIG];
+
+static void parse_config(char *buf, size_t len);
+
 static void read_config(int fd) {
-    static char buf[MAX_CONFIG];
     size_t len = 0;
     ssize_t n;
-    while ((n = read(fd, buf + len, sizeof buf - 1 - len)) > 0) len += n;
+    while ((n = read(fd, config_buf + len, sizeof config_buf - 1 - len)) > 0) len += n;
     if (n < 0) fail("read the configuration");
     close(fd);
-    buf[len] = 0;
+    config_buf[len] = 0;
+    parse_config(config_buf, len);
+}
+
+static void parse_config(char *buf, size_t len) {
     for (size_t i = 0; i < len; i += strlen(buf + i) + 1) {
         if (nwords == (int)(sizeof words / sizeof words[0])) { errno = 0; fail("configuration too long"); }
         words[nwords++] = buf + i;
@@ -486,7 +493,99 @@ static int pid1(void) {
     }
 }
 
+static int run_launcher(int check_parent);
+
+/* -- the server: one per tester process, a run per request ---------------------------------
+ * `assay-launcher --serve SOCKET-FD TESTER-PID`. A request is one SOCK_SEQPACKET message: the
+ * configuration (as above), with descriptors attached: the run's stdin, stdout, stderr, then
+ * the ones the configuration names as SERVE_FD_BASE + their index among the rest. The server
+ * forks a launcher for it (no exec: that is the point) and answers with the launcher's pid and
+ * a pidfd of it, or -errno. It reaps its launchers (and, as a subreaper, the pid 1 of a killed
+ * one), dies with the tester, and ends when the tester closes the socket. */
+#define SERVE_FD_BASE 10
+#define SERVE_MAX_FDS 16
+
+static void place_fds(int *fds, int nfds) {
+    int high[SERVE_MAX_FDS];
+    for (int i = 0; i < nfds; i++) { /* out of the way of the targets first */
+        high[i] = fcntl(fds[i], F_DUPFD, 100);
+        if (high[i] < 0) fail("dup a descriptor");
+        close(fds[i]);
+    }
+    for (int i = 0; i < nfds; i++) {
+        int target = i < 3 ? i : SERVE_FD_BASE + i - 3;
+        if (dup2(high[i], target) < 0) fail("dup2 a descriptor");
+    }
+    for (int i = 0; i < nfds; i++) close(high[i]);
+}
+
+static int serve(int sock, pid_t tester) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != tester) return 1;
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    signal(SIGCHLD, SIG_IGN); /* launchers are reaped by the kernel */
+    for (;;) {
+        char control[CMSG_SPACE(sizeof(int) * SERVE_MAX_FDS)];
+        struct iovec iov = {config_buf, sizeof config_buf - 1};
+        struct msghdr msg = {0};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+        if (n == 0) return 0; /* the tester closed its end */
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return 1;
+        }
+        int fds[SERVE_MAX_FDS], nfds = 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+                int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+                for (int i = 0; i < k && nfds < SERVE_MAX_FDS; i++)
+                    memcpy(&fds[nfds++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+            }
+        }
+        int pidfd = -1;
+        int answer;
+        if (nfds < 4 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+            answer = -EINVAL;
+        } else {
+            pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, 0, &pidfd, 0, 0);
+            if (pid == 0) { /* the launcher of this run */
+                close(sock);
+                signal(SIGCHLD, SIG_DFL);
+                place_fds(fds, nfds);
+                config_buf[n] = 0;
+                parse_config(config_buf, (size_t)n);
+                _exit(run_launcher(0));
+            }
+            answer = pid < 0 ? -errno : (int)pid;
+        }
+        for (int i = 0; i < nfds; i++) close(fds[i]);
+        struct iovec out = {&answer, sizeof answer};
+        struct msghdr reply = {0};
+        char reply_control[CMSG_SPACE(sizeof(int))];
+        reply.msg_iov = &out;
+        reply.msg_iovlen = 1;
+        if (pidfd >= 0) {
+            memset(reply_control, 0, sizeof reply_control);
+            reply.msg_control = reply_control;
+            reply.msg_controllen = sizeof reply_control;
+            struct cmsghdr *c = CMSG_FIRSTHDR(&reply);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(c), &pidfd, sizeof(int));
+        }
+        ssize_t sent = sendmsg(sock, &reply, MSG_NOSIGNAL);
+        if (pidfd >= 0) close(pidfd);
+        if (sent < 0) return 1;
+    }
+}
+
 int main(int argc, char **argv) {
+    if (argc == 4 && strcmp(argv[1], "--serve") == 0) return serve(atoi(argv[2]), atoi(argv[3]));
     if (argc == 2 && strcmp(argv[1], "--print-seccomp-filter") == 0) {
         scmp_filter_ctx ctx = build_seccomp();
         if (!ctx || seccomp_export_bpf(ctx, 1) != 0) {
@@ -496,16 +595,22 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (argc != 2) {
-        fprintf(stderr, "usage: assay-launcher CONFIG-FD | --print-seccomp-filter "
+        fprintf(stderr, "usage: assay-launcher CONFIG-FD | --serve SOCKET-FD TESTER-PID | "
+                        "--print-seccomp-filter "
                         "(see the comment in launcher.c)\n");
         return 2;
     }
     read_config(atoi(argv[1]));
+    return run_launcher(1);
+}
+
+/* one run, configured: the launcher's own part (see the comment at the top) */
+static int run_launcher(int check_parent) {
     mark("main");
     if (getuid() != 0 && geteuid() != 0) { errno = 0; fail("the launcher must run as root"); }
-    /* the tester process gone (killed, crashed): the run goes with it */
+    /* the tester process (or the server) gone: the run goes with it */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (parent > 0 && getppid() != parent) { errno = 0; fail("the tester is gone"); }
+    if (check_parent && parent > 0 && getppid() != parent) { errno = 0; fail("the tester is gone"); }
     int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
     if (netns_fd >= 0) {
         if (setns(netns_fd, CLONE_NEWNET) < 0) fail("enter the VM's net namespace");

@@ -38,6 +38,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -184,6 +185,73 @@ def _new_netns() -> int:
     return int(result["fd"])
 
 
+SERVE_FD_BASE = 10  # as in launcher.c: the descriptors after stdio land at 10, 11, ...
+
+
+@dataclass
+class Launched:
+    """A launcher started by the server: not the tester's child, watched through its pidfd."""
+
+    pid: int
+    pidfd: int
+
+
+class LauncherServer:
+    """The tester process's ``assay-launcher --serve``: it forks a launcher per run, so a run
+    costs neither a Python spawn nor an exec of the launcher. One per process (a prefork pool
+    process starts its own); restarted once if it has gone."""
+
+    def __init__(self, launcher: Path) -> None:
+        self.launcher = launcher
+        self.pid = os.getpid()
+        self._lock = threading.Lock()
+        self._start()
+
+    def _start(self) -> None:
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        with theirs:
+            self.process = subprocess.Popen(
+                ["assay-launcher", "--serve", str(theirs.fileno()), str(os.getpid())],
+                executable=self.launcher,
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                env={},
+            )
+        self.sock = mine
+
+    def launch(self, config: bytes, fds: list[int]) -> Launched:
+        """Start one run: ``fds`` are stdin, stdout, stderr, then what ``config`` names as
+        SERVE_FD_BASE + i."""
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    socket.send_fds(self.sock, [config], fds)
+                    answer, got, _, _ = socket.recv_fds(self.sock, 4, 1)
+                    if len(answer) == 4:
+                        break
+                    error = "the launcher server closed its socket"
+                except OSError as e:
+                    error = f"the launcher server is gone ({e})"
+                self._restart()
+                if attempt == 2:
+                    raise SandboxError(error)
+        pid = int.from_bytes(answer, "little", signed=True)
+        if pid < 0 or not got:
+            for fd in got:
+                os.close(fd)
+            raise SandboxError(f"the launcher server cannot start a run: {os.strerror(-pid)}")
+        return Launched(pid, got[0])
+
+    def _restart(self) -> None:
+        self.close()
+        self._start()
+
+    def close(self) -> None:
+        self.sock.close()
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+
+
 class LauncherHost(BwrapHost):
     """Boxes run by the C launcher; needs root. Several testers may share one root."""
 
@@ -198,6 +266,8 @@ class LauncherHost(BwrapHost):
         self.newroot.chmod(0o755)
         self.favordynmods = enable_favordynmods(self.cgroups.version, self.root / "run")
         self.seccomp_bpf = self._compile_seccomp()
+        self.devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        self._server: LauncherServer | None = None
         with self.get_vm(box_size_kib=1024) as vm:
             probe = vm.run(["/bin/true"], Limits(cpu_time_s=5, processes=1))
         if probe.status is not Status.OK:
@@ -220,6 +290,13 @@ class LauncherHost(BwrapHost):
         seals = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
         fcntl.fcntl(fd, fcntl.F_ADD_SEALS, seals)
         return fd
+
+    @property
+    def server(self) -> LauncherServer:
+        """This process's launcher server (a forked tester process starts its own)."""
+        if self._server is None or self._server.pid != os.getpid():
+            self._server = LauncherServer(self.launcher)
+        return self._server
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -263,19 +340,9 @@ class LauncherVM(BwrapVM):
             log.warning("%s; each run makes its own", e)
             self._netns = None
 
-        self.unreaped: list[subprocess.Popen[bytes]] = []  # launchers whose runs are over
-
     @property
     def inside_uid(self) -> int:
         return self.uid
-
-    def reap(self, *, block: bool = False) -> None:
-        """Reap the launchers of finished runs (they exit just after reporting the end)."""
-        for popen in list(self.unreaped):
-            if block:
-                popen.wait()
-            if popen.poll() is not None:
-                self.unreaped.remove(popen)
 
     def _config(
         self,
@@ -285,14 +352,17 @@ class LauncherVM(BwrapVM):
         readonly_binds: dict[str, Path] | None,
         status_fd: int,
         cgroup_fds: list[int],
+        number: dict[int, int],
     ) -> bytes:
+        """The run's configuration. Descriptors are named by the numbers they have in the
+        launcher: ``status_fd`` and ``cgroup_fds`` already are, ``number`` maps the host's
+        (seccomp filter, net namespace)."""
         tmp_size = min(self.box_size_kib, max(limits.file_size_kib, 1024)) * 1024
         words = ["status", str(status_fd), "uid", str(self.uid), "gid", str(self.uid)]
-        words += ["parent", str(os.getpid())]
         words += ["root", str(self.host.newroot), "tmp", str(tmp_size), "cwd", BOX_PATH]
         if self._netns is not None:
-            words += ["netns", str(self._netns)]
-        words += ["seccomp-bpf", str(self.host.seccomp_bpf)]
+            words += ["netns", str(number[self._netns])]
+        words += ["seccomp-bpf", str(number[self.host.seccomp_bpf])]
         kind = "cgroup-procs" if self.host.cgroups.version == 1 else "cgroup-dir"
         for fd in cgroup_fds:
             words += [kind, str(fd)]
@@ -333,7 +403,6 @@ class LauncherVM(BwrapVM):
             raise SandboxError("the VM was destroyed")
         if not command:
             raise SandboxError("an empty command")
-        self.reap()
         cgroup = self._run_cgroup(limits, LAUNCHER_PROCESSES)
         to_close: list[int] = []
         opened: list[IO[bytes]] = []
@@ -348,28 +417,20 @@ class LauncherVM(BwrapVM):
             cgroup_fds = list(to_close)
             status_r, status_w = os.pipe()
             to_close.append(status_w)
-            config = self._config(command, limits, env, readonly_binds, status_w, cgroup_fds)
-            config_fd = os.memfd_create("assay-launcher-config")
-            to_close.append(config_fd)
-            os.write(config_fd, config)
-            os.lseek(config_fd, 0, os.SEEK_SET)
             fds, opened = open_streams(stdin, stdout, stderr)
-            passed = [*cgroup_fds, status_w, config_fd, self.host.seccomp_bpf]
+            stdio = [self.host.devnull if fd == subprocess.DEVNULL else fd for fd in fds]
+            extra = [status_w, *cgroup_fds, self.host.seccomp_bpf]
             if self._netns is not None:
-                passed.append(self._netns)
+                extra.append(self._netns)
+            number = {fd: SERVE_FD_BASE + i for i, fd in enumerate(extra)}
+            config = self._config(
+                command, limits, env, readonly_binds, number[status_w],
+                [number[fd] for fd in cgroup_fds], number,
+            )  # fmt: skip
             started = time.monotonic()
             started_files_ns = time.time_ns()
-            # no preexec_fn: subprocess then uses vfork, whatever the tester's size
-            popen = subprocess.Popen(
-                ["assay-launcher", str(config_fd)],  # its path stays out of the box's /proc/1
-                executable=self.host.launcher,
-                stdin=fds[0],
-                stdout=fds[1],
-                stderr=fds[2],
-                pass_fds=passed,
-                env={},
-            )
-        except (OSError, subprocess.SubprocessError, SandboxError) as e:
+            launched = self.host.server.launch(config, [*stdio, *extra])
+        except (OSError, SandboxError) as e:
             with contextlib.suppress(SandboxError):
                 cgroup.remove()
             if "status_r" in locals():
@@ -384,13 +445,12 @@ class LauncherVM(BwrapVM):
                 os.close(fd)
             for f in opened:
                 f.close()
-        process = LauncherProcess(self, popen, cgroup, limits, started, status_r, stdout, stderr)
+        process = LauncherProcess(self, launched, cgroup, limits, started, status_r, stdout, stderr)
         process.started_files_ns = started_files_ns
         process.command = command
         return process
 
     def destroy(self) -> None:
-        self.reap(block=True)
         if self._netns is not None:
             os.close(self._netns)
             self._netns = None
@@ -401,6 +461,7 @@ def _rlim(value: int) -> str:
     return "inf" if value == resource.RLIM_INFINITY or value < 0 else str(value)
 
 
+KILL_WAIT_S = 5.0  # a killed launcher is gone at once; this only bounds a kernel hiccup
 # a line on the status pipe that means the command has ended (or never ran): the run is over
 FINAL_KEYS = ("exit", "signal", "exec", "error")
 
@@ -414,21 +475,19 @@ class LauncherProcess(BwrapProcess):
     command: list[str]
     _exec_error: int | None = None
 
+    def __init__(self, vm: LauncherVM, launched: Launched, *args: Any) -> None:
+        super().__init__(vm, launched, *args)  # type: ignore[arg-type]
+        self.launched = launched
+
     def wait(self) -> RunResult:
         if self._result is not None:
             return self._result
         try:
             lines, ended = self._watch_status()
             wall = time.monotonic() - self.started
-            wait_status = 0
-            if ended:  # the launcher is gone: reap it now (and its pid 1 if it was killed)
-                _, wait_status, _ = os.wait4(self.popen.pid, 0)
-                self.popen.returncode = os.waitstatus_to_exitcode(wait_status)
+            if ended:  # the launcher is gone: whatever it wrote last is in the pipe
                 lines += _read_all(self.status_fd)
                 self.status_fd = -1
-                self._reap(lines, wait_status)
-            else:
-                self.vm.unreaped.append(self.popen)
             self.cgroup.kill_all()  # whatever the program left behind
             cpu = self.cgroup.cpu_time_s()
             oom = self.cgroup.oom_killed()
@@ -441,7 +500,10 @@ class LauncherProcess(BwrapProcess):
             if self.status_fd >= 0:
                 os.close(self.status_fd)
                 self.status_fd = -1
-        self._result = self._judge(wait_status, cpu, wall, oom, memory, lines)
+            if self.launched.pidfd >= 0:
+                os.close(self.launched.pidfd)
+                self.launched.pidfd = -1
+        self._result = self._judge(0, cpu, wall, oom, memory, lines)
         if self._result.status in (Status.OK, Status.RE, Status.SG):
             self._check_file_sizes(self._result)
         return self._result
@@ -450,55 +512,43 @@ class LauncherProcess(BwrapProcess):
         """Read the status pipe until the command's end is reported, killing the run on the cpu
         or wall limit. Returns (the lines read, whether the launcher itself has exited)."""
         wall_deadline = self.started + self.limits.effective_wall_time_s
-        pidfd = os.pidfd_open(self.popen.pid)
+        pidfd = self.launched.pidfd
         received = b""
-        try:
-            poller = select.poll()
-            poller.register(self.status_fd, select.POLLIN)
-            poller.register(pidfd, select.POLLIN)
-            while True:
-                timeout = min(wall_deadline - time.monotonic(), CPU_POLL_S)
-                events = dict(poller.poll(timeout * 1000)) if timeout > 0 else {}
-                if self.status_fd in events:
-                    chunk = os.read(self.status_fd, 65536)
-                    received += chunk
-                    text = received.decode(errors="replace")
-                    if any(line.split(" ", 1)[0] in FINAL_KEYS for line in text.splitlines()):
-                        return text, False
-                    if not chunk:  # every writer is gone: the launcher has exited
-                        return text, True
-                    continue
-                if pidfd in events:
-                    return received.decode(errors="replace"), True
-                if time.monotonic() >= wall_deadline:
-                    self._killed_for = "wall time"
-                elif self.cgroup.cpu_time_s() > self.limits.cpu_time_s:
-                    self._killed_for = "cpu time"
-                else:
-                    continue
-                self.kill()
-                os.waitid(os.P_PIDFD, pidfd, os.WEXITED | os.WNOWAIT)
+        poller = select.poll()
+        poller.register(self.status_fd, select.POLLIN)
+        poller.register(pidfd, select.POLLIN)
+        while True:
+            timeout = min(wall_deadline - time.monotonic(), CPU_POLL_S)
+            events = dict(poller.poll(timeout * 1000)) if timeout > 0 else {}
+            if self.status_fd in events:
+                chunk = os.read(self.status_fd, 65536)
+                received += chunk
+                text = received.decode(errors="replace")
+                if any(line.split(" ", 1)[0] in FINAL_KEYS for line in text.splitlines()):
+                    return text, False
+                if not chunk:  # every writer is gone: the launcher has exited
+                    return text, True
+                continue
+            if pidfd in events:
                 return received.decode(errors="replace"), True
-        finally:
-            os.close(pidfd)
+            if time.monotonic() >= wall_deadline:
+                self._killed_for = "wall time"
+            elif self.cgroup.cpu_time_s() > self.limits.cpu_time_s:
+                self._killed_for = "cpu time"
+            else:
+                continue
+            self.kill()
+            select.select([pidfd], [], [], KILL_WAIT_S)  # the launcher dies at once
+            return received.decode(errors="replace"), True
 
     def kill(self) -> None:
         """Kill the program's processes, and the launcher: its pid 1 dies with it (parent-death
-        signal) and takes anything left in the pid namespace along."""
+        signal) and takes anything left in the pid namespace along (the server reaps both)."""
         with contextlib.suppress(SandboxError):
             self.cgroup.kill_all()
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.popen.pid, signals.SIGKILL)
-
-    def _reap(self, status_lines: str, wait_status: int) -> None:
-        """A killed launcher leaves its pid 1 to the tester (a subreaper): reap it."""
-        if not os.WIFSIGNALED(wait_status):
-            return
-        for line in status_lines.splitlines():
-            key, _, value = line.partition(" ")
-            if key == "pid1" and value.isdigit():
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(int(value), 0)
+        if self.launched.pidfd >= 0:
+            with contextlib.suppress(ProcessLookupError):
+                signals.pidfd_send_signal(self.launched.pidfd, signals.SIGKILL)
 
     def _command_end(self, status_lines: str, wait_status: int) -> int | str:
         """The command's exit code (128 + N for signal N), or why the sandbox failed."""
@@ -515,7 +565,7 @@ class LauncherProcess(BwrapProcess):
         if end is None:
             if self._killed_for:  # the launcher was killed before its pid 1 could report
                 return 128 + signals.SIGKILL
-            return f"sandbox launcher ended without a status ({_describe_wait(wait_status)})"
+            return "the sandbox launcher ended without reporting the command's end"
         how, code = end
         if how == "signal":
             return 128 + code
@@ -545,9 +595,3 @@ class LauncherProcess(BwrapProcess):
                 f"(exit code {end})"
             )
         return result
-
-
-def _describe_wait(wait_status: int) -> str:
-    if os.WIFSIGNALED(wait_status):
-        return f"killed by signal {os.WTERMSIG(wait_status)}"
-    return f"exit code {os.waitstatus_to_exitcode(wait_status)}"
