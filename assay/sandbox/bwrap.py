@@ -665,6 +665,14 @@ class BwrapProcess(Process):
         with contextlib.suppress(SandboxError):
             self.cgroup.kill_all()
 
+    def _over_limit(self, wall_deadline: float) -> bool:
+        """Has the run passed its wall or cpu time limit? (Notes which, for the verdict.)"""
+        if time.monotonic() >= wall_deadline:
+            self._killed_for = "wall time"
+        elif self.cgroup.cpu_time_s() > self.limits.cpu_time_s:
+            self._killed_for = "cpu time"
+        return self._killed_for is not None
+
     def _watch(self) -> None:
         """Wait for the outer bwrap to exit, killing the group on the cpu or wall limit."""
         wall_deadline = self.started + self.limits.effective_wall_time_s
@@ -677,14 +685,9 @@ class BwrapProcess(Process):
                 timeout = min(wall_deadline - now, CPU_POLL_S)
                 if timeout > 0 and poller.poll(timeout * 1000):
                     return
-                if time.monotonic() >= wall_deadline:
-                    self._killed_for = "wall time"
-                elif self.cgroup.cpu_time_s() > self.limits.cpu_time_s:
-                    self._killed_for = "cpu time"
-                else:
-                    continue
-                self.kill()
-                return
+                if self._over_limit(wall_deadline):
+                    self.kill()
+                    return
         finally:
             os.close(pidfd)
 

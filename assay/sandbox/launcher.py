@@ -531,11 +531,7 @@ class LauncherProcess(BwrapProcess):
                 continue
             if pidfd in events:
                 return received.decode(errors="replace"), True
-            if time.monotonic() >= wall_deadline:
-                self._killed_for = "wall time"
-            elif self.cgroup.cpu_time_s() > self.limits.cpu_time_s:
-                self._killed_for = "cpu time"
-            else:
+            if not self._over_limit(wall_deadline):
                 continue
             self.kill()
             select.select([pidfd], [], [], KILL_WAIT_S)  # the launcher dies at once
