@@ -69,7 +69,7 @@ def main() -> None:
     require_root()
     print(f"machine: {machine()}")
     print(f"load: {others_load()}")
-    host = get_host()
+    host = get_host("bwrap")  # this script takes bubblewrap apart
     with tempfile.TemporaryDirectory(prefix="assay-bwrap-") as tmp:
         t = Path(tmp)
         t.chmod(0o755)

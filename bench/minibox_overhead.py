@@ -169,7 +169,7 @@ def main() -> None:
     require_root()
     print(f"machine: {machine()}")
     print(f"load: {others_load()}")
-    host = get_host()
+    host = get_host("bwrap")  # the prototype is compared with the bubblewrap backend
     limits = Limits()
     with tempfile.TemporaryDirectory(prefix="assay-minibox-") as tmp:
         t = Path(tmp)

@@ -61,7 +61,7 @@ def main() -> None:
 
     print(f"machine: {machine()}")
     print(f"load: {others_load()}")
-    host = get_host()
+    host = get_host("bwrap")  # this script takes bubblewrap apart
     print(f"sandbox: {host.describe()}")
     with tempfile.TemporaryDirectory(prefix="assay-bench-") as tmp:
         exe = compile_c(TRIVIAL_C, Path(tmp), "trivial")
