@@ -15,7 +15,7 @@ import zipfile
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 from django.conf import settings
@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from assay import broker
 from assay.lib import yamlio
-from assay.lib.archive import ArchiveError, ArchiveLimits, as_submitted, extract_zip
+from assay.lib.archive import ArchiveError, ArchiveLimits, as_submitted, check_zip, extract_zip
 from assay.package import Assignment as PackageModel
 from assay.package import PackageError, open_package
 from assay.package.model import Verdict
@@ -60,7 +60,10 @@ class ServiceError(Exception):
 
 
 def _cache_dir(version: AssignmentVersion) -> Path:
-    return Path(settings.DATA_DIR) / "cache" / "packages" / str(version.id)
+    # the id and the creation time: a database whose ids start again (a test's, a restored
+    # backup) never meets another version's files
+    stamp = int(version.created_at.timestamp() * 1e6)
+    return Path(settings.DATA_DIR) / "cache" / "packages" / f"{version.id}-{stamp}"
 
 
 def _extracted(version: AssignmentVersion) -> Path:
@@ -638,28 +641,40 @@ def notify(job: Job, tester: Tester, archive: bytes) -> Job:
     received = timezone.now()
     if len(archive) > settings.MAX_RESULT_BYTES:
         raise ServiceError(413, "too_large", "the result archive is too large")
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            extract_zip(archive, Path(tmp), RESULT_LIMITS)
-        except ArchiveError as e:
-            _fail_malformed(job, f"malformed result archive: {e}")
-        if job.kind == Job.VALIDATION:
-            return _ingest_validation(job, tester, Path(tmp), received)
-        return _ingest_evaluation(job, tester, Path(tmp), archive, received)
+    # every member is checked (names, types, sizes, ratios), only the one read is unpacked: the
+    # archive is stored as it came, and its other files are read from it, within limits, when
+    # a page shows them
+    member = {"evaluation": "result.yaml", "validation": "report.json"}[job.kind]
+    try:
+        with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+            names = {name: info for info, name in check_zip(zf, RESULT_LIMITS)}
+            info = names.get(member)
+            content = None
+            if info is not None:
+                with zf.open(info) as f:
+                    content = f.read(RESULT_LIMITS.max_member_bytes + 1)
+                if len(content) > RESULT_LIMITS.max_member_bytes:
+                    raise ArchiveError(f"{member}: larger than allowed")
+    except ArchiveError as e:
+        _fail_malformed(job, f"malformed result archive: {e}")
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        _fail_malformed(job, f"malformed result archive: not a valid zip archive: {e}")
+    if job.kind == Job.VALIDATION:
+        return _ingest_validation(job, tester, content, received)
+    return _ingest_evaluation(job, tester, content, archive, received)
 
 
-def _fail_malformed(job: Job, message: str) -> None:
+def _fail_malformed(job: Job, message: str) -> NoReturn:
     with transaction.atomic():
         _fail(job, message)
     raise ServiceError(400, "bad_result", message)
 
 
-def _load_result(job: Job, tmp: Path) -> dict[str, Any]:
-    path = tmp / "result.yaml"
-    if not path.is_file():
+def _load_result(job: Job, content: bytes | None) -> dict[str, Any]:
+    if content is None:
         _fail_malformed(job, "malformed result archive: no result.yaml")
     try:
-        doc = yamlio.safe_load(path.read_text())  # libyaml: ten times the pure-Python loader
+        doc = yamlio.safe_load(content.decode())  # libyaml: ten times the pure-Python loader
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         _fail_malformed(job, f"malformed result.yaml: {e}")
     if not isinstance(doc, dict):
@@ -672,8 +687,10 @@ def _load_result(job: Job, tmp: Path) -> dict[str, Any]:
     return doc
 
 
-def _ingest_evaluation(job: Job, tester: Tester, tmp: Path, archive: bytes, received: Any) -> Job:
-    doc = _load_result(job, tmp)
+def _ingest_evaluation(
+    job: Job, tester: Tester, content: bytes | None, archive: bytes, received: Any
+) -> Job:
+    doc = _load_result(job, content)
     if doc.get("status") == "failed":
         error = str(doc.get("error") or "the tester reported a failure")
         # a sandbox hiccup may pass on another attempt; a broken checker will not
@@ -742,9 +759,11 @@ def _ingest_evaluation(job: Job, tester: Tester, tmp: Path, archive: bytes, rece
     return locked
 
 
-def _ingest_validation(job: Job, tester: Tester, tmp: Path, received: Any) -> Job:
+def _ingest_validation(job: Job, tester: Tester, content: bytes | None, received: Any) -> Job:
     try:
-        report = json.loads((tmp / "report.json").read_text())
+        if content is None:
+            raise FileNotFoundError("no report.json")
+        report = json.loads(content)
         ok = bool(report["ok"])
     except (OSError, ValueError, KeyError, TypeError) as e:
         _fail_malformed(job, f"malformed validation report: {e}")
