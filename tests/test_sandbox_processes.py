@@ -2,10 +2,13 @@
 
 import os
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
 from assay.sandbox import Limits, get_host
+from assay.sandbox.launcher import SERVE_FD_BASE
 
 
 def box_uid_zombies() -> int:
@@ -79,3 +82,54 @@ def test_the_launcher_server_is_started_again_when_it_has_gone():
         # the next run finds the socket closed, starts a new server and runs
         assert vm.run(["/bin/true"], Limits(processes=1)).ok
         assert host.server.process.pid != server.pid
+
+
+UNIFIED = Path("/sys/fs/cgroup/unified")  # a cgroup v2 hierarchy beside v1's (hybrid machines)
+
+
+@pytest.mark.skipif(
+    not (Path("/sys/fs/cgroup/cgroup.controllers").exists() or (UNIFIED / "cgroup.procs").exists()),
+    reason="no cgroup v2 hierarchy on this machine",
+)
+def test_on_cgroup_v2_the_command_is_born_in_its_group(tmp_path):
+    """clone3(CLONE_INTO_CGROUP): the command starts in the run's v2 group, without a
+    migration. Driven by hand through the launcher server on whatever v2 hierarchy there is
+    (the unified one of a hybrid machine has no controllers, which this does not need)."""
+    host = get_host("launcher")
+    base = UNIFIED if (UNIFIED / "cgroup.procs").exists() else Path("/sys/fs/cgroup")
+    group = base / f"assay-test-{os.getpid()}"
+    group.mkdir()
+    dirfd = os.open(group, os.O_RDONLY | os.O_DIRECTORY)
+    status_r, status_w = os.pipe()
+    out = tmp_path / "out"
+    try:
+        with host.get_vm() as vm, open(out, "wb") as stdout:
+            extra = [status_w, dirfd, host.seccomp_bpf, vm._netns]
+            number = {fd: SERVE_FD_BASE + i for i, fd in enumerate(extra)}
+            config = vm._config(
+                ["/bin/sh", "-c", "cat /proc/self/cgroup; sleep 0.5"],
+                Limits(processes=4), None, None, number[status_w], [], number,
+            ) + b"cgroup-dir\0%d\0" % number[dirfd]  # fmt: skip
+            launched = host.server.launch(
+                config, [host.devnull, stdout.fileno(), host.devnull, *extra]
+            )
+            os.close(status_w)
+            status_w = -1
+            members: list[str] = []
+            deadline = time.monotonic() + 5
+            while not members and time.monotonic() < deadline:
+                members = (group / "cgroup.procs").read_text().split()
+            status = b""
+            while chunk := os.read(status_r, 4096):
+                status += chunk
+            os.close(launched.pidfd)
+        assert members, "the command never showed up in the group"
+        assert b"exit 0" in status, status
+        # the command sees its own group as the root of its cgroup namespace
+        assert "0::/\n" in out.read_text()
+    finally:
+        os.close(dirfd)
+        os.close(status_r)
+        if status_w >= 0:
+            os.close(status_w)
+        group.rmdir()
