@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Count as Rows
+from django.db.models import F, OuterRef, Q, Subquery
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
@@ -79,8 +80,20 @@ def version_json(v: AssignmentVersion) -> dict[str, Any]:
 
 def submission_json(s: Submission, user: Any) -> dict[str, Any]:
     """A submission as ``user`` may see it: a student sees hidden tests' verdicts only."""
-    # the latest job, with its version's limits (not the whole of the version's meta)
-    job = s.jobs.annotate(limits=F("version__meta__limits")).order_by("-id").first()
+    # the latest job, with its version's limits (not the whole of the version's meta) and the
+    # jobs ahead of it in its queue: one query
+    ahead = (
+        Job.objects.filter(state=Job.QUEUED, queue=OuterRef("queue"), id__lt=OuterRef("id"))
+        .order_by()
+        .values("queue")
+        .annotate(n=Rows("id"))
+        .values("n")
+    )
+    job = (
+        s.jobs.annotate(limits=F("version__meta__limits"), ahead=Subquery(ahead))
+        .order_by("-id")
+        .first()
+    )
     doc: dict[str, Any] = {
         "id": s.id,
         "assignment": s.assignment_id,
@@ -94,7 +107,7 @@ def submission_json(s: Submission, user: Any) -> dict[str, Any]:
         "status": job.state if job else "not_evaluated",
         "job": job.id if job else None,
         "attempt": job.attempt if job else None,
-        "queue_position": services.queue_position(job) if job else None,
+        "queue_position": (job.ahead or 0) + 1 if job and job.state == Job.QUEUED else None,  # type: ignore[attr-defined]
         "estimated_wait_s": None,
         "no_tester": False,
         "verdict": job.verdict or None if job else None,
