@@ -458,8 +458,9 @@ def start_evaluation(submission: Submission, user: Any) -> Job:
     job = Job.objects.create(
         kind=Job.EVALUATION, submission=submission, version=version, requested_by=user,
         queue=broker.queue_name(_pool(assignment.course), submission.runtime),
+        dispatched_at=timezone.now(),  # the message follows the commit (no second write)
     )  # fmt: skip
-    queue_task(job)
+    queue_task(job, stamped=True)
     return job
 
 
@@ -475,8 +476,10 @@ def celery_app():
     return _celery
 
 
-def queue_task(job: Job) -> None:
-    """Hand the job to the broker once the transaction that created it has committed."""
+def queue_task(job: Job, *, stamped: bool = False) -> None:
+    """Hand the job to the broker once the transaction that created it has committed, and
+    note when (``stamped``: the job was created with its ``dispatched_at`` already; if the
+    broker cannot be reached, watch_jobs sends it again REDISPATCH_AFTER_S later either way)."""
     job_id, attempt, queue, kind = job.id, job.attempt, job.queue, job.kind
 
     def send() -> None:
@@ -491,7 +494,8 @@ def queue_task(job: Job) -> None:
         ) as e:  # the broker is down: the job stays queued; watch_jobs sends it later
             log.warning("job %s: cannot reach the broker (%s); it stays queued", job_id, e)
             return
-        Job.objects.filter(pk=job_id, state=Job.QUEUED).update(dispatched_at=timezone.now())
+        if not stamped:
+            Job.objects.filter(pk=job_id, state=Job.QUEUED).update(dispatched_at=timezone.now())
 
     transaction.on_commit(send)
 
