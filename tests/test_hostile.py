@@ -87,7 +87,9 @@ def processes_of_uid(uid: int) -> list[tuple[int, str]]:
 
 def files_of_uid(uid: int, roots: list[Path], boxes: Path) -> set[str]:
     """Paths below ``roots`` owned by ``uid``, not following symlinks and not entering the boxes
-    (the directories in ``boxes``)."""
+    (the directories in ``boxes``). A process of ``uid`` (no groups) can only make an entry in a
+    directory it may write: its own, or one writable by others; only those are entered, so the
+    scan stays small however much else a shared /tmp holds."""
     found: set[str] = set()
     stack = list(roots)
     while stack:
@@ -103,7 +105,10 @@ def files_of_uid(uid: int, roots: list[Path], boxes: Path) -> set[str]:
                 continue
             if st.st_uid == uid:
                 found.add(e.path)
-            if stat.S_ISDIR(st.st_mode) and Path(e.path).parent != boxes:
+            writable = (
+                st.st_uid == uid or st.st_mode & 0o002 or (st.st_mode & 0o020 and st.st_gid == uid)
+            )
+            if stat.S_ISDIR(st.st_mode) and writable and Path(e.path).parent != boxes:
                 stack.append(Path(e.path))
     return found
 
