@@ -2,19 +2,23 @@
 
 Boxes, box uids, cgroups and the tester's file operations are the bubblewrap backend's (this
 module subclasses it); what differs is how a run starts. ``launcher.c`` is compiled once per
-machine (with the system's C compiler and libseccomp, by ``./setup.sh`` or on first use) and
-started for each run with vfork + exec, its configuration in a memfd::
+machine (with the system's C compiler and libseccomp, by ``./setup.sh`` or on first use). Each
+tester process starts one ``assay-launcher --serve``; a run is a request to it over a socketpair
+(the configuration, with the run's descriptors attached), answered with a pidfd::
 
-    tester (root) ─vfork/exec─> assay-launcher: enter the VM's net namespace, clone new mount,
-                                pid, ipc, uts namespaces
-                                └─> pid 1 (root, outside the run's cgroup): tmpfs root, binds,
-                                    /proc, /dev, /tmp; pivot_root
-                                    └─> the command: born in the run's cgroup, rlimits, box uid,
-                                        no capabilities, no_new_privs, seccomp filter, exec
+    tester (root) ─request─> the server ─fork─> a launcher: enter the VM's net namespace, clone
+                                                new mount, pid, ipc, uts namespaces
+                                                └─> pid 1 (root, outside the run's cgroup):
+                                                    tmpfs root, binds, /proc, /dev, /tmp;
+                                                    pivot_root
+                                                    └─> the command: born in the run's cgroup,
+                                                        rlimits, box uid, no capabilities,
+                                                        no_new_privs, seccomp filter, exec
 
 Compared with bubblewrap started through ``preexec_fn`` this saves Python's fork of the whole
-tester, bwrap's user namespace and its extra processes, and a net namespace per run (one per VM,
-entered with ``setns``), and charges nothing of the set-up to the program's cgroup. The status
+tester (and any spawn or exec per run), bwrap's user namespace and its extra processes, and a
+net namespace per run (one per VM, entered with ``setns``), and charges nothing of the set-up
+to the program's cgroup. The status
 pipe tells a launcher failure (XX) from the program's own end. See docs/performance.md and
 docs/security.md.
 """
