@@ -1,9 +1,10 @@
 /*
  * assay-launcher: one sandboxed run, started by a root tester (assay/sandbox/launcher.py).
  *
- * The tester starts it with vfork + exec (no Python code runs in a forked child) and hands it
- * its whole configuration in a memfd, so that nothing of the host shows in the box's
- * /proc/1/cmdline. The process tree of a run:
+ * Each tester process starts one server (`--serve`, at the bottom) and asks it for each run: the
+ * server forks a launcher per request, so a run costs no exec of its own. (`assay-launcher
+ * CONFIG-FD` runs one launcher directly, its configuration in a memfd: for debugging.) Nothing
+ * of the host shows in the box's /proc/1/cmdline. The process tree of a run:
  *
  *   launcher (root, in the tester's cgroups and namespaces)
  *   |  enters the VM's net namespace (or makes a fresh one), then clone() with new mount, pid,
