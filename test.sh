@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 uv run ruff check assay tests bench
 uv run ruff format --check assay tests bench
 uv run mypy  # with the pydantic and Django plugins (pyproject.toml)
-uv run pytest "$@"
+uv run pytest --durations=25 "$@"
 # the storer's database-backed suite once more on PostgreSQL (the suites that start servers of
 # their own already run them on PostgreSQL where it matters: test_scale_out, test_netns)
 ASSAY_DATABASE_URL="${ASSAY_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/assay}" \
