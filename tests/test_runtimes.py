@@ -441,3 +441,47 @@ def test_a_submission_in_every_runtime_is_judged_through_the_executor(host, tmp_
     (result,) = ev.doc["tests"]
     err = (tmp_path / "result" / "sum" / "run_stderr.vmr").read_text(errors="replace")
     assert result["verdict"] == "AC", (result, err[-2000:])
+
+
+# The Python runtimes compile with compile() alone and fall back to py_compile for a file that
+# does not compile: the student sees py_compile's own message, as before.
+NOT_PYTHON = {
+    "a syntax error": b'print("Hello"\n',
+    "an indentation error": b"if True:\nprint(1)\n",
+    "a null byte": b"print(1)\x00\n",
+    "a wrong encoding": b"# -*- coding: ascii -*-\nprint('\xe9')\n",
+    "not UTF-8": b"print('\xff')\n",
+}
+
+
+@pytest.mark.parametrize("name", ["python3", "pypy3"])
+@pytest.mark.parametrize("what", sorted(NOT_PYTHON))
+def test_a_python_file_that_does_not_compile_is_a_compile_error_with_py_compile_s_message(
+    host, tmp_path, name, what
+):
+    files = {"main.py": NOT_PYTHON[what], "other.py": b"x = 1\n"}
+    (tmp_path / "in").write_bytes(b"")
+    (tmp_path / "ans").write_text("\n")
+    test = Case(name="t", input=tmp_path / "in", answer=tmp_path / "ans")
+    assignment = Assignment(
+        root=tmp_path, title="t", runtime=None, limits=DEFAULT_RUN_LIMITS,
+        build_limits=DEFAULT_BUILD_LIMITS, judge=Judge(kind="tokens"), tests=[test],
+        groups=[Group("all", 1.0, "all", ["t"])], points=1.0,
+    )  # fmt: skip
+    spec = make_spec(assignment, files, language=name)
+    ev = Executor(host).evaluate(spec, files, {"t": test}, tmp_path / "result")
+    assert ev.verdict == "CE", ev.doc
+    assert ev.doc["build"]["exit_code"] == 1
+    message = (tmp_path / "result" / "build_stderr.vmr").read_bytes()
+    # what py_compile alone says of the same files, in a box of its own
+    with host.get_vm() as vm:
+        for file, data in files.items():
+            vm.write_file(file, data)
+        (tmp_path / "old").mkdir()
+        res = vm.run(
+            ["/bin/sh", "-c", f"{name} -m py_compile main.py other.py"], spec.build_limits,
+            stdout=tmp_path / "old" / "out", stderr=tmp_path / "old" / "err",
+        )  # fmt: skip
+    assert res.exit_code == 1
+    assert message == (tmp_path / "old" / "err").read_bytes()
+    assert message.strip()
