@@ -15,8 +15,8 @@ from assay.runtimes import (
     load_runtime_file,
 )
 from assay.runtimes.verify import verify_runtime
-from assay.tester.executor import Executor
-from assay.tester.spec import make_spec
+from assay.tester.executor import Evaluation, Executor
+from assay.tester.spec import JobSpec, make_spec
 
 RUNTIMES = sorted(all_runtimes())
 CORE = ["bash", "c", "cpp", "java", "javascript", "python3", "rust"]
@@ -419,22 +419,29 @@ def test_every_runtime_has_a_stdin_program():
     assert sorted(SUM) == RUNTIMES
 
 
-@pytest.mark.parametrize("name", RUNTIMES)
-def test_a_submission_in_every_runtime_is_judged_through_the_executor(host, tmp_path, name):
-    """The real path: the job spec's limits (the runtime's extras added), the executor's build
-    and run, the judge; 1 s cpu and 256 MiB as a package would give."""
-    file, source = SUM[name]
-    (tmp_path / "in").write_bytes(SUM_INPUT)
-    (tmp_path / "ans").write_text(SUM_OUTPUT + "\n")
+def _evaluate_one_test(
+    host, tmp_path: Path, language: str, files: dict[str, bytes], stdin: bytes, answer: str
+) -> tuple[Evaluation, JobSpec]:
+    """Evaluate ``files`` in ``language`` on one test, with the limits a package would give."""
+    (tmp_path / "in").write_bytes(stdin)
+    (tmp_path / "ans").write_text(answer)
     test = Case(name="sum", input=tmp_path / "in", answer=tmp_path / "ans")
     assignment = Assignment(
         root=tmp_path, title="sum", runtime=None, limits=DEFAULT_RUN_LIMITS,
         build_limits=DEFAULT_BUILD_LIMITS, judge=Judge(kind="tokens"), tests=[test],
         groups=[Group("all", 1.0, "all", ["sum"])], points=1.0,
     )  # fmt: skip
+    spec = make_spec(assignment, files, language=language)
+    return Executor(host).evaluate(spec, files, {"sum": test}, tmp_path / "result"), spec
+
+
+@pytest.mark.parametrize("name", RUNTIMES)
+def test_a_submission_in_every_runtime_is_judged_through_the_executor(host, tmp_path, name):
+    """The real path: the job spec's limits (the runtime's extras added), the executor's build
+    and run, the judge; 1 s cpu and 256 MiB as a package would give."""
+    file, source = SUM[name]
     files = {file: source.encode()}
-    spec = make_spec(assignment, files, language=name)
-    ev = Executor(host).evaluate(spec, files, {"sum": test}, tmp_path / "result")
+    ev, _ = _evaluate_one_test(host, tmp_path, name, files, SUM_INPUT, SUM_OUTPUT + "\n")
     assert not ev.failed, ev.doc.get("error")
     build_err = (tmp_path / "result" / "build_stderr.vmr").read_text(errors="replace")
     assert ev.doc["build"]["status"] == "OK", build_err[-2000:]
@@ -460,16 +467,7 @@ def test_a_python_file_that_does_not_compile_is_a_compile_error_with_py_compile_
     host, tmp_path, name, what
 ):
     files = {"main.py": NOT_PYTHON[what], "other.py": b"x = 1\n"}
-    (tmp_path / "in").write_bytes(b"")
-    (tmp_path / "ans").write_text("\n")
-    test = Case(name="t", input=tmp_path / "in", answer=tmp_path / "ans")
-    assignment = Assignment(
-        root=tmp_path, title="t", runtime=None, limits=DEFAULT_RUN_LIMITS,
-        build_limits=DEFAULT_BUILD_LIMITS, judge=Judge(kind="tokens"), tests=[test],
-        groups=[Group("all", 1.0, "all", ["t"])], points=1.0,
-    )  # fmt: skip
-    spec = make_spec(assignment, files, language=name)
-    ev = Executor(host).evaluate(spec, files, {"t": test}, tmp_path / "result")
+    ev, spec = _evaluate_one_test(host, tmp_path, name, files, b"", "\n")
     assert ev.verdict == "CE", ev.doc
     assert ev.doc["build"]["exit_code"] == 1
     message = (tmp_path / "result" / "build_stderr.vmr").read_bytes()
