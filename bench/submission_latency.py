@@ -120,7 +120,8 @@ def main() -> None:
         proc.wait(timeout=30)
 
     def med(key: str) -> float:
-        return statistics.median(r[key] for r in rows if r.get(key) is not None)
+        values = [r[key] for r in rows if r.get(key) is not None]
+        return statistics.median(values) if values else float("nan")
 
     print(
         f"Python hello-world, 10 tests, {len(rows)} submissions one after another, embedded default"
@@ -128,9 +129,13 @@ def main() -> None:
     print(f"{'step':<40} {'median':>10}")
     for key, label in [
         ("queue_s", "queue (POST committed -> claimed)"),
+        ("tester_claim_s", "  tester: claim request -> answer"),
         ("bundle_s", "bundle download (claimed -> bundle sent)"),
-        ("tester_build_s", "  build on the tester (py_compile)"),
+        ("tester_download_s", "  tester: bundle request -> received"),
         ("evaluation_s", "evaluation (bundle sent -> result up)"),
+        ("tester_unpack_s", "  tester: unpack the bundle"),
+        ("tester_build_s", "  tester: build (python3 compile)"),
+        ("tester_total_s", "  tester: build + tests"),
         ("ingestion_s", "ingestion (notify)"),
         ("total_s", "total on the storer (created -> stored)"),
         ("client_s", "client: POST -> result seen (long poll)"),
@@ -142,7 +147,7 @@ def main() -> None:
     print(f"{'client minus storer total (POST + notice)':<40} {seen_after * 1000:>8.1f} ms")
     overhead = med("total_s") - med("program_wall_s")
     print(
-        f"{'storer total minus program wall time':<40} {overhead * 1000:>8.1f} ms  (goal: < 500 ms)"
+        f"{'storer total minus program wall time':<40} {overhead * 1000:>8.1f} ms  (goal: < 100 ms)"
     )
 
 

@@ -99,8 +99,10 @@ class Executor:
         checker: PreparedChecker | None = None,
         checker_source: Path | None = None,
         progress: Progress | None = None,
+        steps: dict[str, float] | None = None,
     ) -> Evaluation:
-        """Evaluate ``files`` under ``spec``; write the result archive's files into ``out``."""
+        """Evaluate ``files`` under ``spec``; write the result archive's files into ``out``.
+        ``steps``: the tester's timings before the evaluation (seconds), kept in result.yaml."""
         out.mkdir(parents=True, exist_ok=True)
         doc: dict[str, Any] = {
             "format": RESULT_FORMAT,
@@ -111,7 +113,7 @@ class Executor:
             "started_at": _now(),
             "status": "done",
             "limits": spec.limits.to_dict(),
-            "steps": {},
+            "steps": dict(steps or {}),
         }
         started = time.monotonic()
         own_checker = None

@@ -168,15 +168,18 @@ def beating(job_id: int) -> Iterator[None]:
 
 
 def _run_claimed(job_id: int, attempt: int, work_prefix: str, body: Any) -> str:
-    """Claim the job, then run ``body(client, work_dir)`` with heartbeats going. A job given up
-    meanwhile (409 from the storer, at the claim or later) is dropped as "stale"."""
+    """Claim the job, then run ``body(client, work_dir, steps)`` with heartbeats going (steps:
+    the tester's timings so far, in seconds). A job given up meanwhile (409 from the storer, at
+    the claim or later) is dropped as "stale"."""
     c = client()
+    started = time.monotonic()
     if c.claim(job_id, attempt) is None:
         return "stale"
+    steps = {"claim_s": round(time.monotonic() - started, 4)}
     work = scratch_dir(f"{work_prefix}-{job_id}-")
     try:
         with beating(job_id):
-            return body(c, work)
+            return body(c, work, steps)
     except StorerRefused as e:
         if e.status == 409:
             return "stale"  # given up meanwhile: another attempt owns it now
@@ -190,9 +193,13 @@ def run_evaluation(job_id: int, attempt: int) -> str:
     from assay.tester.bundle import BundleError, open_bundle
     from assay.tester.executor import Executor
 
-    def evaluate(c: StorerClient, work: Path) -> str:
+    def evaluate(c: StorerClient, work: Path, steps: dict[str, float]) -> str:
+        started = time.monotonic()
+        bundle = c.bundle(job_id, attempt)
+        steps["download_s"] = round(time.monotonic() - started, 4)
         try:
-            opened = open_bundle(c.bundle(job_id, attempt), work / "bundle")
+            opened = open_bundle(bundle, work / "bundle")
+            steps["unpack_s"] = round(time.monotonic() - started - steps["download_s"], 4)
         except BundleError as e:
             c.fail(job_id, attempt, str(e), retry=False)
             return "failed"
@@ -203,7 +210,7 @@ def run_evaluation(job_id: int, attempt: int) -> str:
             return "failed"
         evaluation = Executor(host, tester_name=CONFIG.get("name")).evaluate(
             opened.spec, opened.files, opened.tests, work / "result",
-            scripts=opened.scripts, checker_source=opened.checker_source,
+            scripts=opened.scripts, checker_source=opened.checker_source, steps=steps,
         )  # fmt: skip
         buf = io.BytesIO()
         zip_directory(work / "result", buf)
@@ -217,7 +224,7 @@ def run_validation(job_id: int, attempt: int) -> str:
     from assay.check import check_package
     from assay.package import PackageError, open_package
 
-    def validate(c: StorerClient, work: Path) -> str:
+    def validate(c: StorerClient, work: Path, steps: dict[str, float]) -> str:
         package = work / "package.zip"
         package.write_bytes(c.bundle(job_id, attempt))
         try:
