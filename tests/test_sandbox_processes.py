@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assay.sandbox import Limits, get_host
+from assay.sandbox import Limits, Status, get_host
 from assay.sandbox.launcher import SERVE_FD_BASE
 
 
@@ -84,6 +84,49 @@ def test_the_launcher_server_is_started_again_when_it_has_gone():
         assert host.server.process.pid != server.pid
 
 
+def run_sh(vm, script: str, out: Path, processes: int = 4):
+    result = vm.run(["/bin/sh", "-c", script], Limits(processes=processes), stdout=out)
+    return result, out.read_text()
+
+
+def test_a_vm_keeps_its_pid_1_and_gives_each_run_a_fresh_tmp_and_ipc_namespace(tmp_path):
+    """Runs of one VM share its pid 1 and mount namespace (nothing is made per run but the
+    command), but not /tmp or SysV IPC objects: each run starts as clean as the first."""
+    host = get_host("launcher")
+    out = tmp_path / "out"
+    namespaces = "readlink /proc/self/ns/mnt /proc/self/ns/ipc"
+    with host.get_vm() as vm:
+        script = f"echo x > /tmp/left; ipcmk -M 4096 >/dev/null; ipcs -m | grep -c 0x; {namespaces}"
+        first, text = run_sh(vm, script, out)
+        assert first.ok, first
+        count, mnt_ns, ipc_ns = text.split()
+        assert count == "1"  # the segment was made
+        keeper = vm._keeper
+        second, text = run_sh(vm, f"ls -A /tmp; ipcs -m | grep -c 0x; {namespaces}", out)
+        assert second.status is not Status.XX, second
+        count, mnt_again, ipc_again = text.split()  # ls printed nothing: /tmp is empty
+        assert (count, mnt_again) == ("0", mnt_ns)
+        assert ipc_again != ipc_ns
+        assert vm._keeper is keeper
+    assert keeper.pidfd == -1  # the VM's end ended its pid 1
+
+
+def test_a_vm_whose_pid_1_died_starts_a_new_one_for_the_next_run(tmp_path):
+    import signal
+
+    host = get_host("launcher")
+    with host.get_vm() as vm:
+        assert vm.run(["/bin/true"], Limits(processes=1)).ok
+        keeper = vm._keeper
+        os.kill(keeper.pid, signal.SIGKILL)  # the launcher; its pid 1 dies with it
+        deadline = time.monotonic() + 5
+        while vm._keeper_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        result = vm.run(["/bin/true"], Limits(processes=1))
+        assert result.ok, result
+        assert vm._keeper is not keeper
+
+
 UNIFIED = Path("/sys/fs/cgroup/unified")  # a cgroup v2 hierarchy beside v1's (hybrid machines)
 
 
@@ -104,14 +147,11 @@ def test_on_cgroup_v2_the_command_is_born_in_its_group(tmp_path):
     out = tmp_path / "out"
     try:
         with host.get_vm() as vm, open(out, "wb") as stdout:
-            extra = [status_w, dirfd, host.seccomp_bpf, vm._netns]
-            number = {fd: SERVE_FD_BASE + i for i, fd in enumerate(extra)}
-            config = vm._config(
-                ["/bin/sh", "-c", "cat /proc/self/cgroup; sleep 0.5"],
-                Limits(processes=4), None, None, number[status_w], [], number,
-            ) + b"cgroup-dir\0%d\0" % number[dirfd]  # fmt: skip
-            launched = host.server.launch(
-                config, [host.devnull, stdout.fileno(), host.devnull, *extra]
+            command = ["/bin/sh", "-c", "cat /proc/self/cgroup; sleep 0.5"]
+            config = vm._config(command, Limits(processes=4), None, SERVE_FD_BASE, [])
+            config += b"cgroup-dir\0%d\0" % (SERVE_FD_BASE + 1)
+            vm._send_run(
+                config, [host.devnull, stdout.fileno(), host.devnull, status_w, dirfd], {}, 1 << 20
             )
             os.close(status_w)
             status_w = -1
@@ -122,7 +162,6 @@ def test_on_cgroup_v2_the_command_is_born_in_its_group(tmp_path):
             status = b""
             while chunk := os.read(status_r, 4096):
                 status += chunk
-            os.close(launched.pidfd)
         assert members, "the command never showed up in the group"
         assert b"exit 0" in status, status
         # the command sees its own group as the root of its cgroup namespace

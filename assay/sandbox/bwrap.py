@@ -527,10 +527,15 @@ class BwrapVM(VM):
             args += ["--setenv", key, value]
         return args
 
-    def _run_cgroup(self, limits: Limits, extra_processes: int) -> Cgroup:
-        """A new control group for the next run, with the run's limits."""
+    def _new_cgroup(self) -> Cgroup:
         self._runs += 1
-        cgroup = self.host.cgroups.create(f"box{self.box_id}-{os.getpid()}-{self._runs}")
+        return self.host.cgroups.create(f"box{self.box_id}-{os.getpid()}-{self._runs}")
+
+    def _run_cgroup(
+        self, limits: Limits, extra_processes: int, cgroup: Cgroup | None = None
+    ) -> Cgroup:
+        """The next run's control group (a new one unless given), with the run's limits."""
+        cgroup = cgroup or self._new_cgroup()
         try:
             cgroup.set_limits(limits.memory_kib, limits.processes + extra_processes)
         except OSError as e:

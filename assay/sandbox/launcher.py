@@ -1,26 +1,28 @@
 """The root tester's sandbox backend: a small C launcher instead of bubblewrap.
 
 Boxes, box uids, cgroups and the tester's file operations are the bubblewrap backend's (this
-module subclasses it); what differs is how a run starts. ``launcher.c`` is compiled once per
+module subclasses it); what differs is how commands start. ``launcher.c`` is compiled once per
 machine (with the system's C compiler and libseccomp, by ``./setup.sh`` or on first use). Each
-tester process starts one ``assay-launcher --serve``; a run is a request to it over a socketpair
-(the configuration, with the run's descriptors attached), answered with a pidfd::
+tester process starts one ``assay-launcher --serve``; each VM is a request to it (the box's
+configuration, with descriptors attached), answered with a pidfd of the VM's launcher, whose
+pid 1 stays for the VM's life and starts the VM's runs::
 
-    tester (root) ─request─> the server ─fork─> a launcher: enter the VM's net namespace, clone
-                                                new mount, pid, ipc, uts namespaces
-                                                └─> pid 1 (root, outside the run's cgroup):
-                                                    tmpfs root, binds, /proc, /dev, /tmp;
-                                                    pivot_root
-                                                    └─> the command: born in the run's cgroup,
-                                                        rlimits, box uid, no capabilities,
-                                                        no_new_privs, seccomp filter, exec
+    tester (root) ─VM request─> the server ─fork─> a launcher: clone new mount, pid, ipc, uts,
+                                                    net namespaces
+                                                    └─> pid 1 (root, outside the runs' cgroups):
+                                                        tmpfs root, binds, /proc, /dev, /tmp;
+                                                        pivot_root; then, per run request:
+    tester ─run request (the VM's socket)─────────────> fork (a fresh /tmp and IPC namespace)
+                                                        └─> the command: born in the run's
+                                                            cgroup, rlimits, box uid, no
+                                                            capabilities, no_new_privs,
+                                                            seccomp filter, exec
 
 Compared with bubblewrap started through ``preexec_fn`` this saves Python's fork of the whole
-tester (and any spawn or exec per run), bwrap's user namespace and its extra processes, and a
-net namespace per run (one per VM, entered with ``setns``), and charges nothing of the set-up
-to the program's cgroup. The status
-pipe tells a launcher failure (XX) from the program's own end. See docs/performance.md and
-docs/security.md.
+tester (and any spawn or exec per run), bwrap's user namespace and its extra processes, and
+every namespace and mount per run, and charges nothing of the set-up to the program's cgroup.
+The status pipe tells a launcher failure (XX) from the program's own end. See
+docs/performance.md and docs/security.md.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ import select
 import shutil
 import signal as signals
 import socket
-import struct
 import subprocess
 import tempfile
 import threading
@@ -60,12 +61,11 @@ from .bwrap import (
     _rlimits,
     zombie_children,
 )
+from .cgroups import Cgroup
 
 log = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("launcher.c")
-CLONE_NEWNET = 0x40000000
-SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 1
 MS_REMOUNT = 32
 # the launcher's pid 1 sits outside the run's cgroup: the program gets exactly its own processes
 LAUNCHER_PROCESSES = 0
@@ -160,33 +160,6 @@ def enable_favordynmods(version: int, run_dir: Path) -> str:
         e = ctypes.get_errno()
         return f"off (mounting {target} with favordynmods failed: {os.strerror(e)})"
     return f"on ({favordynmods_state() or target})"
-
-
-def _new_netns() -> int:
-    """A fresh network namespace, held by a descriptor: only a loopback device (up, as bwrap
-    leaves it: a program may talk to itself), no route anywhere else."""
-    result: dict[str, Any] = {}
-
-    def make() -> None:  # in a thread of its own, which ends inside the new namespace
-        if _libc.unshare(CLONE_NEWNET) != 0:
-            result["error"] = os.strerror(ctypes.get_errno())
-            return
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                request = struct.pack("16sH14x", b"lo", 0)
-                flags = struct.unpack("16sH14x", fcntl.ioctl(s, SIOCGIFFLAGS, request))[1]
-                fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
-        except OSError as e:
-            result["error"] = f"cannot bring up its loopback: {e}"
-            return
-        result["fd"] = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-
-    thread = threading.Thread(target=make, name="assay-netns")
-    thread.start()
-    thread.join()
-    if "fd" not in result:
-        raise SandboxError(f"cannot create a network namespace: {result.get('error')}")
-    return int(result["fd"])
 
 
 SERVE_FD_BASE = 10  # as in launcher.c: the descriptors after stdio land at 10, 11, ...
@@ -334,42 +307,44 @@ class LauncherHost(BwrapHost):
 
 
 class LauncherVM(BwrapVM):
+    """A box whose pid 1 stays: started by the server on the first run (with that run's
+    read-only binds), it sets the box's root up once and forks one command per run request
+    sent over the VM's own socket. Each VM has its own mount, pid, ipc, uts and net
+    namespaces; each run gets a fresh /tmp and IPC namespace, its own cgroup, and is killed
+    with it."""
+
     host: LauncherHost
 
     def __init__(self, host: LauncherHost, box_id: int, lock: IO[str], box_size_kib: int) -> None:
         super().__init__(host, box_id, lock, box_size_kib)
-        try:
-            self._netns: int | None = _new_netns()
-        except SandboxError as e:  # a fresh namespace per run then, made by the launcher
-            log.warning("%s; each run makes its own", e)
-            self._netns = None
+        self._keeper: Launched | None = None  # the launcher whose pid 1 is this VM's
+        self._keeper_pid = 0  # the tester process that started it
+        self._keeper_binds: dict[str, Path] = {}
+        self._keeper_server: LauncherServer
+        self._ctrl: socket.socket | None = None
+        self._send_lock = threading.Lock()
+        # cgroups are made for the next run and removed after the last one while a program
+        # runs: off the runs' critical path
+        self._next_cgroup: Cgroup | None = None
+        self._dead_cgroups: list[Cgroup] = []
 
     @property
     def inside_uid(self) -> int:
         return self.uid
 
-    def _config(
+    # -- the VM's pid 1 ---------------------------------------------------------------------
+
+    def _vm_config(
         self,
-        command: list[str],
-        limits: Limits,
-        env: dict[str, str] | None,
-        readonly_binds: dict[str, Path] | None,
-        status_fd: int,
-        cgroup_fds: list[int],
+        readonly_binds: dict[str, Path],
+        tmp_size: int,
         number: dict[int, int],
+        status_w: int,
+        ctrl: int,
     ) -> bytes:
-        """The run's configuration. Descriptors are named by the numbers they have in the
-        launcher: ``status_fd`` and ``cgroup_fds`` already are, ``number`` maps the host's
-        (seccomp filter, net namespace)."""
-        tmp_size = min(self.box_size_kib, max(limits.file_size_kib, 1024)) * 1024
-        words = ["status", str(status_fd), "uid", str(self.uid), "gid", str(self.uid)]
-        words += ["root", str(self.host.newroot), "tmp", str(tmp_size), "cwd", BOX_PATH]
-        if self._netns is not None:
-            words += ["netns", str(number[self._netns])]
-        words += ["seccomp-bpf", str(number[self.host.seccomp_bpf])]
-        kind = "cgroup-procs" if self.host.cgroups.version == 1 else "cgroup-dir"
-        for fd in cgroup_fds:
-            words += [kind, str(fd)]
+        words = ["status", str(number[status_w]), "vm", str(number[ctrl])]
+        words += ["uid", str(self.uid), "gid", str(self.uid), "root", str(self.host.newroot)]
+        words += ["tmp", str(tmp_size), "seccomp-bpf", str(number[self.host.seccomp_bpf])]
         words += ["ro", "/etc", "/etc", "ro", "/usr", "/usr"]
         for d in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
             if os.path.islink(d):
@@ -377,20 +352,117 @@ class LauncherVM(BwrapVM):
             elif os.path.isdir(d):
                 words += ["ro", d, d]
         words += ["rw", str(self.dir), BOX_PATH]
-        for inside, host_path in (readonly_binds or {}).items():
+        for inside, host_path in readonly_binds.items():
             words += ["ro", str(host_path), inside]
         for d in SENSITIVE_ETC:
             if os.path.isdir(d):
                 words += ["mask", d]
+        return _encode(words)
+
+    def _keeper_alive(self) -> bool:
+        if self._keeper is None or self._ctrl is None or self._keeper_pid != os.getpid():
+            return False
+        if self._keeper_server.process.poll() is not None:  # its launcher dies with it
+            return False
+        return not select.select([self._keeper.pidfd], [], [], 0)[0]
+
+    def _start_keeper(self, readonly_binds: dict[str, Path], tmp_size: int) -> None:
+        """Start the VM's pid 1 and wait until its box is ready."""
+        self._stop_keeper()
+        status_r, status_w = os.pipe()
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            devnull = self.host.devnull
+            extra = [status_w, self.host.seccomp_bpf, theirs.fileno()]
+            number = {fd: SERVE_FD_BASE + i for i, fd in enumerate(extra)}
+            config = self._vm_config(readonly_binds, tmp_size, number, status_w, theirs.fileno())
+            server = self.host.server
+            launched = server.launch(config, [devnull, devnull, devnull, *extra])
+        except BaseException:
+            mine.close()
+            os.close(status_r)
+            raise
+        finally:
+            os.close(status_w)
+            theirs.close()
+        lines = ""
+        try:
+            with os.fdopen(status_r, "rb") as status:
+                deadline = time.monotonic() + VM_START_S
+                while "ready" not in lines.split():
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not select.select([status], [], [], left)[0]:
+                        raise SandboxError("the sandbox launcher did not set the box up in time")
+                    chunk = os.read(status.fileno(), 4096)
+                    if not chunk:
+                        errors = [ln[6:] for ln in lines.splitlines() if ln.startswith("error ")]
+                        raise SandboxError(
+                            "sandbox launcher failed: "
+                            + ("; ".join(errors) or "it ended before its box was ready")
+                        )
+                    lines += chunk.decode(errors="replace")
+        except SandboxError:
+            _kill_launched(launched)
+            mine.close()
+            raise
+        self._keeper, self._keeper_pid, self._keeper_server = launched, os.getpid(), server
+        self._keeper_binds, self._ctrl = dict(readonly_binds), mine
+
+    def _stop_keeper(self) -> None:
+        """End the VM's pid 1 (and with it every process of the box)."""
+        if self._ctrl is not None:
+            self._ctrl.close()
+            self._ctrl = None
+        if self._keeper is not None:
+            if self._keeper_pid == os.getpid():
+                _kill_launched(self._keeper)
+            else:  # a forked copy: the launcher is the parent process's
+                os.close(self._keeper.pidfd)
+            self._keeper = None
+
+    def _send_run(
+        self, config: bytes, fds: list[int], binds: dict[str, Path], tmp_size: int
+    ) -> Launched:
+        """Hand a run to the VM's pid 1 (started, or restarted once if it has gone)."""
+        with self._send_lock:
+            for attempt in (1, 2):
+                if not self._keeper_alive() or binds != self._keeper_binds:
+                    self._start_keeper(binds, tmp_size)
+                assert self._ctrl is not None and self._keeper is not None
+                try:
+                    socket.send_fds(self._ctrl, [config], fds)
+                    return self._keeper
+                except OSError as e:
+                    if attempt == 2:
+                        raise SandboxError(f"the box's pid 1 is gone ({e})") from e
+                    self._stop_keeper()
+        raise AssertionError("unreachable")
+
+    # -- runs -------------------------------------------------------------------------------
+
+    def _tmp_size(self, limits: Limits) -> int:
+        return min(self.box_size_kib, max(limits.file_size_kib, 1024)) * 1024
+
+    def _config(
+        self,
+        command: list[str],
+        limits: Limits,
+        env: dict[str, str] | None,
+        status_fd: int,
+        cgroup_fds: list[int],
+    ) -> bytes:
+        """A run's request to pid 1. Descriptors are named by the numbers they get in the
+        command (``status_fd`` and ``cgroup_fds`` already are)."""
+        words = ["status", str(status_fd), "tmp", str(self._tmp_size(limits)), "cwd", BOX_PATH]
+        kind = "cgroup-procs" if self.host.cgroups.version == 1 else "cgroup-dir"
+        for fd in cgroup_fds:
+            words += [kind, str(fd)]
         for which, (soft, hard) in _rlimits(limits, LAUNCHER_PROCESSES):
             words += ["rlimit", str(which), _rlim(soft), _rlim(hard)]
         for key, value in {**DEFAULT_ENV, **(env or {})}.items():
             words += ["env", f"{key}={value}"]
         words += ["command", str(len(command)), *command]
-        for w in words:
-            if "\0" in w:
-                raise SandboxError(f"a NUL byte in the run's configuration: {w!r}")
-        return b"".join(os.fsencode(w) + b"\0" for w in words)
+        return _encode(words)
 
     def start(
         self,
@@ -423,17 +495,18 @@ class LauncherVM(BwrapVM):
             to_close.append(status_w)
             fds, opened = open_streams(stdin, stdout, stderr)
             stdio = [self.host.devnull if fd == subprocess.DEVNULL else fd for fd in fds]
-            extra = [status_w, *cgroup_fds, self.host.seccomp_bpf]
-            if self._netns is not None:
-                extra.append(self._netns)
-            number = {fd: SERVE_FD_BASE + i for i, fd in enumerate(extra)}
+            number = {fd: SERVE_FD_BASE + i for i, fd in enumerate([status_w, *cgroup_fds])}
             config = self._config(
-                command, limits, env, readonly_binds, number[status_w],
-                [number[fd] for fd in cgroup_fds], number,
-            )  # fmt: skip
+                command, limits, env, number[status_w], [number[fd] for fd in cgroup_fds]
+            )
             started = time.monotonic()
             started_files_ns = time.time_ns()
-            launched = self.host.server.launch(config, [*stdio, *extra])
+            keeper = self._send_run(
+                config,
+                [*stdio, status_w, *cgroup_fds],
+                dict(readonly_binds or {}),
+                self._tmp_size(limits),
+            )
         except (OSError, SandboxError) as e:
             with contextlib.suppress(SandboxError):
                 cgroup.remove()
@@ -449,16 +522,57 @@ class LauncherVM(BwrapVM):
                 os.close(fd)
             for f in opened:
                 f.close()
-        process = LauncherProcess(self, launched, cgroup, limits, started, status_r, stdout, stderr)
+        process = LauncherProcess(self, keeper, cgroup, limits, started, status_r, stdout, stderr)
         process.started_files_ns = started_files_ns
         process.command = command
+        self._tidy_cgroups()  # while the command starts
         return process
 
+    def _run_cgroup(
+        self, limits: Limits, extra_processes: int, cgroup: Cgroup | None = None
+    ) -> Cgroup:
+        cgroup, self._next_cgroup = cgroup or self._next_cgroup, None
+        return super()._run_cgroup(limits, extra_processes, cgroup)
+
+    def _tidy_cgroups(self, *, next_run: bool = True) -> None:
+        """Remove the groups of ended runs, and make the next run's."""
+        with contextlib.suppress(SandboxError):
+            while self._dead_cgroups:
+                self._dead_cgroups.pop().remove(kill=False)
+            if next_run and self._next_cgroup is None:
+                self._next_cgroup = self._new_cgroup()
+
+    def restart(self) -> None:
+        """End the VM's pid 1 (the next run starts a new one): after a run that would not die."""
+        with self._send_lock:
+            self._stop_keeper()
+
     def destroy(self) -> None:
-        if self._netns is not None:
-            os.close(self._netns)
-            self._netns = None
+        with self._send_lock:
+            self._stop_keeper()
+        if self._next_cgroup is not None:
+            self._dead_cgroups.append(self._next_cgroup)
+            self._next_cgroup = None
+        self._tidy_cgroups(next_run=False)
         super().destroy()
+
+
+def _encode(words: list[str]) -> bytes:
+    for w in words:
+        if "\0" in w:
+            raise SandboxError(f"a NUL byte in the run's configuration: {w!r}")
+    return b"".join(os.fsencode(w) + b"\0" for w in words)
+
+
+def _kill_launched(launched: Launched) -> None:
+    """Kill a launcher (its pid 1 and the box's processes die with it; the server reaps)."""
+    with contextlib.suppress(ProcessLookupError, OSError):
+        signals.pidfd_send_signal(launched.pidfd, signals.SIGKILL)
+    os.close(launched.pidfd)
+    launched.pidfd = -1
+
+
+VM_START_S = 30.0  # setting a box up takes milliseconds; this only bounds a kernel hiccup
 
 
 def _rlim(value: int) -> str:
@@ -471,9 +585,8 @@ FINAL_KEYS = ("exit", "signal", "exec", "error")
 
 
 class LauncherProcess(BwrapProcess):
-    """A run of the launcher. It is over when pid 1 reports the command's end on the status
-    pipe: the tester does not wait for pid 1 and the launcher to exit (the kernel tears their
-    namespaces down meanwhile, ~1.5 ms); the launcher is reaped later (``LauncherVM.reap``)."""
+    """A run in a VM: over when the VM's pid 1 reports the command's end on the run's status
+    pipe (or when pid 1 itself is gone: then the sandbox failed, XX)."""
 
     vm: LauncherVM
     command: list[str]
@@ -496,7 +609,7 @@ class LauncherProcess(BwrapProcess):
             cpu = self.cgroup.cpu_time_s()
             oom = self.cgroup.oom_killed()
             memory = self.cgroup.memory_peak_kib() or 0
-            self.cgroup.remove(kill=False)
+            self.vm._dead_cgroups.append(self.cgroup)  # removed while the next run starts
         except SandboxError as e:
             self._result = RunResult(Status.XX, message=str(e))
             return self._result
@@ -504,9 +617,6 @@ class LauncherProcess(BwrapProcess):
             if self.status_fd >= 0:
                 os.close(self.status_fd)
                 self.status_fd = -1
-            if self.launched.pidfd >= 0:
-                os.close(self.launched.pidfd)
-                self.launched.pidfd = -1
         self._result = self._judge(0, cpu, wall, oom, memory, lines)
         if self._result.status in (Status.OK, Status.RE, Status.SG):
             self._check_file_sizes(self._result)
@@ -535,20 +645,24 @@ class LauncherProcess(BwrapProcess):
                 continue
             if pidfd in events:
                 return received.decode(errors="replace"), True
-            if not self._over_limit(wall_deadline):
-                continue
-            self.kill()
-            select.select([pidfd], [], [], KILL_WAIT_S)  # the launcher dies at once
-            return received.decode(errors="replace"), True
+            if self._over_limit(wall_deadline):
+                self.kill()
+                while True:  # pid 1 reports the killed command's end at once
+                    if not select.select([self.status_fd], [], [], KILL_WAIT_S)[0]:
+                        self.vm.restart()  # it did not: the whole VM goes
+                        return received.decode(errors="replace"), True
+                    chunk = os.read(self.status_fd, 65536)
+                    received += chunk
+                    text = received.decode(errors="replace")
+                    if not chunk or any(
+                        line.split(" ", 1)[0] in FINAL_KEYS for line in text.splitlines()
+                    ):
+                        return text, not chunk
 
     def kill(self) -> None:
-        """Kill the program's processes, and the launcher: its pid 1 dies with it (parent-death
-        signal) and takes anything left in the pid namespace along (the server reaps both)."""
+        """Kill the program's processes (its cgroup's); pid 1 then reports its end."""
         with contextlib.suppress(SandboxError):
             self.cgroup.kill_all()
-        if self.launched.pidfd >= 0:
-            with contextlib.suppress(ProcessLookupError):
-                signals.pidfd_send_signal(self.launched.pidfd, signals.SIGKILL)
 
     def _command_end(self, status_lines: str, wait_status: int) -> int | str:
         """The command's exit code (128 + N for signal N), or why the sandbox failed."""
