@@ -53,15 +53,24 @@ CLAIMED = "claimed"
 CLAIM_KEY = "assay_claimed"  # the message's property: where its consumer holds its file
 IN_MOVED_TO = 0x80
 
-_held_locks: set[int] = set()  # this process's consumer locks: a forked child drops its copies
+# this process's consumer locks (descriptor -> its file's identity): a forked child drops its
+# copies; a descriptor number since reused for another file is left alone
+_held_locks: dict[int, tuple[int, int]] = {}
+
+
+def _hold_lock(fd: int) -> None:
+    st = os.fstat(fd)
+    _held_locks[fd] = (st.st_dev, st.st_ino)
 
 
 def _drop_inherited_locks() -> None:
     # a pool process must not keep its parent's consumer alive in the eyes of the others (the
     # parent's own descriptor still holds the lock)
-    for fd in list(_held_locks):
+    for fd, identity in list(_held_locks.items()):
         with contextlib.suppress(OSError):
-            os.close(fd)
+            st = os.fstat(fd)
+            if (st.st_dev, st.st_ino) == identity:
+                os.close(fd)
     _held_locks.clear()
 
 
@@ -222,7 +231,7 @@ class AtomicFilesystemTransport(filesystem.Transport):
             fcntl.flock(fd, fcntl.LOCK_EX)
             os.rename(temporary, os.path.join(root, f"{name}.lock"))
             self._lock_fd, self._claimed = fd, os.path.join(root, name)
-            _held_locks.add(fd)
+            _hold_lock(fd)
             recover_claimed(queue_folder)  # a consumer that died before us
         return self._claimed
 
@@ -258,7 +267,7 @@ class AtomicFilesystemTransport(filesystem.Transport):
             with contextlib.suppress(OSError):
                 os.unlink(f"{self._claimed}.lock")
         if self._lock_fd is not None:
-            _held_locks.discard(self._lock_fd)
+            _held_locks.pop(self._lock_fd, None)
             os.close(self._lock_fd)
         if self._wakeup is not None:
             self._wakeup.close()

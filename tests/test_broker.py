@@ -233,6 +233,7 @@ def test_a_forked_pool_process_does_not_keep_a_dead_consumer_alive(folder: Path)
     os.read(ready_r, 1)
     try:
         transport = consumer.connection.transport
+        broker._held_locks.pop(transport._lock_fd)
         os.close(transport._lock_fd)  # the consumer's end, as if it had been killed
         transport._lock_fd = None
         assert broker.recover_claimed(str(folder)) == 1
