@@ -732,13 +732,15 @@ def plan_for(student: int, count: int) -> list[tuple[str, bytes, str]]:
 
 
 def start_profiler(out: Path, pid: int, seconds: float) -> subprocess.Popen[bytes]:
-    """py-spy (where installed next to this Python) sampling the storer during the rush."""
+    """py-spy (where installed next to this Python) sampling the storer during the rush: only
+    the thread holding the GIL (``--gil``), so that the samples show where its cpu goes, not the
+    threads waiting for the GIL in a socket's send or in SQLite."""
     spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if spy is None:
         raise RuntimeError("--profile needs py-spy")
     return subprocess.Popen(
         [spy, "record", "-p", str(pid), "-d", str(int(seconds) + 30), "-f", "raw",
-         "-o", str(out), "--nonblocking", "-r", "100"],
+         "-o", str(out), "--nonblocking", "--gil", "-r", "100"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 

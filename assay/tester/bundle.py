@@ -73,8 +73,25 @@ def build_bundle(
     spec: JobSpec,
     files: dict[str, bytes],
     course_config: dict[str, Any] | None = None,
+    tests: bytes | None = None,
 ) -> bytes:
-    """The bundle for evaluating ``files`` as job ``spec``."""
+    """The bundle for evaluating ``files`` as job ``spec``; ``tests`` is ``tests_zip(assignment)``
+    when the caller keeps it (the storer, once per package version)."""
+    build_sh = assignment.build_script or default_script(spec.build_command)
+    run_sh = assignment.run_script or default_script(spec.run_command)
+    members: list[tuple[str, bytes | Path]] = [
+        ("archive.zip", _zip_bytes(sorted(with_includes(assignment, spec.runtime, files).items()))),
+        ("tests.zip", tests if tests is not None else tests_zip(assignment)),
+        ("course_config", yaml.safe_dump(course_config or {"course": "local"}).encode()),
+        ("submission_config", yamlio.safe_dump(spec.to_dict(), sort_keys=False).encode()),
+        ("build.sh", build_sh.encode()),
+        ("run.sh", run_sh.encode()),
+    ]
+    return _zip_bytes(members)
+
+
+def tests_zip(assignment: Assignment) -> bytes:
+    """The bundle's ``tests.zip``: the same for every job of one package."""
     test_entries: list[tuple[str, bytes | Path]] = []
     for t in assignment.tests:
         test_entries.append((f"tests/{t.name}/input", t.input))
@@ -89,17 +106,7 @@ def build_bundle(
                     test_entries.append((f"checker/{p.relative_to(checker).as_posix()}", p))
         else:
             test_entries.append((f"checker/{checker.name}", checker))
-    build_sh = assignment.build_script or default_script(spec.build_command)
-    run_sh = assignment.run_script or default_script(spec.run_command)
-    members: list[tuple[str, bytes | Path]] = [
-        ("archive.zip", _zip_bytes(sorted(with_includes(assignment, spec.runtime, files).items()))),
-        ("tests.zip", _zip_bytes(test_entries)),
-        ("course_config", yaml.safe_dump(course_config or {"course": "local"}).encode()),
-        ("submission_config", yamlio.safe_dump(spec.to_dict(), sort_keys=False).encode()),
-        ("build.sh", build_sh.encode()),
-        ("run.sh", run_sh.encode()),
-    ]
-    return _zip_bytes(members)
+    return _zip_bytes(test_entries)
 
 
 @dataclass

@@ -180,3 +180,30 @@ def test_a_request_keeps_its_database_connection(cast):
     assert connection.connection is opened
     journal = connection.cursor().execute("PRAGMA journal_mode").fetchone()[0]
     assert journal in ("wal", "memory")  # the test database may live in memory
+
+
+# the token, then: claim: the conditional update, the claimed job; bundle: the job with its
+# version, course and submission, the submission's files, the bundle's time; result: the job,
+# then in one transaction (a savepoint here) the conditional update, the tests, the archive's
+# name, the tester's count
+TESTER_QUERIES = {"claim": 3, "bundle": 4, "result": 8}
+
+
+def test_a_testers_claim_bundle_and_result_cost_a_fixed_number_of_queries(cast, tmp_path):
+    tester = cast.api("tester")
+    for _ in range(5):  # other jobs, ahead and done
+        submit(cast, "bob")
+    job = submit(cast).jobs.get()
+    counts = {"claim": queries_of(lambda: claim(cast, job, api=tester))}
+    bundle = None
+
+    def get_bundle():
+        nonlocal bundle
+        bundle = fetch(cast, job, api=tester)
+
+    counts["bundle"] = queries_of(get_bundle)
+    archive = evaluate(bundle.content, tmp_path)
+    counts["result"] = queries_of(lambda: upload(cast, job, archive, api=tester))
+    job.refresh_from_db()
+    assert job.state == "done"
+    assert counts == TESTER_QUERIES

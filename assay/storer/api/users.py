@@ -12,8 +12,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from django.db import transaction
-from django.db.models import Count as Rows
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Q
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
@@ -80,20 +79,14 @@ def version_json(v: AssignmentVersion) -> dict[str, Any]:
 
 def submission_json(s: Submission, user: Any) -> dict[str, Any]:
     """A submission as ``user`` may see it: a student sees hidden tests' verdicts only."""
+    return submission_doc(s, user)[0]
+
+
+def submission_doc(s: Submission, user: Any) -> tuple[dict[str, Any], Job | None]:
+    """``submission_json``, and the latest job it shows."""
     # the latest job, with its version's limits (not the whole of the version's meta) and the
     # jobs ahead of it in its queue: one query
-    ahead = (
-        Job.objects.filter(state=Job.QUEUED, queue=OuterRef("queue"), id__lt=OuterRef("id"))
-        .order_by()
-        .values("queue")
-        .annotate(n=Rows("id"))
-        .values("n")
-    )
-    job = (
-        s.jobs.annotate(limits=F("version__meta__limits"), ahead=Subquery(ahead))
-        .order_by("-id")
-        .first()
-    )
+    job = queries.latest_job(s.id)
     doc: dict[str, Any] = {
         "id": s.id,
         "assignment": s.assignment_id,
@@ -118,7 +111,7 @@ def submission_json(s: Submission, user: Any) -> dict[str, Any]:
         "tests": [],
     }
     if job is None:
-        return doc
+        return doc, None
     if job.state == Job.QUEUED:
         doc["estimated_wait_s"] = queries.estimated_wait_s(job, doc["queue_position"])
         doc["no_tester"] = queries.no_tester_for(job.queue)
@@ -139,8 +132,9 @@ def submission_json(s: Submission, user: Any) -> dict[str, Any]:
             out = services.read_result_file(job, "build_stderr.vmr") or b""
             doc["build"]["stderr"] = out.decode(errors="replace")
         doc["timings"] = step_timings(job)
-        doc["tests"] = [test_view(t, s.assignment, supervisor) for t in job.tests.all()]
-    return doc
+        tests = queries.test_results(job.id)
+        doc["tests"] = [test_view(t, s.assignment, supervisor) for t in tests]
+    return doc, job
 
 
 FILES_KEPT = 4096  # submissions whose file lists this process keeps
@@ -205,11 +199,7 @@ def get_assignment(assignment_id: int, user: Any) -> Assignment:
 
 
 def get_submission(submission_id: int, user: Any) -> Submission:
-    s = (
-        Submission.objects.select_related("assignment__course", "author", "submitted_by")
-        .filter(pk=submission_id)
-        .first()
-    )
+    s = queries.submission(submission_id)
     if s is None or (s.author_id != user.id and not can_supervise(user, s.assignment.course)):
         raise not_found(f"submission {submission_id}")
     return s

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db.models import QuerySet
 
+from assay.storer import rawsql
 from assay.storer.request_cache import remember
 
 from .models import Course, Membership
@@ -18,13 +20,20 @@ def is_admin(user: Any) -> bool:
 def role(user: Any, course: Course) -> str | None:
     if not user or not user.is_authenticated:
         return None
-    return remember(
-        ("role", user.pk, course.pk),
-        lambda: (
-            Membership.objects.filter(course=course, user=user)
-            .values_list("role", flat=True)
-            .first()
-        ),
+    return remember(("role", user.pk, course.pk), lambda: _role(user.pk, course.pk))
+
+
+def _role(user_id: int, course_id: int) -> str | None:
+    row = rawsql.one(_role_sql(), [course_id, user_id])
+    return row[0] if row else None
+
+
+@functools.cache
+def _role_sql() -> str:
+    c = rawsql.column
+    return (
+        f"SELECT {c(Membership, 'role')} FROM {rawsql.table(Membership)}"
+        f" WHERE {c(Membership, 'course')} = %s AND {c(Membership, 'user')} = %s"
     )
 
 

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 import time
 from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from assay.storer.courses.models import Course
+from assay.storer import rawsql
+from assay.storer.courses.models import Assignment, AssignmentVersion, Course
 
-from .models import Job, Tester
+from .models import Job, Submission, SubmissionFile, Tester, TestResult
 
 ALIVE = timedelta(seconds=60)  # a tester heard from this recently counts for estimates
 RECENTLY = timedelta(minutes=10)  # … and for "is there any tester for this at all"
@@ -133,3 +136,145 @@ def queue_lengths() -> list[dict[str, Any]]:
 def no_tester_for(queue: str) -> bool:
     """No tester offering this queue's runtime was heard from lately: the job would wait in vain."""
     return not testers_for(queue, alive=RECENTLY)
+
+
+# -- a submission and its latest job, as a poll reads them (raw SQL: docs/performance.md §12) --
+
+PERSON = ("id", "username")  # what a submission's author and submitter are loaded with
+
+
+def submission(submission_id: int) -> Submission | None:
+    """The submission with its assignment, course, author and submitter (their id and username;
+    other fields load on use): one query."""
+    User = get_user_model()
+    sql = _submission_sql()
+    row = rawsql.one(sql, [submission_id])
+    if row is None:
+        return None
+    values = iter(row)
+
+    def take(model: type[Any], names: tuple[str, ...] | None = None) -> list[Any]:
+        return [next(values) for _ in range(rawsql.width(model, names))]
+
+    s = rawsql.load(Submission, take(Submission))
+    a = rawsql.load(Assignment, take(Assignment))
+    a.course = rawsql.load(Course, take(Course))
+    s.assignment = a
+    s.author = rawsql.load(User, take(User, PERSON), PERSON)
+    submitter = take(User, PERSON)
+    s.submitted_by = rawsql.load(User, submitter, PERSON) if submitter[0] is not None else None
+    return s
+
+
+@functools.cache
+def _submission_sql() -> str:
+    User = get_user_model()
+    c = rawsql.column
+    return (
+        f"SELECT {rawsql.columns(Submission, 's')}, {rawsql.columns(Assignment, 'a')},"
+        f" {rawsql.columns(Course, 'c')}, {rawsql.columns(User, 'au', PERSON)},"
+        f" {rawsql.columns(User, 'sb', PERSON)}"
+        f" FROM {rawsql.table(Submission)} s"
+        f" JOIN {rawsql.table(Assignment)} a ON a.id = {c(Submission, 'assignment', 's')}"
+        f" JOIN {rawsql.table(Course)} c ON c.id = {c(Assignment, 'course', 'a')}"
+        f" JOIN {rawsql.table(User)} au ON au.id = {c(Submission, 'author', 's')}"
+        f" LEFT JOIN {rawsql.table(User)} sb ON sb.id = {c(Submission, 'submitted_by', 's')}"
+        " WHERE s.id = %s"
+    )
+
+
+def latest_job(submission_id: int) -> Job | None:
+    """The submission's latest job, with ``limits`` (its version's) and ``ahead`` (the queued
+    jobs before it in its queue): one query."""
+    row = rawsql.one(_latest_job_sql(), [submission_id])
+    if row is None:
+        return None
+    *values, limits, ahead = row
+    job = rawsql.load(Job, values)
+    job.limits = rawsql.from_json(limits)  # type: ignore[attr-defined]
+    job.ahead = ahead  # type: ignore[attr-defined]
+    return job
+
+
+@functools.cache
+def _latest_job_sql() -> str:
+    c = rawsql.column
+    jobs = rawsql.table(Job)
+    return (
+        f"SELECT {rawsql.columns(Job, 'j')},"
+        f" {rawsql.json_member(c(AssignmentVersion, 'meta', 'v'), 'limits')},"
+        f" (SELECT COUNT(*) FROM {jobs} q WHERE {c(Job, 'state', 'q')} = '{Job.QUEUED}'"
+        f"  AND {c(Job, 'queue', 'q')} = {c(Job, 'queue', 'j')} AND q.id < j.id)"
+        f" FROM {jobs} j JOIN {rawsql.table(AssignmentVersion)} v"
+        f" ON v.id = {c(Job, 'version', 'j')}"
+        f" WHERE {c(Job, 'submission', 'j')} = %s ORDER BY j.id DESC LIMIT 1"
+    )
+
+
+def test_results(job_id: int) -> list[TestResult]:
+    """A job's test results, in order: one query."""
+    return [rawsql.load(TestResult, row) for row in rawsql.rows(_tests_sql(), [job_id])]
+
+
+@functools.cache
+def _tests_sql() -> str:
+    c = rawsql.column
+    return (
+        f"SELECT {rawsql.columns(TestResult, 't')} FROM {rawsql.table(TestResult)} t"
+        f" WHERE {c(TestResult, 'job', 't')} = %s ORDER BY {c(TestResult, 'order', 't')}"
+    )
+
+
+# -- a tester's job, as its bundle and result requests read it -------------------------------
+
+
+def job_with_context(job_id: int) -> Job | None:
+    """The job with its version, the version's assignment and course, and its submission:
+    one query."""
+    row = rawsql.one(_job_sql(), [job_id])
+    if row is None:
+        return None
+    values = iter(row)
+
+    def take(model: type[Any]) -> list[Any]:
+        return [next(values) for _ in range(rawsql.width(model))]
+
+    job = rawsql.load(Job, take(Job))
+    version = rawsql.load(AssignmentVersion, take(AssignmentVersion))
+    assignment = rawsql.load(Assignment, take(Assignment))
+    assignment.course = rawsql.load(Course, take(Course))
+    version.assignment = assignment
+    job.version = version
+    found = take(Submission)
+    job.submission = rawsql.load(Submission, found) if found[0] is not None else None
+    return job
+
+
+@functools.cache
+def _job_sql() -> str:
+    c = rawsql.column
+    return (
+        f"SELECT {rawsql.columns(Job, 'j')}, {rawsql.columns(AssignmentVersion, 'v')},"
+        f" {rawsql.columns(Assignment, 'a')}, {rawsql.columns(Course, 'c')},"
+        f" {rawsql.columns(Submission, 's')}"
+        f" FROM {rawsql.table(Job)} j"
+        f" JOIN {rawsql.table(AssignmentVersion)} v ON v.id = {c(Job, 'version', 'j')}"
+        f" JOIN {rawsql.table(Assignment)} a ON a.id = {c(AssignmentVersion, 'assignment', 'v')}"
+        f" JOIN {rawsql.table(Course)} c ON c.id = {c(Assignment, 'course', 'a')}"
+        f" LEFT JOIN {rawsql.table(Submission)} s ON s.id = {c(Job, 'submission', 'j')}"
+        " WHERE j.id = %s"
+    )
+
+
+def submission_files(submission_id: int) -> list[tuple[str, str]]:
+    """(name, stored path) of a submission's files."""
+    c = rawsql.column
+    return [
+        (name, path)
+        for name, path in rawsql.rows(
+            f"SELECT {c(SubmissionFile, 'name')}, {c(SubmissionFile, 'file')}"
+            f" FROM {rawsql.table(SubmissionFile)}"
+            f" WHERE {c(SubmissionFile, 'submission')} = %s ORDER BY id",
+            [submission_id],
+        )
+    ]

@@ -35,8 +35,9 @@ from assay.package import PackageError, open_package
 from assay.package.model import Verdict
 from assay.package.samples import samples
 from assay.scoring import compute_score
+from assay.storer import rawsql
 from assay.storer.courses.models import Assignment, AssignmentVersion, Course
-from assay.tester.bundle import build_bundle
+from assay.tester.bundle import build_bundle, tests_zip
 from assay.tester.spec import SubmissionError, make_spec
 
 from . import changes, queries
@@ -575,27 +576,34 @@ def queue_position(job: Job) -> int | None:
 
 def claim(job_id: int, attempt: int, tester: Tester) -> Job:
     """Give the job to the tester if it is still waiting for this attempt (a conditional update:
-    of two testers holding the same message, exactly one wins)."""
+    of two testers holding the same message, exactly one wins). The job comes back with its id,
+    kind, state, attempt and submission (the rest loads on use)."""
     now = timezone.now()
-    updated = Job.objects.filter(pk=job_id, state=Job.QUEUED, attempt=attempt).update(
-        state=Job.RUNNING, tester=tester, claimed_at=now, heartbeat_at=now
-    )
+    updated = rawsql.update(
+        Job, job_id, {"state": Job.RUNNING, "tester": tester.id, "claimed_at": now, "heartbeat_at": now},
+        where={"state": Job.QUEUED, "attempt": attempt},
+    )  # fmt: skip
     if not updated:
         raise ServiceError(
             409, "stale", f"job {job_id} attempt {attempt} is not waiting for a tester"
         )
-    job = Job.objects.select_related("version__assignment__course", "submission").get(pk=job_id)
+    row = rawsql.one(
+        f"SELECT {rawsql.columns(Job, 'j', CLAIMED)} FROM {rawsql.table(Job)} j WHERE j.id = %s",
+        [job_id],
+    )
+    assert row is not None  # a job is never deleted while it runs
+    job = rawsql.load(Job, row, CLAIMED)
     changes.touch_on_commit(job.submission_id)  # queued -> running, for those waiting on it
     return job
 
 
+CLAIMED = ("id", "kind", "state", "attempt", "submission")
+
+
 def held_job(job_id: int, attempt: int, tester: Tester) -> Job:
-    """The job, if this tester holds this attempt of it; else a 403/409."""
-    job = (
-        Job.objects.select_related("version__assignment__course", "submission", "tester")
-        .filter(pk=job_id)
-        .first()
-    )
+    """The job, if this tester holds this attempt of it; else a 403/409. It comes with its
+    version, assignment, course and submission (one query)."""
+    job = queries.job_with_context(job_id)
     if job is None:
         raise ServiceError(404, "not_found", f"no job {job_id}")
     if job.attempt != attempt and job.attempt > attempt:
@@ -616,15 +624,38 @@ def job_bundle(job: Job) -> bytes:
         submission = job.submission
         assert submission is not None
         files = {}
-        for sf in submission.files.all():
-            with sf.file.open("rb") as f:
-                files[sf.name] = f.read()
+        for name, path in queries.submission_files(submission.id):
+            with default_storage.open(path, "rb") as f:
+                files[name] = f.read()
         with load_version(job.version) as pkg:
             spec = make_spec(pkg, files, job_id=str(job.id), language=submission.runtime)
             spec.attempt = job.attempt
             course = job.version.assignment.course
-            data = build_bundle(pkg, spec, files, {"course": course.slug, **course.config})
-    Job.objects.filter(pk=job.pk).update(bundle_sent_at=timezone.now())
+            data = build_bundle(
+                pkg,
+                spec,
+                files,
+                {"course": course.slug, **course.config},
+                _tests_zip(job.version, pkg),
+            )
+    rawsql.update(Job, job.id, {"bundle_sent_at": timezone.now()})
+    return data
+
+
+def _tests_zip(version: AssignmentVersion, pkg: PackageModel) -> bytes:
+    """The bundles' tests.zip of this version, made once and kept next to its extracted
+    package (a file, not memory: test data may be large)."""
+    path = _cache_dir(version).with_suffix(".tests.zip")
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    data = tests_zip(pkg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tests-", dir=path.parent)
+    with open(fd, "wb") as f:
+        f.write(data)
+    Path(tmp).replace(path)  # whole or not at all, whoever writes it
     return data
 
 
@@ -720,14 +751,23 @@ def _ingest_evaluation(
         )
     except (TypeError, KeyError, ValueError) as e:
         _fail_malformed(job, f"malformed result.yaml: {e}")
-    assignment_points = job.version.assignment.points
+    points = job.version.assignment.points
+    stored = {
+        "state": Job.DONE, "verdict": str(score.verdict), "score": score.score,
+        "max_points": points, "points": round(score.score * points, 4),
+        "build": doc.get("build") or {}, "steps": doc.get("steps") or {},
+        "result_received_at": received, "finished_at": timezone.now(), "error": "",
+    }  # fmt: skip
+    visible = {t["name"]: t["visible"] for t in meta["tests"]}
     with transaction.atomic():
-        locked = _lock_held(job, tester)
-        visible = {t["name"]: t["visible"] for t in meta["tests"]}
-        TestResult.objects.bulk_create(
+        # the tester still holds this attempt: a conditional update (it locks the row)
+        held = {"state": Job.RUNNING, "attempt": job.attempt, "tester": tester.id}
+        if not rawsql.update(Job, job.id, stored, where=held):
+            raise ServiceError(409, "stale", "the job was given up or finished meanwhile")
+        rawsql.insert(
             [
                 TestResult(
-                    job=locked,
+                    job_id=job.id,
                     order=i,
                     name=n,
                     group=by_name[n].get("group", ""),
@@ -747,20 +787,13 @@ def _ingest_evaluation(
                 for i, n in enumerate(expected)
             ]
         )
-        locked.result_archive.save("result.zip", ContentFile(archive), save=False)
-        locked.state = Job.DONE
-        locked.verdict = str(score.verdict)
-        locked.score = score.score
-        locked.max_points = assignment_points
-        locked.points = round(score.score * assignment_points, 4)
-        locked.build = doc.get("build") or {}
-        locked.steps = doc.get("steps") or {}
-        locked.result_received_at = received
-        locked.finished_at = timezone.now()
-        locked.error = ""
-        locked.save()
-        _count_done(tester, locked)
-    return locked
+        for name, value in stored.items():
+            setattr(job, name, value)
+        job.result_archive.save("result.zip", ContentFile(archive), save=False)
+        rawsql.update(Job, job.id, {"result_archive": job.result_archive.name})
+        _count_done(tester, job)
+        changes.touch_on_commit(job.submission_id)
+    return job
 
 
 def _ingest_validation(job: Job, tester: Tester, content: bytes | None, received: Any) -> Job:
@@ -809,10 +842,12 @@ def _count_done(tester: Tester, job: Job) -> None:
         if job.claimed_at and job.finished_at
         else 0.0
     )
-    Tester.objects.filter(pk=tester.pk).update(
-        jobs_done=F("jobs_done") + 1,
-        busy_seconds=F("busy_seconds") + busy,
-        last_seen_at=timezone.now(),
+    c = rawsql.column
+    rawsql.execute(
+        f"UPDATE {rawsql.table(Tester)} SET {c(Tester, 'jobs_done')} = {c(Tester, 'jobs_done')} + 1,"
+        f" {c(Tester, 'busy_seconds')} = {c(Tester, 'busy_seconds')} + %s,"
+        f" {c(Tester, 'last_seen_at')} = %s WHERE id = %s",
+        [busy, rawsql.when(timezone.now()), tester.id],
     )
 
 

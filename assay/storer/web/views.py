@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from assay.package.samples import read_interaction
-from assay.storer.api.users import follow, submission_json, versioned
+from assay.storer.api.users import follow, submission_doc, submission_json, versioned
 from assay.storer.courses.models import Assignment, Course, Membership
 from assay.storer.courses.permissions import can_supervise, can_view, visible_courses
 from assay.storer.evaluation import queries, services
@@ -48,11 +48,8 @@ def assignment_or_404(course: Course, slug: str, user: Any) -> Assignment:
 
 
 def submission_or_404(submission_id: int, user: Any) -> Submission:
-    s = get_object_or_404(
-        Submission.objects.select_related("assignment__course", "author", "submitted_by"),
-        pk=submission_id,
-    )
-    if s.author_id != user.id and not can_supervise(user, s.assignment.course):
+    s = queries.submission(submission_id)
+    if s is None or (s.author_id != user.id and not can_supervise(user, s.assignment.course)):
         raise Http404("no such submission")
     return s
 
@@ -166,10 +163,9 @@ def submissions_partial(request: HttpRequest, slug: str, assignment_slug: str) -
     )
 
 
-def _details(s: Submission, doc: dict[str, Any], user: Any) -> None:
+def _details(s: Submission, doc: dict[str, Any], job: Job | None, user: Any) -> None:
     """Input, expected and actual output with their difference, for tests the user may see in
-    full (hidden tests never leave the storer)."""
-    job = s.latest_job()
+    full (hidden tests never leave the storer); ``job`` is the one ``doc`` shows."""
     if job is None or job.state != Job.DONE:
         return
     staff = can_supervise(user, s.assignment.course)
@@ -226,21 +222,30 @@ def submission_partial(request: HttpRequest, submission_id: int) -> HttpResponse
     (htmx swaps nothing, and polls again) when there is none."""
     s = submission_or_404(submission_id, request.user)
     since = request.GET.get("since", "")[:64]
+    shown: dict[str, Any] = {}
+
+    def read() -> dict[str, Any]:
+        doc, shown["job"] = submission_doc(s, request.user)
+        return versioned(doc)
+
     if since:
-        doc = follow(s.id, since, LONG_POLL_S, lambda: versioned(submission_json(s, request.user)))
+        doc = follow(s.id, since, LONG_POLL_S, read)
         if doc["version"] == since:
             return HttpResponse(status=204)
+        context = _submission_context(request, s, doc, shown["job"])
     else:
-        doc = None
-    context = _submission_context(request, s, doc)
+        context = _submission_context(request, s)
     return render(request, "web/partials/submission_body.html", context)
 
 
 def _submission_context(
-    request: HttpRequest, s: Submission, doc: dict[str, Any] | None = None
+    request: HttpRequest, s: Submission, doc: dict[str, Any] | None = None, job: Job | None = None
 ) -> dict[str, Any]:
-    doc = doc or versioned(submission_json(s, request.user))
-    _details(s, doc, request.user)
+    """The page's context; ``doc`` (with the ``job`` it shows) when the caller has it."""
+    if doc is None:
+        found, job = submission_doc(s, request.user)
+        doc = versioned(found)
+    _details(s, doc, job, request.user)
     supervisor = can_supervise(request.user, s.assignment.course)
     return {
         "s": s, "doc": doc, "course": s.assignment.course, "a": s.assignment, "supervisor": supervisor,

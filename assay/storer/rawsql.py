@@ -1,0 +1,176 @@
+"""Raw SQL for the requests a deadline rush repeats (a student's poll, a page's live part, a
+token, a tester's claim): building a query through the ORM costs 0.5–3 ms here, running the same
+SELECT through a cursor 0.05 ms (docs/performance.md §12).
+
+Only reads and simple conditional updates go this way, each written once next to the ORM code it
+replaces and tested against it (tests/storer/test_poll_cost.py). Rows become model instances
+through ``load``, with the conversions the ORM would apply: SQLite returns naive UTC datetimes,
+PostgreSQL aware ones; JSON columns come back as text from both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from functools import cache
+from typing import Any, TypeVar
+
+from django.db import DEFAULT_DB_ALIAS, connection
+from django.db.models import Field, Model
+
+M = TypeVar("M", bound=Model)
+
+
+def rows(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def one(sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()  # type: ignore[no-any-return]
+
+
+def execute(sql: str, params: Sequence[Any] = ()) -> int:
+    """An UPDATE or DELETE; the number of rows it changed."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+
+def _field(model: type[Model], name: str) -> Field[Any, Any]:
+    return model._meta.get_field(name)  # type: ignore[return-value]
+
+
+def _column(field: Field[Any, Any]) -> str:
+    return quote(str(field.column))
+
+
+def update(
+    model: type[Model], pk: Any, values: dict[str, Any], where: dict[str, Any] | None = None
+) -> int:
+    """``UPDATE`` the row ``pk`` with ``values`` (by field name, stored as the ORM stores them)
+    if its fields equal ``where``; the number of rows changed (0 or 1)."""
+    sets, conditions, params = [], [f"{_column(model._meta.pk)} = %s"], []  # type: ignore[arg-type]
+    for name, value in values.items():
+        field = _field(model, name)
+        sets.append(f"{_column(field)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    params.append(pk)
+    for name, value in (where or {}).items():
+        field = _field(model, name)
+        conditions.append(f"{_column(field)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    return execute(
+        f"UPDATE {table(model)} SET {', '.join(sets)} WHERE {' AND '.join(conditions)}", params
+    )
+
+
+def insert(objects: Sequence[Model]) -> None:
+    """``INSERT`` new rows of one model (their ids are not read back), in as few statements as
+    the database takes."""
+    if not objects:
+        return
+    model = type(objects[0])
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    names = ", ".join(_column(f) for f in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    batch = max(1, connection.ops.bulk_batch_size(fields, objects))
+    for start in range(0, len(objects), batch):
+        chunk = objects[start : start + batch]
+        params = [
+            f.get_db_prep_save(f.pre_save(o, True), connection) for o in chunk for f in fields
+        ]
+        execute(
+            f"INSERT INTO {table(model)} ({names}) VALUES {', '.join([row] * len(chunk))}", params
+        )
+
+
+def quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def table(model: type[Model]) -> str:
+    return quote(model._meta.db_table)
+
+
+def column(model: type[Model], name: str, alias: str = "") -> str:
+    """A field's column (``name`` as in the model: ``course``, or ``course_id``)."""
+    return (f"{alias}." if alias else "") + _column(_field(model, name))
+
+
+@cache
+def _fields(model: type[Model], names: tuple[str, ...] | None) -> tuple[tuple[str, str], ...]:
+    """(attname, internal type) of the model's concrete fields in their order, or of those
+    named (``names`` as attnames or field names)."""
+    wanted = None if names is None else {_field(model, n).attname for n in names}
+    return tuple(
+        (f.attname, f.get_internal_type())
+        for f in model._meta.concrete_fields
+        if wanted is None or f.attname in wanted
+    )
+
+
+def columns(model: type[Model], alias: str, names: Sequence[str] | None = None) -> str:
+    """The select list for ``load(model, values, names)``: the fields in the model's order."""
+    field_of = {f.attname: f for f in model._meta.concrete_fields}
+    return ", ".join(
+        f"{alias}.{_column(field_of[attname])}"
+        for attname, _ in _fields(model, tuple(names) if names is not None else None)
+    )
+
+
+def width(model: type[Model], names: Sequence[str] | None = None) -> int:
+    """How many values ``columns`` selects."""
+    return len(_fields(model, tuple(names) if names is not None else None))
+
+
+def aware(value: Any) -> dt.datetime | None:
+    """A datetime column's value as the ORM gives it (aware, UTC) from either database."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value  # type: ignore[no-any-return]
+
+
+def when(value: dt.datetime) -> Any:
+    """A datetime as a parameter, stored as the ORM stores it (SQLite: naive UTC text, which
+    the ORM's comparisons compare as text)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def from_json(value: Any) -> Any:
+    if isinstance(value, str | bytes):
+        return json.loads(value)
+    return value
+
+
+_CONVERT = {
+    "DateTimeField": aware,
+    "JSONField": from_json,
+    "BooleanField": lambda v: None if v is None else bool(v),
+}
+
+
+def load(model: type[M], values: Sequence[Any], names: Sequence[str] | None = None) -> M:
+    """A model instance from the values ``columns(model, …, names)`` selected; fields not named
+    are deferred (read on first use, as with ``.only()``)."""
+    fields = _fields(model, tuple(names) if names is not None else None)
+    converted = []
+    for (_, kind), value in zip(fields, values, strict=True):
+        convert = _CONVERT.get(kind)
+        converted.append(convert(value) if convert is not None and value is not None else value)
+    return model.from_db(DEFAULT_DB_ALIAS, [attname for attname, _ in fields], converted)
+
+
+def json_member(column_sql: str, key: str) -> str:
+    """SQL for one key of a JSON column, as JSON text (SQLite) or jsonb (PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        return f"({column_sql} -> '{key}')"
+    return f"json_extract({column_sql}, '$.{key}')"
