@@ -26,16 +26,19 @@ def test_a_forked_tester_reaps_its_boxes_and_runs_them_back_to_back(backend: str
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: a prefork worker process
-        ok = True
+        ok = False
         try:
+            ok = True
             for _ in range(10):
                 with host.get_vm() as vm:
                     # processes=1 is exact: a zombie of the previous run would make this fail
                     ok &= vm.run(["/bin/true"], Limits(processes=1)).ok
-        except Exception:
+            ok &= box_uid_zombies() == 0
+        except BaseException:
             ok = False
-        os.write(write, b"1" if ok and box_uid_zombies() == 0 else b"0")
-        os._exit(0)
+        finally:  # never back into pytest from a forked child
+            os.write(write, b"1" if ok else b"0")
+            os._exit(0)
     os.close(write)
     os.waitpid(pid, 0)
     assert os.read(read, 1) == b"1"
@@ -51,9 +54,11 @@ def test_zombies_of_a_killed_tester_are_reaped_by_the_subreaper(backend: str) ->
     host = get_host(backend)
     pid = os.fork()
     if pid == 0:
-        with host.get_vm() as vm:
-            vm.run(["/bin/sleep", "30"], Limits(cpu_time_s=1, wall_time_s=60))
-        os._exit(0)
+        try:
+            with host.get_vm() as vm:
+                vm.run(["/bin/sleep", "30"], Limits(cpu_time_s=1, wall_time_s=60))
+        finally:  # never back into pytest from a forked child
+            os._exit(0)
     time.sleep(0.5)
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
