@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import staff, views
+from . import code, staff, views
 
 app_name = "web"
 A = "courses/<slug:slug>/assignments/<slug:assignment_slug>"
@@ -30,6 +30,11 @@ urlpatterns = [
     path("submissions/<int:submission_id>/", views.submission, name="submission"),
     path("submissions/<int:submission_id>/body/", views.submission_partial, name="submission_body"),
     path("submissions/<int:submission_id>/evaluate/", views.evaluate, name="evaluate"),
+    path("submissions/<int:submission_id>/code/", code.code, name="submission_code"),
+    path("submissions/<int:submission_id>/code/part/", code.code_part, name="submission_code_part"),
+    path("submissions/<int:submission_id>/files.zip", code.archive, name="submission_archive"),
+    path("submissions/<int:submission_id>/files/<path:name>", code.raw, name="submission_file"),
+    path("submissions/<int:submission_id>/compare/", code.compare, name="submission_compare"),
     path("submissions/<int:submission_id>/reevaluate/", staff.reevaluate, name="reevaluate"),
     path("manage/queue/", staff.queue, name="queue"),
     path("manage/jobs/<int:job_id>/retry/", staff.retry, name="retry"),
