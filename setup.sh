@@ -48,6 +48,14 @@ install_missing() {  # install_missing [apt options] -- packages...
 }
 install_missing -- "${packages[@]}"
 install_missing --no-install-recommends -- "${runtime_packages[@]}"
+# axe-core for the browser tests' accessibility checks, from the npm registry into .cache/axe/
+# (ignored by git); the tests inject it from disk and never load anything from the internet
+if [ ! -f .cache/axe/node_modules/axe-core/axe.min.js ]; then
+  command -v npm >/dev/null 2>&1 || install_missing --no-install-recommends -- npm
+  echo "setup: installing axe-core (npm) into .cache/axe" >&2
+  mkdir -p .cache/axe
+  npm install --prefix .cache/axe --no-audit --no-fund --silent axe-core@4 >/dev/null
+fi
 
 if ! command -v uv >/dev/null 2>&1; then
   echo "setup: installing uv (from PyPI)" >&2

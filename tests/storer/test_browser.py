@@ -14,8 +14,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import EXAMPLES, ROOT
 
+from .axe import PHONE, assert_accessible
 from .server import Server, free_port
-from .test_end_to_end import SLOW_SUM, crashy_package
+from .test_end_to_end import SLOW_SUM, crashy_package, submit
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = ROOT / "tests" / "screenshots"
@@ -61,6 +62,7 @@ def test_a_student_submits_two_files_and_sees_the_verdict_appear_without_reloadi
     page = log_in(browser, server, "alice")
     page.get_by_role("link", name="Demo course").click()
     page.get_by_role("link", name="Sum of two numbers").click()
+    page.wait_for_url("**/assignments/sum-c/")  # loaded: assignment.js listens to the file input
     (tmp_path / "sum.c").write_bytes(
         SLOW_SUM.replace(b"#include <stdio.h>", b'#include <stdio.h>\n#include "util.h"')
     )
@@ -79,12 +81,14 @@ def test_a_student_submits_two_files_and_sees_the_verdict_appear_without_reloadi
     assert page.evaluate("window.__not_reloaded") is True  # htmx updated it in place
     expect(page.locator("#submission-rows .verdict").first).to_have_text("AC")
     shot(page, "student-assignment")
+    assert_accessible(page)
     page.locator("#submission-rows a").first.click()
     expect(page.locator("#points")).to_have_text("10 / 10")
     expect(
         page.get_by_role("heading", name="Test 1 AC")
     ).to_be_visible()  # the visible test's details
     shot(page, "student-submission")
+    assert_accessible(page)
     page.close()
 
 
@@ -94,6 +98,7 @@ def test_a_student_page_works_at_phone_width(browser, server):
     expect(page.get_by_role("button", name="Submit")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     shot(page, "phone-assignment")
+    assert_accessible(page)
     page.close()
 
 
@@ -102,6 +107,7 @@ def test_keyboard_users_reach_the_content_first(browser, server):
     page.goto(server.url + "/courses/demo/")
     page.keyboard.press("Tab")
     expect(page.locator(":focus")).to_have_text("Skip to content")
+    assert_accessible(page)
     page.close()
 
 
@@ -111,6 +117,7 @@ def test_a_supervisor_publishes_a_package_cross_submits_re_evaluates_and_downloa
     page = log_in(browser, server, "teacher")
     page.goto(server.url + "/courses/demo/")
     page.get_by_role("link", name="New assignment from a package").click()
+    assert_accessible(page)
     package = tmp_path / "echo.zip"
     package.write_bytes(crashy_package())
     page.get_by_label("Short name").fill("echo")
@@ -121,6 +128,7 @@ def test_a_supervisor_publishes_a_package_cross_submits_re_evaluates_and_downloa
         "data-version-state", "valid", timeout=60_000
     )
     shot(page, "supervisor-validation")
+    assert_accessible(page)
     page.get_by_role("button", name="Publish version 1").click()
     expect(page.get_by_text("Version 1 is published.")).to_be_visible()
 
@@ -128,11 +136,13 @@ def test_a_supervisor_publishes_a_package_cross_submits_re_evaluates_and_downloa
     page.goto(server.url + "/courses/demo/assignments/echo/")
     (tmp_path / "echo.py").write_text("print(input())\n")
     page.get_by_label("Files").set_input_files(str(tmp_path / "echo.py"))
+    assert_accessible(page)
     page.get_by_label("Submit for student").select_option("bob")
     page.get_by_role("button", name="Submit").click()
     expect(page.get_by_text("received")).to_be_visible()
     page.goto(server.url + "/courses/demo/submissions/?assignment=echo&student=bob")
     expect(page.get_by_text("(by teacher)")).to_be_visible()
+    assert_accessible(page)
 
     # re-evaluate everything and watch the progress bar finish
     page.goto(server.url + "/courses/demo/assignments/echo/manage/")
@@ -144,10 +154,12 @@ def test_a_supervisor_publishes_a_package_cross_submits_re_evaluates_and_downloa
     expect(bar).to_have_attribute("data-finished", total, timeout=60_000)
     expect(page.locator("#progress")).to_contain_text("done")
     shot(page, "supervisor-reevaluate")
+    assert_accessible(page)
 
     # the grades, as a table and as CSV
     page.goto(server.url + "/courses/demo/grades/")
     shot(page, "supervisor-grades")
+    assert_accessible(page)
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV").click()
     rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text())))
@@ -158,6 +170,7 @@ def test_a_supervisor_publishes_a_package_cross_submits_re_evaluates_and_downloa
     page.goto(server.url + "/courses/demo/assignments/echo/stats/")
     expect(page.locator("svg.chart")).to_be_visible()
     shot(page, "supervisor-stats")
+    assert_accessible(page)
     page.close()
 
 
@@ -166,6 +179,52 @@ def test_the_administrator_sees_testers_and_the_queue(browser, server):
     page.get_by_role("link", name="Queue and testers").click()
     expect(page.get_by_role("cell", name="local-1")).to_be_visible()
     shot(page, "admin-queue")
+    assert_accessible(page)
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def wrong_answer(server) -> int:
+    """Bob's evaluated submission with a wrong answer: its page shows a visible test's diff."""
+    wrong = b'#include <stdio.h>\nint main(void) { puts("4"); return 0; }\n'
+    doc = submit(server, "bob", "demo/sum-c", {"sum.c": wrong})
+    assert server.wait("bob", doc["id"])["status"] == "done"
+    return doc["id"]
+
+
+# every main page as the role that uses it (None: not logged in)
+MAIN_PAGES = [
+    (None, ["/login/"]),
+    ("bob", ["/", "/courses/demo/", "/courses/demo/assignments/sum-c/", "/submissions/{s}/",
+             "/no/such/page/", "/courses/demo/grades/"]),  # the last two: the 404 and 403 pages
+    ("teacher", ["/courses/demo/", "/courses/demo/assignments/sum-c/", "/submissions/{s}/",
+                 "/courses/demo/new-assignment/", "/courses/demo/assignments/sum-c/manage/",
+                 "/courses/demo/assignments/sum-c/stats/", "/courses/demo/submissions/",
+                 "/courses/demo/grades/", "/courses/demo/members/"]),
+    ("admin", ["/", "/manage/queue/"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("who", "paths"), MAIN_PAGES, ids=[str(w) for w, _ in MAIN_PAGES])
+def test_axe_finds_nothing_on_the_main_pages_at_desktop_and_phone_width(
+    browser, server, wrong_answer, who, paths
+):
+    page = log_in(browser, server, who) if who else browser.new_page()
+    for path in paths:
+        page.goto(server.url + path.format(s=wrong_answer))
+        expect(page.locator("main h1").first).to_be_visible()
+        assert_accessible(page)
+    page.close()
+
+
+def test_a_wide_table_scrolls_by_keyboard_at_phone_width(browser, server, wrong_answer):
+    page = log_in(browser, server, "teacher", width=PHONE)
+    page.goto(server.url + "/courses/demo/grades/")
+    grades = page.get_by_role("region", name="Grades")
+    assert grades.evaluate("e => e.scrollWidth > e.clientWidth")  # wider than the phone
+    grades.focus()
+    page.keyboard.press("ArrowRight")
+    expect(grades).not_to_have_js_property("scrollLeft", 0)
     page.close()
 
 
