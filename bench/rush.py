@@ -109,7 +109,7 @@ out = {}
 for user in get_user_model().objects.filter(username__in=json.loads(sys.argv[1])):
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]  # as a login makes
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     out[user.username] = session.session_key

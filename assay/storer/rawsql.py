@@ -69,24 +69,50 @@ def update(
     )
 
 
+def _inserted(model: type[Model]) -> list[Field[Any, Any]]:
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def _insert_sql(model: type[Model], rows: int) -> str:
+    fields = _inserted(model)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    names = ", ".join(_column(f) for f in fields)
+    return f"INSERT INTO {table(model)} ({names}) VALUES {', '.join([row] * rows)}"
+
+
+def _insert_params(objects: Sequence[Model]) -> list[Any]:
+    fields = _inserted(type(objects[0]))
+    return [f.get_db_prep_save(f.pre_save(o, True), connection) for o in objects for f in fields]
+
+
 def insert(objects: Sequence[Model]) -> None:
     """``INSERT`` new rows of one model (their ids are not read back), in as few statements as
     the database takes."""
     if not objects:
         return
     model = type(objects[0])
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    names = ", ".join(_column(f) for f in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    batch = max(1, connection.ops.bulk_batch_size(fields, objects))
+    batch = max(1, connection.ops.bulk_batch_size(_inserted(model), objects))
     for start in range(0, len(objects), batch):
         chunk = objects[start : start + batch]
-        params = [
-            f.get_db_prep_save(f.pre_save(o, True), connection) for o in chunk for f in fields
-        ]
-        execute(
-            f"INSERT INTO {table(model)} ({names}) VALUES {', '.join([row] * len(chunk))}", params
-        )
+        execute(_insert_sql(model, len(chunk)), _insert_params(chunk))
+
+
+def create(obj: M) -> M:
+    """``INSERT`` one new row and give ``obj`` its id: ``obj.save()`` without the ORM's query
+    building, and without its signals (the caller sends what its receivers would do)."""
+    model = type(obj)
+    pk = model._meta.pk
+    assert pk is not None
+    sql = _insert_sql(model, 1)
+    with connection.cursor() as cursor:
+        if connection.features.can_return_columns_from_insert:
+            cursor.execute(f"{sql} RETURNING {_column(pk)}", _insert_params([obj]))
+            obj.pk = cursor.fetchone()[0]
+        else:
+            cursor.execute(sql, _insert_params([obj]))
+            obj.pk = connection.ops.last_insert_id(cursor, model._meta.db_table, str(pk.column))
+    obj._state.adding, obj._state.db = False, DEFAULT_DB_ALIAS
+    return obj
 
 
 def quote(name: str) -> str:
@@ -167,6 +193,19 @@ def load(model: type[M], values: Sequence[Any], names: Sequence[str] | None = No
         convert = _CONVERT.get(kind)
         converted.append(convert(value) if convert is not None and value is not None else value)
     return model.from_db(DEFAULT_DB_ALIAS, [attname for attname, _ in fields], converted)
+
+
+class Joined:
+    """The models of one row of a joined SELECT (``columns`` of each, in the same order), one
+    after another."""
+
+    def __init__(self, row: Sequence[Any]) -> None:
+        self.values = iter(row)
+
+    def load(self, model: type[M], names: Sequence[str] | None = None) -> M | None:
+        """The next model's instance; None when its id is NULL (an outer join found none)."""
+        values = [next(self.values) for _ in range(width(model, names))]
+        return load(model, values, names) if values[0] is not None else None
 
 
 def json_member(column_sql: str, key: str) -> str:

@@ -183,8 +183,12 @@ INSTALLED_APPS.append("ninja")  # /api/docs from the storer's static files: no C
 INSTALLED_APPS.append("axes")
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesBackend",  # first: refuses a locked-out login before checking it
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, with a session's user read by one raw SELECT (a session made
+    # with Django's own ModelBackend before this changed asks to log in again)
+    "assay.storer.accounts.sessions.UserBackend",
 ]
+# Django's database sessions, read by one raw SELECT
+SESSION_ENGINE = "assay.storer.accounts.sessions"
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as axes requires
 AXES_HANDLER = "assay.storer.security.LoginLimits"
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own, not the pair

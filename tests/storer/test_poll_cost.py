@@ -207,3 +207,26 @@ def test_a_testers_claim_bundle_and_result_cost_a_fixed_number_of_queries(cast, 
     job.refresh_from_db()
     assert job.state == "done"
     assert counts == TESTER_QUERIES
+
+
+def test_a_submissions_post_costs_a_fixed_number_of_queries(cast):
+    """The token, the assignment with its course and version, the role; in one transaction (a
+    savepoint here) the submission, its file and its job; then its latest job for the answer
+    (its files are known)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    heartbeat(cast)
+    api = cast.api("alice")
+
+    def post():
+        r = api.post(
+            f"/assignments/{cast.sum.id}/submissions",
+            {"files": [SimpleUploadedFile("sum.c", SUM_OK)]},
+        )
+        assert r.status_code == 201, r.content
+
+    post()
+    first = queries_of(post)
+    for _ in range(10):
+        submit(cast, "bob")
+    assert [first, queries_of(post)] == [9, 9]

@@ -149,12 +149,16 @@ def files_of(s: Submission) -> list[dict[str, Any]]:
     with _files_lock:
         found = _files.get(key)
     if found is None:
-        found = [{"name": f.name, "size": f.size} for f in s.files.all()]
-        with _files_lock:
-            _files[key] = found
-            while len(_files) > FILES_KEPT:
-                _files.popitem(last=False)
+        found = [{"name": f.name, "size": f.size} for f in s.files.order_by("id")]
+        _keep_files(key, found)
     return [dict(f) for f in found]
+
+
+def _keep_files(key: tuple[int, str], files: list[dict[str, Any]]) -> None:
+    with _files_lock:
+        _files[key] = files
+        while len(_files) > FILES_KEPT:
+            _files.popitem(last=False)
 
 
 def step_timings(job: Job) -> dict[str, float | None]:
@@ -184,11 +188,7 @@ def get_course(slug: str, user: Any) -> Course:
 
 
 def get_assignment(assignment_id: int, user: Any) -> Assignment:
-    a = (
-        Assignment.objects.select_related("course", "current_version")
-        .filter(pk=assignment_id)
-        .first()
-    )
+    a = queries.assignment(assignment_id)
     if (
         a is None
         or not can_view(user, a.course)
@@ -380,6 +380,9 @@ def submit(
     else:
         content = services.files_from_uploads(files or [])
     submission = services.create_submission(a, author, user, content, language)
+    # the files as stored (by name): the submission's polls need not read them
+    stored = [{"name": n, "size": len(d)} for n, d in sorted(content.items())]
+    _keep_files((submission.id, str(submission.created_at)), stored)
     return Status(201, submission_json(submission, user))
 
 

@@ -146,23 +146,16 @@ PERSON = ("id", "username")  # what a submission's author and submitter are load
 def submission(submission_id: int) -> Submission | None:
     """The submission with its assignment, course, author and submitter (their id and username;
     other fields load on use): one query."""
-    User = get_user_model()
-    sql = _submission_sql()
-    row = rawsql.one(sql, [submission_id])
+    row = rawsql.one(_submission_sql(), [submission_id])
     if row is None:
         return None
-    values = iter(row)
-
-    def take(model: type[Any], names: tuple[str, ...] | None = None) -> list[Any]:
-        return [next(values) for _ in range(rawsql.width(model, names))]
-
-    s = rawsql.load(Submission, take(Submission))
-    a = rawsql.load(Assignment, take(Assignment))
-    a.course = rawsql.load(Course, take(Course))
-    s.assignment = a
-    s.author = rawsql.load(User, take(User, PERSON), PERSON)
-    submitter = take(User, PERSON)
-    s.submitted_by = rawsql.load(User, submitter, PERSON) if submitter[0] is not None else None
+    User, joined = get_user_model(), rawsql.Joined(row)
+    s = joined.load(Submission)
+    assert s is not None
+    s.assignment = _assignment_of(joined)
+    author = joined.load(User, PERSON)
+    assert author is not None
+    s.author, s.submitted_by = author, joined.load(User, PERSON)
     return s
 
 
@@ -171,12 +164,9 @@ def _submission_sql() -> str:
     User = get_user_model()
     c = rawsql.column
     return (
-        f"SELECT {rawsql.columns(Submission, 's')}, {rawsql.columns(Assignment, 'a')},"
-        f" {rawsql.columns(Course, 'c')}, {rawsql.columns(User, 'au', PERSON)},"
-        f" {rawsql.columns(User, 'sb', PERSON)}"
-        f" FROM {rawsql.table(Submission)} s"
-        f" JOIN {rawsql.table(Assignment)} a ON a.id = {c(Submission, 'assignment', 's')}"
-        f" JOIN {rawsql.table(Course)} c ON c.id = {c(Assignment, 'course', 'a')}"
+        f"SELECT {rawsql.columns(Submission, 's')}, {_assignment_columns()},"
+        f" {rawsql.columns(User, 'au', PERSON)}, {rawsql.columns(User, 'sb', PERSON)}"
+        f" FROM {rawsql.table(Submission)} s {_assignment_join(c(Submission, 'assignment', 's'))}"
         f" JOIN {rawsql.table(User)} au ON au.id = {c(Submission, 'author', 's')}"
         f" LEFT JOIN {rawsql.table(User)} sb ON sb.id = {c(Submission, 'submitted_by', 's')}"
         " WHERE s.id = %s"
@@ -225,6 +215,62 @@ def _tests_sql() -> str:
     )
 
 
+def assignment(assignment_id: int) -> Assignment | None:
+    """The assignment with its course and current version: one query."""
+    row = rawsql.one(_assignment_sql(), [assignment_id])
+    if row is None:
+        return None
+    joined = rawsql.Joined(row)
+    a = _assignment_of(joined)
+    a.current_version = joined.load(AssignmentVersion)
+    return a
+
+
+def _assignment_of(joined: rawsql.Joined) -> Assignment:
+    """The next assignment of a joined row, with the course that follows it."""
+    a = joined.load(Assignment)
+    course = joined.load(Course)
+    assert a is not None and course is not None
+    a.course = course
+    return a
+
+
+def _assignment_columns() -> str:
+    """The select list of ``_assignment_of``."""
+    return f"{rawsql.columns(Assignment, 'a')}, {rawsql.columns(Course, 'c')}"
+
+
+def _assignment_join(on: str) -> str:
+    """Joins the assignment ``a`` whose id is ``on``, and its course ``c``."""
+    c = rawsql.column
+    return (
+        f"JOIN {rawsql.table(Assignment)} a ON a.id = {on}"
+        f" JOIN {rawsql.table(Course)} c ON c.id = {c(Assignment, 'course', 'a')}"
+    )
+
+
+@functools.cache
+def _assignment_sql() -> str:
+    c = rawsql.column
+    return (
+        f"SELECT {_assignment_columns()}, {rawsql.columns(AssignmentVersion, 'v')}"
+        f" FROM {rawsql.table(Assignment)} a"
+        f" JOIN {rawsql.table(Course)} c ON c.id = {c(Assignment, 'course', 'a')}"
+        f" LEFT JOIN {rawsql.table(AssignmentVersion)} v"
+        f" ON v.id = {c(Assignment, 'current_version', 'a')} WHERE a.id = %s"
+    )
+
+
+def version(version_id: int) -> AssignmentVersion | None:
+    """A package version: one query."""
+    row = rawsql.one(
+        f"SELECT {rawsql.columns(AssignmentVersion, 'v')}"
+        f" FROM {rawsql.table(AssignmentVersion)} v WHERE v.id = %s",
+        [version_id],
+    )
+    return rawsql.load(AssignmentVersion, row) if row is not None else None
+
+
 # -- a tester's job, as its bundle and result requests read it -------------------------------
 
 
@@ -234,19 +280,13 @@ def job_with_context(job_id: int) -> Job | None:
     row = rawsql.one(_job_sql(), [job_id])
     if row is None:
         return None
-    values = iter(row)
-
-    def take(model: type[Any]) -> list[Any]:
-        return [next(values) for _ in range(rawsql.width(model))]
-
-    job = rawsql.load(Job, take(Job))
-    version = rawsql.load(AssignmentVersion, take(AssignmentVersion))
-    assignment = rawsql.load(Assignment, take(Assignment))
-    assignment.course = rawsql.load(Course, take(Course))
-    version.assignment = assignment
+    joined = rawsql.Joined(row)
+    job = joined.load(Job)
+    version = joined.load(AssignmentVersion)
+    assert job is not None and version is not None
+    version.assignment = _assignment_of(joined)
     job.version = version
-    found = take(Submission)
-    job.submission = rawsql.load(Submission, found) if found[0] is not None else None
+    job.submission = joined.load(Submission)
     return job
 
 
@@ -255,12 +295,10 @@ def _job_sql() -> str:
     c = rawsql.column
     return (
         f"SELECT {rawsql.columns(Job, 'j')}, {rawsql.columns(AssignmentVersion, 'v')},"
-        f" {rawsql.columns(Assignment, 'a')}, {rawsql.columns(Course, 'c')},"
-        f" {rawsql.columns(Submission, 's')}"
+        f" {_assignment_columns()}, {rawsql.columns(Submission, 's')}"
         f" FROM {rawsql.table(Job)} j"
         f" JOIN {rawsql.table(AssignmentVersion)} v ON v.id = {c(Job, 'version', 'j')}"
-        f" JOIN {rawsql.table(Assignment)} a ON a.id = {c(AssignmentVersion, 'assignment', 'v')}"
-        f" JOIN {rawsql.table(Course)} c ON c.id = {c(Assignment, 'course', 'a')}"
+        f" {_assignment_join(c(AssignmentVersion, 'assignment', 'v'))}"
         f" LEFT JOIN {rawsql.table(Submission)} s ON s.id = {c(Job, 'submission', 'j')}"
         " WHERE j.id = %s"
     )

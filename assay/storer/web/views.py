@@ -176,7 +176,9 @@ def _details(s: Submission, doc: dict[str, Any], job: Job | None, user: Any) -> 
     ]
     if not shown:
         return
-    with services.load_version(job.version) as pkg:
+    version = queries.version(job.version_id)
+    assert version is not None  # a version with jobs is never deleted
+    with services.load_version(version) as pkg:
         for t in shown:
             try:
                 case = pkg.test(t["name"])
