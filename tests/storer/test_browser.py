@@ -184,18 +184,23 @@ def test_the_administrator_sees_testers_and_the_queue(browser, server):
 
 
 @pytest.fixture(scope="module")
-def wrong_answer(server) -> int:
-    """Bob's evaluated submission with a wrong answer: its page shows a visible test's diff."""
+def bobs(server) -> tuple[int, int]:
+    """Bob's two evaluated submissions: an accepted one, then a wrong answer (its page shows a
+    visible test's diff, and the two can be compared)."""
     wrong = b'#include <stdio.h>\nint main(void) { puts("4"); return 0; }\n'
-    doc = submit(server, "bob", "demo/sum-c", {"sum.c": wrong})
-    assert server.wait("bob", doc["id"])["status"] == "done"
-    return doc["id"]
+    ids = []
+    for source in ((EXAMPLES / "sum-c" / "solutions" / "accepted" / "sum.c").read_bytes(), wrong):
+        doc = submit(server, "bob", "demo/sum-c", {"sum.c": source})
+        assert server.wait("bob", doc["id"])["status"] == "done"
+        ids.append(doc["id"])
+    return ids[0], ids[1]
 
 
 # every main page as the role that uses it (None: not logged in)
 MAIN_PAGES = [
     (None, ["/login/"]),
     ("bob", ["/", "/courses/demo/", "/courses/demo/assignments/sum-c/", "/submissions/{s}/",
+             "/submissions/{s}/code/", "/submissions/{s}/compare/?against={first}",
              "/no/such/page/", "/courses/demo/grades/"]),  # the last two: the 404 and 403 pages
     ("teacher", ["/courses/demo/", "/courses/demo/assignments/sum-c/", "/submissions/{s}/",
                  "/courses/demo/new-assignment/", "/courses/demo/assignments/sum-c/manage/",
@@ -207,17 +212,49 @@ MAIN_PAGES = [
 
 @pytest.mark.parametrize(("who", "paths"), MAIN_PAGES, ids=[str(w) for w, _ in MAIN_PAGES])
 def test_axe_finds_nothing_on_the_main_pages_at_desktop_and_phone_width(
-    browser, server, wrong_answer, who, paths
+    browser, server, bobs, who, paths
 ):
     page = log_in(browser, server, who) if who else browser.new_page()
     for path in paths:
-        page.goto(server.url + path.format(s=wrong_answer))
+        page.goto(server.url + path.format(first=bobs[0], s=bobs[1]))
         expect(page.locator("main h1").first).to_be_visible()
+        page.wait_for_load_state("networkidle")  # the parts htmx loads after the page
         assert_accessible(page)
     page.close()
 
 
-def test_a_wide_table_scrolls_by_keyboard_at_phone_width(browser, server, wrong_answer):
+def test_the_axe_check_names_the_rule_the_element_and_the_help(browser):
+    page = browser.new_page()
+    page.set_content('<html lang="en"><title>t</title><main><h1>t</h1><img src="x.png"></main>')
+    with pytest.raises(AssertionError) as failure:
+        assert_accessible(page)
+    assert "- image-alt (critical): Images must have alternative text" in str(failure.value)
+    assert str(failure.value).endswith("\n    img")  # the element's selector
+    page.close()
+
+
+def test_axe_finds_nothing_on_forms_that_show_errors(browser, server, tmp_path):
+    page = browser.new_page()
+    page.goto(server.url + "/login/")
+    page.get_by_label("Username").fill("bob")
+    page.get_by_label("Password").fill("not bob's password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert_accessible(page)
+    page.close()
+
+    page = log_in(browser, server, "teacher")
+    page.goto(server.url + "/courses/demo/new-assignment/")
+    (tmp_path / "broken.zip").write_bytes(b"not a zip")
+    page.get_by_label("Short name").fill("broken")
+    page.get_by_label("Package (.zip)").set_input_files(str(tmp_path / "broken.zip"))
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert_accessible(page)
+    page.close()
+
+
+def test_a_wide_table_scrolls_by_keyboard_at_phone_width(browser, server, bobs):
     page = log_in(browser, server, "teacher", width=PHONE)
     page.goto(server.url + "/courses/demo/grades/")
     grades = page.get_by_role("region", name="Grades")
