@@ -162,6 +162,8 @@ SILENCED_SYSTEM_CHECKS = ["security.W021"]
 # testers authenticate with a token the request has already carried: a redirect would protect
 # nothing, and it would stop local testers that talk plain HTTP behind a TLS proxy
 SECURE_REDIRECT_EXEMPT = [r"^api/tester/"]
+# a form without its token gets the 403 page in the site's layout, saying to reload
+CSRF_FAILURE_VIEW = "assay.storer.web.errors.csrf_failure"
 # behind reverse proxies: the client address is taken from X-Forwarded-For (counted from the
 # right) and HTTPS from X-Forwarded-Proto, which the proxy must set (not pass on)
 PROXY_COUNT = env_int("ASSAY_PROXY_COUNT", 0)

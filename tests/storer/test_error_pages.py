@@ -115,3 +115,13 @@ def test_a_server_error_under_the_api_is_json():
     assert r.status_code == 500
     assert r["Content-Type"] == "application/json"
     assert r.content.startswith(b'{"error": {"code": "server_error"')
+
+
+def test_a_form_without_its_token_gets_the_403_page_saying_to_reload(cast):
+    c = Client(enforce_csrf_checks=True)
+    c.force_login(cast.users["teacher"])
+    r = c.post("/courses/prog1/new-assignment/", {})
+    assert r.status_code == 403
+    html = r.content.decode()
+    assert_in_layout(html)
+    assert "Reload the page and send the form again." in html

@@ -37,7 +37,21 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
     reason = exception.args[0] if exception.args and isinstance(exception.args[0], str) else ""
     if _for_api(request):
         return _api_error(403, "forbidden", reason or "you may not do this")
-    return render(request, "403.html", {"reason": reason}, status=403)
+    message = f"You cannot open this page: {reason}." if reason else "You cannot open this page."
+    return render(request, "403.html", {"message": message}, status=403)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent without its page's security token (CSRF_FAILURE_VIEW): most often a page left
+    open across a log-out and a log-in, so the way out is to reload it."""
+    message = (
+        "The form was sent from a page that is no longer valid (its security token, the CSRF"
+        " check, did not match): you may have logged out or in since you opened it."
+        " Reload the page and send the form again."
+    )
+    if _for_api(request):
+        return _api_error(403, "forbidden", f"CSRF check failed: {reason}")
+    return render(request, "403.html", {"message": message}, status=403)
 
 
 @requires_csrf_token
