@@ -16,27 +16,34 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
 M = TypeVar("M", bound=Model)
 
 
+def _db() -> BaseDatabaseWrapper:
+    """This thread's connection itself (``connection`` is a proxy that looks it up on every
+    attribute: a few µs each, many times per request)."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
 def rows(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
+    with _db().cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())
 
 
 def one(sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
-    with connection.cursor() as cursor:
+    with _db().cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()  # type: ignore[no-any-return]
 
 
 def execute(sql: str, params: Sequence[Any] = ()) -> int:
     """An UPDATE or DELETE; the number of rows it changed."""
-    with connection.cursor() as cursor:
+    with _db().cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.rowcount)
 
@@ -45,6 +52,7 @@ def _field(model: type[Model], name: str) -> Field[Any, Any]:
     return model._meta.get_field(name)  # type: ignore[return-value]
 
 
+@cache
 def _column(field: Field[Any, Any]) -> str:
     return quote(str(field.column))
 
@@ -54,25 +62,34 @@ def update(
 ) -> int:
     """``UPDATE`` the row ``pk`` with ``values`` (by field name, stored as the ORM stores them)
     if its fields equal ``where``; the number of rows changed (0 or 1)."""
-    sets, conditions, params = [], [f"{_column(model._meta.pk)} = %s"], []  # type: ignore[arg-type]
-    for name, value in values.items():
-        field = _field(model, name)
-        sets.append(f"{_column(field)} = %s")
-        params.append(field.get_db_prep_save(value, connection))
+    db = _db()
+    fields = [_field(model, name) for name in values]
+    tests = [_field(model, name) for name in where or {}]
+    params = [f.get_db_prep_save(v, db) for f, v in zip(fields, values.values(), strict=True)]
     params.append(pk)
-    for name, value in (where or {}).items():
-        field = _field(model, name)
-        conditions.append(f"{_column(field)} = %s")
-        params.append(field.get_db_prep_save(value, connection))
-    return execute(
-        f"UPDATE {table(model)} SET {', '.join(sets)} WHERE {' AND '.join(conditions)}", params
+    params += [
+        f.get_db_prep_save(v, db) for f, v in zip(tests, (where or {}).values(), strict=True)
+    ]
+    return execute(_update_sql(model, tuple(fields), tuple(tests)), params)
+
+
+@cache
+def _update_sql(
+    model: type[Model], fields: tuple[Field[Any, Any], ...], tests: tuple[Field[Any, Any], ...]
+) -> str:
+    sets = ", ".join(f"{_column(f)} = %s" for f in fields)
+    conditions = " AND ".join(
+        [f"{_column(model._meta.pk)} = %s", *(f"{_column(f)} = %s" for f in tests)]  # type: ignore[arg-type]
     )
+    return f"UPDATE {table(model)} SET {sets} WHERE {conditions}"
 
 
+@cache
 def _inserted(model: type[Model]) -> list[Field[Any, Any]]:
     return [f for f in model._meta.concrete_fields if not f.primary_key]
 
 
+@cache
 def _insert_sql(model: type[Model], rows: int) -> str:
     fields = _inserted(model)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
@@ -81,8 +98,8 @@ def _insert_sql(model: type[Model], rows: int) -> str:
 
 
 def _insert_params(objects: Sequence[Model]) -> list[Any]:
-    fields = _inserted(type(objects[0]))
-    return [f.get_db_prep_save(f.pre_save(o, True), connection) for o in objects for f in fields]
+    fields, db = _inserted(type(objects[0])), _db()
+    return [f.get_db_prep_save(f.pre_save(o, True), db) for o in objects for f in fields]
 
 
 def insert(objects: Sequence[Model]) -> None:
@@ -91,7 +108,7 @@ def insert(objects: Sequence[Model]) -> None:
     if not objects:
         return
     model = type(objects[0])
-    batch = max(1, connection.ops.bulk_batch_size(_inserted(model), objects))
+    batch = max(1, _db().ops.bulk_batch_size(_inserted(model), objects))
     for start in range(0, len(objects), batch):
         chunk = objects[start : start + batch]
         execute(_insert_sql(model, len(chunk)), _insert_params(chunk))
@@ -104,13 +121,14 @@ def create(obj: M) -> M:
     pk = model._meta.pk
     assert pk is not None
     sql = _insert_sql(model, 1)
-    with connection.cursor() as cursor:
-        if connection.features.can_return_columns_from_insert:
+    db = _db()
+    with db.cursor() as cursor:
+        if db.features.can_return_columns_from_insert:
             cursor.execute(f"{sql} RETURNING {_column(pk)}", _insert_params([obj]))
             obj.pk = cursor.fetchone()[0]
         else:
             cursor.execute(sql, _insert_params([obj]))
-            obj.pk = connection.ops.last_insert_id(cursor, model._meta.db_table, str(pk.column))
+            obj.pk = db.ops.last_insert_id(cursor, model._meta.db_table, str(pk.column))
     obj._state.adding, obj._state.db = False, DEFAULT_DB_ALIAS
     return obj
 
@@ -119,6 +137,7 @@ def quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+@cache
 def table(model: type[Model]) -> str:
     return quote(model._meta.db_table)
 
@@ -168,7 +187,7 @@ def aware(value: Any) -> dt.datetime | None:
 def when(value: dt.datetime) -> Any:
     """A datetime as a parameter, stored as the ORM stores it (SQLite: naive UTC text, which
     the ORM's comparisons compare as text)."""
-    return connection.ops.adapt_datetimefield_value(value)
+    return _db().ops.adapt_datetimefield_value(value)
 
 
 def from_json(value: Any) -> Any:
