@@ -31,12 +31,17 @@ def assert_in_layout(html):
     assert "<h1>Not Found</h1>" not in html and "Bad Request (400)" not in html
 
 
-def test_a_missing_page_is_a_404_in_the_layout(cast):
-    r = client(cast, "alice").get("/no/such/page/")
-    assert r.status_code == 404
+def error_page(r, status: int, heading: str) -> str:
+    """The page's HTML, once it is checked to be the error page of that status in the layout."""
+    assert r.status_code == status
     html = r.content.decode()
     assert_in_layout(html)
-    assert "<h1>Page not found</h1>" in html
+    assert f"<h1>{heading}</h1>" in html
+    return html
+
+
+def test_a_missing_page_is_a_404_in_the_layout(cast):
+    html = error_page(client(cast, "alice").get("/no/such/page/"), 404, "Page not found")
     assert ">alice<" in html  # the header still says who is logged in
 
 
@@ -56,30 +61,20 @@ def test_a_hidden_submission_looks_exactly_like_a_missing_one(cast, done):
 
 
 def test_a_student_on_a_supervisors_page_gets_a_403_in_the_layout_with_the_reason(cast):
-    r = client(cast, "alice").get("/courses/prog1/grades/")
-    assert r.status_code == 403
-    html = r.content.decode()
-    assert_in_layout(html)
-    assert "<h1>Not allowed</h1>" in html
+    html = error_page(client(cast, "alice").get("/courses/prog1/grades/"), 403, "Not allowed")
     assert "only supervisors of the course may do this" in html
 
 
 def test_a_request_django_refuses_is_a_400_in_the_layout(cast, settings):
     settings.ALLOWED_HOSTS = ["testserver"]
     r = client(cast, None).get("/login/", HTTP_HOST="evil.example")
-    assert r.status_code == 400
-    html = r.content.decode()
-    assert_in_layout(html)
-    assert "<h1>Bad request</h1>" in html
+    error_page(r, 400, "Bad request")
 
 
 def test_the_500_page_needs_neither_the_database_nor_the_user():
     # no `db` fixture: any query would fail this test
     r = errors.server_error(RequestFactory().get("/courses/prog1/"))
-    assert r.status_code == 500
-    html = r.content.decode()
-    assert_in_layout(html)
-    assert "<h1>Something went wrong</h1>" in html
+    html = error_page(r, 500, "Something went wrong")
     assert "Log out" not in html
 
 
@@ -120,8 +115,5 @@ def test_a_server_error_under_the_api_is_json():
 def test_a_form_without_its_token_gets_the_403_page_saying_to_reload(cast):
     c = Client(enforce_csrf_checks=True)
     c.force_login(cast.users["teacher"])
-    r = c.post("/courses/prog1/new-assignment/", {})
-    assert r.status_code == 403
-    html = r.content.decode()
-    assert_in_layout(html)
+    html = error_page(c.post("/courses/prog1/new-assignment/", {}), 403, "Not allowed")
     assert "Reload the page and send the form again." in html
