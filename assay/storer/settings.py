@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "assay.storer.accounts",
     "assay.storer.courses",
     "assay.storer.evaluation",
+    "assay.storer.feedback",
     "assay.storer.web",
 ]
 LOGIN_URL = "/login/"
@@ -312,6 +313,9 @@ EMAIL_HOST_PASSWORD = env_str("ASSAY_EMAIL_PASSWORD")
 EMAIL_USE_TLS = env_bool("ASSAY_EMAIL_TLS", False)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env_str("ASSAY_EMAIL_FROM", "assay@localhost")
+# feedback: a student is e-mailed at most once per submission in this many minutes, however many
+# comments the staff write (assay/storer/feedback/mail.py)
+FEEDBACK_MAIL_INTERVAL_S = env_int("ASSAY_FEEDBACK_MAIL_INTERVAL_MIN", 10) * 60
 
 # the broker (Celery): the embedded default keeps its queues in files, no server needed
 BROKER_URL = env_str("ASSAY_BROKER_URL", f"filesystem://{DATA_DIR / 'broker'}")

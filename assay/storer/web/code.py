@@ -10,27 +10,39 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
 
 from assay.storer.evaluation import submitted
 from assay.storer.evaluation.models import Submission
+from assay.storer.feedback import services as feedback
+from assay.storer.feedback.models import Comment
 
 from .highlight import code_block
 from .views import submission_or_404
 
 
 def _code_context(s: Submission) -> dict[str, Any]:
-    """The submission's files as the pages show them; a fixed number of queries whatever the
-    number of files (the files, the previous submission)."""
+    """The submission's files as the pages show them, with the staff's comments under their
+    lines; a fixed number of queries whatever the number of files and comments (the files, the
+    comments, the previous submission)."""
     files = []
+    comments = feedback.by_line(feedback.comments_of(s))
     for number, f in enumerate(submitted.shown(submitted.files_of(s)), start=1):
         anchor = f"f{number}-"
-        html = code_block(f.name, f.text, anchor) if f.text is not None else None
-        files.append({"file": f, "anchor": anchor, "html": html})
+        notes = {n: line_comments(cs) for n, cs in comments.get(f.name, {}).items()}
+        html = code_block(f.name, f.text, anchor, notes) if f.text is not None else None
+        files.append({"file": f, "anchor": anchor, "html": html, "notes": [] if html else notes})
     return {
         "s": s, "a": s.assignment, "course": s.assignment.course, "files": files,
         "previous": submitted.previous(s), "file_cap_kib": submitted.FILE_CAP_BYTES // 1024,
         "page_cap_kib": submitted.PAGE_CAP_BYTES // 1024,
     }  # fmt: skip
+
+
+def line_comments(comments: list[Comment]) -> SafeString:
+    """The comments on one line, as the code view shows them under it."""
+    return SafeString(render_to_string("web/partials/line_comments.html", {"comments": comments}))
 
 
 @login_required

@@ -4,6 +4,8 @@ file) that links to itself, so a line can be pointed at."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from pygments import highlight
@@ -37,16 +39,31 @@ def highlighted_lines(name: str, text: str) -> list[str]:
     return lines[:-1] if lines and lines[-1] == "" else lines
 
 
-def code_block(name: str, text: str, anchor: str) -> SafeString:
-    """The file's lines in a ``<pre>``: line ``n`` is ``#{anchor}L{n}``."""
-    out = []
-    for n, line in enumerate(highlighted_lines(name, text), start=1):
+def code_block(
+    name: str, text: str, anchor: str, notes: Mapping[int, str] | None = None
+) -> SafeString:
+    """The file's lines in a ``<pre>``: line ``n`` is ``#{anchor}L{n}``. ``notes`` are HTML
+    blocks shown under their line (the staff's comments): the ``<pre>`` ends before one and
+    goes on after it, as a ``<pre>`` holds no blocks; notes on lines past the end come last."""
+    pre, end = '<pre class="hl"><code>', "</code></pre>"
+    out, inside = [pre], True
+    lines = highlighted_lines(name, text)
+    for n, line in enumerate(lines, start=1):
+        if not inside:
+            out.append(pre)
+            inside = True
         ident = f"{escape(anchor)}L{n}"
         out.append(
             f'<span class="line" id="{ident}"><a class="ln" href="#{ident}" tabindex="-1"'
-            f' aria-hidden="true">{n}</a>{line}</span>'
+            f' aria-hidden="true">{n}</a>{line}</span>\n'
         )
-    return mark_safe(f'<pre class="hl"><code>{chr(10).join(out)}\n</code></pre>')
+        if notes and n in notes:
+            out += [end, notes[n]]
+            inside = False
+    if inside:
+        out.append(end)
+    out += [html for n, html in sorted(notes.items()) if n > len(lines)] if notes else []
+    return mark_safe("".join(out))
 
 
 def stylesheet() -> str:

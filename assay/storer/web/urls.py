@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import code, staff, views
+from . import code, feedback, staff, views
 
 app_name = "web"
 A = "courses/<slug:slug>/assignments/<slug:assignment_slug>"
@@ -36,6 +36,17 @@ urlpatterns = [
     path("submissions/<int:submission_id>/files/<path:name>", code.raw, name="submission_file"),
     path("submissions/<int:submission_id>/compare/", code.compare, name="submission_compare"),
     path("submissions/<int:submission_id>/reevaluate/", staff.reevaluate, name="reevaluate"),
+    path("submissions/<int:submission_id>/feedback/", feedback.page, name="submission_feedback"),
+    path(
+        "submissions/<int:submission_id>/feedback/part/",
+        feedback.part,
+        name="submission_feedback_part",
+    ),
+    path("submissions/<int:submission_id>/feedback/add/", feedback.add, name="feedback_add"),
+    path("comments/<int:comment_id>/edit/", feedback.edit, name="comment_edit"),
+    path("comments/<int:comment_id>/delete/", feedback.delete, name="comment_delete"),
+    path("feedback/", feedback.unread, name="feedback_unread"),
+    path("feedback/badge/", feedback.badge, name="feedback_badge"),
     path("manage/queue/", staff.queue, name="queue"),
     path("manage/jobs/<int:job_id>/retry/", staff.retry, name="retry"),
 ]
