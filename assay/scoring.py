@@ -3,7 +3,9 @@
 1. Each test has a score in [0, 1]: 1 for AC, the checker's fraction for PA, else 0.
 2. A group with ``scoring: proportional`` scores the weighted mean of its tests' scores;
    ``scoring: all`` scores 1 only when every test is AC, else 0.
-3. The points are the sum over groups of ``group.points * group score``.
+3. The points are the sum over groups of ``group.points * group score``. A test of a
+   proportional group has its share of the group's points (``GroupScore.tests``); a test of an
+   ``all`` group has none of its own.
 4. The overall verdict is AC when every test is AC, CE when the build failed, and otherwise
    the verdict of the first test (in package order) that is not AC.
 """
@@ -11,7 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from assay.package.model import Verdict
@@ -23,6 +25,19 @@ class GroupScore:
     points: float
     max_points: float
     score: float
+    scoring: str = "proportional"
+    # test name -> (points, max_points): each test's share (proportional groups only; not
+    # rounded, so that ``scaled`` rounds once)
+    tests: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def scaled(self, factor: float) -> GroupScore:
+        """The same in points multiplied by ``factor`` (the storer's assignment points may
+        differ from the package's)."""
+        return GroupScore(
+            self.name, round(self.max_points * self.score * factor, 4),
+            round(self.max_points * factor, 4), self.score, self.scoring,
+            {n: (round(p * factor, 4), round(m * factor, 4)) for n, (p, m) in self.tests.items()},
+        )  # fmt: skip
 
 
 @dataclass
@@ -43,22 +58,27 @@ def compute_score(
     group_scores = []
     for g in groups:
         members = [by_name[n] for n in g["tests"] if n in by_name]
+        scoring = g.get("scoring", "proportional")
+        max_points = float(g["points"])
+        total_weight = sum(float(t.get("weight", 1.0)) for t in members)
+        shares: dict[str, tuple[float, float]] = {}
         if build_failed or not members:
             fraction = 0.0
-        elif g.get("scoring", "proportional") == "all":
+        elif scoring == "all" or total_weight <= 0:
             fraction = 1.0 if all(Verdict(t["verdict"]) is Verdict.AC for t in members) else 0.0
         else:
-            total_weight = sum(float(t.get("weight", 1.0)) for t in members)
-            if total_weight <= 0:
-                fraction = 1.0 if all(Verdict(t["verdict"]) is Verdict.AC for t in members) else 0.0
-            else:
-                fraction = (
-                    sum(float(t.get("weight", 1.0)) * _test_score(t) for t in members)
-                    / total_weight
-                )
-        max_points = float(g["points"])
+            fraction = (
+                sum(float(t.get("weight", 1.0)) * _test_score(t) for t in members) / total_weight
+            )
+        if scoring != "all" and total_weight > 0:
+            for t in members:
+                share = max_points * float(t.get("weight", 1.0)) / total_weight
+                earned = 0.0 if build_failed else share * _test_score(t)
+                shares[t["name"]] = (earned, share)
         group_scores.append(
-            GroupScore(g["name"], round(max_points * fraction, 4), max_points, fraction)
+            GroupScore(
+                g["name"], round(max_points * fraction, 4), max_points, fraction, scoring, shares
+            )
         )
     max_points = sum(g.max_points for g in group_scores)
     points = round(sum(g.points for g in group_scores), 4)

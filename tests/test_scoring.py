@@ -52,3 +52,24 @@ def test_a_build_failure_scores_zero_with_ce():
 
 def test_the_overall_verdict_is_the_first_failing_test():
     assert overall_verdict([t("a", "AC"), t("b", "TLE"), t("c", "WA")]) is Verdict.TLE
+
+
+def test_each_test_of_a_proportional_group_has_its_share_of_the_points():
+    tests = [
+        t("e1", "AC"),
+        t("e2", "WA"),
+        t("h1", "AC", weight=2),
+        t("h2", "PA", 0.5),
+        t("h3", "TLE"),
+    ]
+    easy, hard = compute_score(GROUPS, tests).groups
+    assert easy.scoring == "all" and easy.tests == {}  # all or nothing: no share per test
+    assert hard.tests == {"h1": (3.0, 3.0), "h2": (0.75, 1.5), "h3": (0.0, 1.5)}
+    assert sum(p for p, _ in hard.tests.values()) == hard.points
+
+
+def test_group_points_scale_to_the_assignments_points():
+    hard = compute_score(GROUPS, [t("h1", "AC"), t("h2", "PA", 0.5), t("h3", "WA")]).groups[1]
+    half = hard.scaled(0.5)
+    assert (half.points, half.max_points) == (1.5, 3.0)
+    assert half.tests["h2"] == (0.5, 1.0)

@@ -37,6 +37,8 @@ from .spec import JobSpec, test_files
 
 EXIT_NOT_FOUND = 127  # the shell's "command not found"
 VMR_CAP = 64 * 1024  # bytes of each captured stream kept in the result archive
+STDERR_HEAD = 1024  # bytes of a crashed visible test's stderr quoted in result.yaml
+CRASHES = (Verdict.RTE, Verdict.MLE)  # the runs whose stderr tells the student why
 RESULT_FORMAT = "assay-result/1"
 
 Progress = Callable[[str, dict[str, Any]], None]
@@ -262,6 +264,8 @@ class Executor:
         }
         if passes > 1:
             entry["passes"] = len(runs)
+        if t.visible and judged.verdict in CRASHES:  # a hidden test's output never leaves
+            entry["stderr_head"] = _read_capped(stderr, STDERR_HEAD).decode(errors="replace")
         return entry
 
     def _run_pass(

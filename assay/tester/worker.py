@@ -28,7 +28,7 @@ import threading
 import time
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from assay.sandbox import SandboxError, get_host
 
 log = logging.getLogger("assay.worker")
 HEARTBEAT_S = float(os.environ.get("ASSAY_HEARTBEAT_S", "5"))
+PROGRESS_S = 0.5  # the shortest time between two heartbeats that carry a job's progress
 STORER_RETRY_S = 60.0  # how long a request waits for a storer that is restarting
 
 
@@ -113,13 +114,20 @@ class StorerClient:
         )
 
     def heartbeat(
-        self, jobs: list[int], runtimes: list[str] | None = None, slots: int | None = None
+        self,
+        jobs: list[int],
+        runtimes: list[str] | None = None,
+        slots: int | None = None,
+        progress: list[dict[str, int]] | None = None,
     ) -> None:
+        """``progress``: per running job, ``{job, attempt, tests_done, tests_total}``."""
         body: dict[str, Any] = {"jobs": jobs}
         if runtimes is not None:
             body["runtimes"] = runtimes
         if slots is not None:
             body["slots"] = slots
+        if progress:
+            body["progress"] = progress
         self._check(self.http.post("/heartbeat", json=body))
 
 
@@ -147,30 +155,51 @@ def client() -> StorerClient:
     return _clients[pid]
 
 
+ProgressReport = Callable[[int, int], None]  # (tests done, tests in all)
+
+
 @contextmanager
-def beating(job_id: int) -> Iterator[None]:
-    """Send the job's heartbeat every few seconds while the block runs."""
-    stop = threading.Event()
+def beating(job_id: int, attempt: int = 1) -> Iterator[ProgressReport]:
+    """Send the job's heartbeat every few seconds while the block runs. The block reports its
+    progress through the function it gets; the heartbeat carries it to the storer at once, but
+    at most every PROGRESS_S (the evaluation never waits for the storer)."""
+    stop, moved = threading.Event(), threading.Event()
+    latest: dict[str, int] = {}
+
+    def report(done: int, total: int) -> None:
+        latest.update(job=job_id, attempt=attempt, tests_done=done, tests_total=total)
+        moved.set()
 
     def loop() -> None:
-        while not stop.wait(HEARTBEAT_S):
+        sent: dict[str, int] = {}
+        while True:
+            moved.wait(HEARTBEAT_S)
+            if stop.is_set():
+                return
+            moved.clear()
+            progress = dict(latest)
             try:
-                client().heartbeat([job_id])
+                client().heartbeat([job_id], progress=[progress] if progress != sent else None)
+                sent = progress
             except Exception as e:  # the storer may be restarting; the job goes on
                 log.warning("heartbeat for job %s failed: %s", job_id, e)
+            if stop.wait(PROGRESS_S):
+                return
 
     thread = threading.Thread(target=loop, daemon=True)
     thread.start()
     try:
-        yield
+        yield report
     finally:
         stop.set()
+        moved.set()
 
 
 def _run_claimed(job_id: int, attempt: int, work_prefix: str, body: Any) -> str:
-    """Claim the job, then run ``body(client, work_dir, steps)`` with heartbeats going (steps:
-    the tester's timings so far, in seconds). A job given up meanwhile (409 from the storer, at
-    the claim or later) is dropped as "stale"."""
+    """Claim the job, then run ``body(client, work_dir, steps, report)`` with heartbeats going
+    (steps: the tester's timings so far, in seconds; report: the evaluation's progress, for the
+    heartbeats). A job given up meanwhile (409 from the storer, at the claim or later) is
+    dropped as "stale"."""
     c = client()
     started = time.monotonic()
     if c.claim(job_id, attempt) is None:
@@ -178,8 +207,8 @@ def _run_claimed(job_id: int, attempt: int, work_prefix: str, body: Any) -> str:
     steps = {"claim_s": round(time.monotonic() - started, 4)}
     work = scratch_dir(f"{work_prefix}-{job_id}-")
     try:
-        with beating(job_id):
-            return body(c, work, steps)
+        with beating(job_id, attempt) as report:
+            return body(c, work, steps, report)
     except StorerRefused as e:
         if e.status == 409:
             return "stale"  # given up meanwhile: another attempt owns it now
@@ -193,7 +222,9 @@ def run_evaluation(job_id: int, attempt: int) -> str:
     from assay.tester.bundle import BundleError, open_bundle
     from assay.tester.executor import Executor
 
-    def evaluate(c: StorerClient, work: Path, steps: dict[str, float]) -> str:
+    def evaluate(
+        c: StorerClient, work: Path, steps: dict[str, float], report: ProgressReport
+    ) -> str:
         started = time.monotonic()
         bundle = c.bundle(job_id, attempt)
         steps["download_s"] = round(time.monotonic() - started, 4)
@@ -208,9 +239,16 @@ def run_evaluation(job_id: int, attempt: int) -> str:
         except SandboxError as e:
             c.fail(job_id, attempt, f"SandboxError: {e}", retry=True)
             return "failed"
+        total, done = len(opened.spec.tests), [0]
+
+        def progress(step: str, _entry: dict[str, Any]) -> None:
+            done[0] += step == "test"
+            report(done[0], total)
+
         evaluation = Executor(host, tester_name=CONFIG.get("name")).evaluate(
             opened.spec, opened.files, opened.tests, work / "result",
             scripts=opened.scripts, checker_source=opened.checker_source, steps=steps,
+            progress=progress,
         )  # fmt: skip
         buf = io.BytesIO()
         zip_directory(work / "result", buf)
@@ -224,7 +262,7 @@ def run_validation(job_id: int, attempt: int) -> str:
     from assay.check import check_package
     from assay.package import PackageError, open_package
 
-    def validate(c: StorerClient, work: Path, steps: dict[str, float]) -> str:
+    def validate(c: StorerClient, work: Path, steps: dict[str, float], _: ProgressReport) -> str:
         package = work / "package.zip"
         package.write_bytes(c.bundle(job_id, attempt))
         try:

@@ -40,11 +40,13 @@ def claim(cast, job, attempt=1, api=None):
 
 
 def evaluate(bundle: bytes, tmp_path: Path, edit=None) -> bytes:
-    """Run the bundle through the real executor and return the result archive."""
+    """Run the bundle through the real executor (with the package's checker, if it has one)
+    and return the result archive, after ``edit(result.yaml's document)``."""
     opened = open_bundle(bundle, tmp_path / "bundle")
     Executor(get_host(), "t1").evaluate(
-        opened.spec, opened.files, opened.tests, tmp_path / "result", scripts=opened.scripts
-    )
+        opened.spec, opened.files, opened.tests, tmp_path / "result",
+        scripts=opened.scripts, checker_source=opened.checker_source,
+    )  # fmt: skip
     if edit:
         path = tmp_path / "result" / "result.yaml"
         doc = yaml.safe_load(path.read_text())

@@ -51,15 +51,16 @@ def set_details(cast, value):
 
 ALWAYS = {"name", "group", "verdict", "visible"}
 DETAILS = {"status", "exit_code", "signal", "cpu_time_s", "wall_time_s", "memory_kib", "score"}
-DETAILS |= {"message", "student_message"}
+DETAILS |= {"message", "student_message", "points", "max_points"}
+FILES = {"stderr_head"}  # with the input and the outputs: a visible test's
 
 
 @pytest.mark.parametrize(
     "details, visible_has, hidden_has",
     [
         ("verdicts", ALWAYS, ALWAYS),
-        ("visible", ALWAYS | DETAILS, ALWAYS),
-        ("all", ALWAYS | DETAILS, ALWAYS | DETAILS),
+        ("visible", ALWAYS | DETAILS | FILES, ALWAYS),
+        ("all", ALWAYS | DETAILS | FILES, ALWAYS | DETAILS),
     ],
 )
 def test_a_student_sees_exactly_the_fields_the_rule_allows(
@@ -81,7 +82,7 @@ def test_the_judge_message_never_reaches_a_student(cast, wrong, details):
 def test_the_staff_see_every_field_of_every_test(cast, wrong):
     set_details(cast, "verdicts")
     for t in api_tests(cast, "teacher", wrong).values():
-        assert set(t) == ALWAYS | DETAILS | {"judge_message"}
+        assert set(t) == ALWAYS | DETAILS | FILES | {"judge_message"}
     assert SECRET in page(cast, "teacher", wrong)
 
 

@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from ninja import Field, File, Router, Schema
 from ninja.files import UploadedFile
 
-from assay.storer.evaluation import services
+from assay.storer.evaluation import progress, services
 
 from .auth import TESTER_AUTH
 from .schemas import BodyCount, BodyId, Count, Id, errors
@@ -25,10 +25,20 @@ class FailIn(Schema):
     retry: bool = Field(False, strict=True)
 
 
+class ProgressIn(Schema):
+    job: BodyId
+    attempt: BodyCount
+    tests_done: int = Field(..., ge=0, le=1_000_000, strict=True)
+    tests_total: int = Field(..., ge=0, le=1_000_000, strict=True)
+
+
 class HeartbeatIn(Schema):
     jobs: list[BodyId] = Field([], max_length=10_000)
     runtimes: list[str] | None = Field(None, max_length=1000)
     slots: int | None = Field(None, ge=1, le=10_000, strict=True, description="jobs at once")
+    progress: list[ProgressIn] = Field(
+        [], max_length=10_000, description="running jobs' progress: tests done of tests in all"
+    )
 
 
 @router.post(
@@ -45,6 +55,8 @@ def heartbeat(request, body: HeartbeatIn):
             tester.slots = body.slots
         tester.save(update_fields=["runtimes", "slots"])
     services.heartbeat(tester, body.jobs)
+    for p in body.progress:
+        progress.record(tester, p.job, p.attempt, p.tests_done, p.tests_total)
     return {"ok": True}
 
 

@@ -18,7 +18,7 @@ from ninja.files import UploadedFile
 
 from assay.storer.courses.models import Assignment, AssignmentVersion, Course, Membership
 from assay.storer.courses.permissions import can_supervise, can_view, is_admin, visible_courses
-from assay.storer.evaluation import changes, queries, services
+from assay.storer.evaluation import changes, progress, queries, services
 from assay.storer.evaluation.models import Job, Submission, Tester
 from assay.storer.evaluation.visibility import test_view
 
@@ -98,6 +98,7 @@ def submission_doc(s: Submission, user: Any) -> tuple[dict[str, Any], Job | None
         "runtime": s.runtime,
         "files": files_of(s),
         "status": job.state if job else "not_evaluated",
+        "progress": progress.shown(job) if job else None,  # while running: tests done of all
         "job": job.id if job else None,
         "attempt": job.attempt if job else None,
         "queue_position": (job.ahead or 0) + 1 if job and job.state == Job.QUEUED else None,  # type: ignore[attr-defined]
@@ -132,6 +133,7 @@ def submission_doc(s: Submission, user: Any) -> tuple[dict[str, Any], Job | None
             out = services.read_result_file(job, "build_stderr.vmr") or b""
             doc["build"]["stderr"] = out.decode(errors="replace")
         doc["timings"] = step_timings(job)
+        doc["groups"] = job.groups  # name, scoring, points, max_points
         tests = queries.test_results(job.id)
         doc["tests"] = [test_view(t, s.assignment, supervisor) for t in tests]
     return doc, job

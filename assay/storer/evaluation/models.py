@@ -148,6 +148,10 @@ class Job(models.Model):
     points = models.FloatField(null=True, blank=True)
     max_points = models.FloatField(null=True, blank=True)
     build = models.JSONField(default=dict, blank=True)
+    # per group: name, scoring, points, max_points (in the assignment's points)
+    groups = models.JSONField(default=list, blank=True)
+    # while running: {attempt, tests_done, tests_total}, as the tester's heartbeats report it
+    progress = models.JSONField(default=dict, blank=True)
     report = models.JSONField(default=dict, blank=True)  # validation: the `assay check` report
     result_archive = models.FileField(upload_to=result_path, null=True, blank=True, max_length=300)
 
@@ -174,9 +178,13 @@ class TestResult(models.Model):
     memory_kib = models.IntegerField(null=True, blank=True)
     verdict = models.CharField(max_length=10)
     score = models.FloatField(default=0.0)
+    # the test's share of the assignment's points; None in an all-or-nothing group
+    points = models.FloatField(null=True, blank=True)
+    max_points = models.FloatField(null=True, blank=True)
     message = models.TextField(blank=True)  # the sandbox's
     judge_message = models.TextField(blank=True)  # for the staff: may quote the expected output
     student_message = models.TextField(blank=True)  # never quotes the expected output
+    stderr_head = models.TextField(blank=True)  # a crashed visible test's stderr (first KiB)
 
     class Meta:
         ordering = ["job", "order"]

@@ -755,11 +755,20 @@ def _ingest_evaluation(
     except (TypeError, KeyError, ValueError) as e:
         _fail_malformed(job, f"malformed result.yaml: {e}")
     points = job.version.assignment.points
+    # the groups and the tests' shares, in the assignment's points
+    groups = [
+        g.scaled(points / score.max_points if score.max_points else 0.0) for g in score.groups
+    ]
+    shares = {name: share for g in groups for name, share in g.tests.items()}
     stored = {
         "state": Job.DONE, "verdict": str(score.verdict), "score": score.score,
         "max_points": points, "points": round(score.score * points, 4),
         "build": doc.get("build") or {}, "steps": doc.get("steps") or {},
         "result_received_at": received, "finished_at": timezone.now(), "error": "",
+        "groups": [
+            {"name": g.name, "scoring": g.scoring, "points": g.points, "max_points": g.max_points}
+            for g in groups
+        ],
     }  # fmt: skip
     visible = {t["name"]: t["visible"] for t in meta["tests"]}
     with transaction.atomic():
@@ -783,9 +792,15 @@ def _ingest_evaluation(
                     memory_kib=by_name[n].get("memory_kib"),
                     verdict=by_name[n]["verdict"],
                     score=float(by_name[n].get("score", 0)),
+                    points=shares.get(n, (None, None))[0],
+                    max_points=shares.get(n, (None, None))[1],
                     message=str(by_name[n].get("message") or "")[:2000],
                     judge_message=str(by_name[n].get("judge_message") or "")[:2000],
                     student_message=str(by_name[n].get("student_message") or "")[:2000],
+                    # a hidden test's output stays with the storer, whatever the tester sent
+                    stderr_head=str(by_name[n].get("stderr_head") or "")[:1024]
+                    if visible[n]
+                    else "",
                 )  # fmt: skip
                 for i, n in enumerate(expected)
             ]

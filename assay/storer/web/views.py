@@ -163,9 +163,15 @@ def submissions_partial(request: HttpRequest, slug: str, assignment_slug: str) -
     )
 
 
+JUDGED = ("WA", "PA")  # the verdicts of an output that was compared with the expected one
+
+
 def _details(s: Submission, doc: dict[str, Any], job: Job | None, user: Any) -> None:
-    """Input, expected and actual output with their difference, for tests the user may see in
-    full (hidden tests never leave the storer); ``job`` is the one ``doc`` shows."""
+    """Input, expected and actual output, for tests the user may see in full (hidden tests never
+    leave the storer); ``job`` is the one ``doc`` shows. The difference between the outputs only
+    where the built-in judge compared them and found them different: not for a run that was
+    stopped or crashed (its output is cut short) nor where a checker judged (its message says
+    what is wrong; a difference would mislead where many outputs are right)."""
     if job is None or job.state != Job.DONE:
         return
     staff = can_supervise(user, s.assignment.course)
@@ -179,6 +185,7 @@ def _details(s: Submission, doc: dict[str, Any], job: Job | None, user: Any) -> 
     version = queries.version(job.version_id)
     assert version is not None  # a version with jobs is never deleted
     with services.load_version(version) as pkg:
+        checker = pkg.judge.custom
         for t in shown:
             try:
                 case = pkg.test(t["name"])
@@ -191,11 +198,16 @@ def _details(s: Submission, doc: dict[str, Any], job: Job | None, user: Any) -> 
             expected = case.answer.read_bytes()[:16384].decode(errors="replace")
             t["input"] = case.input.read_bytes()[:16384].decode(errors="replace")
             t["expected"] = expected
+            t["checker"] = checker  # the expected output is one right answer of many
+            if checker and t["verdict"] != "AC":
+                t["checker_message"] = t.get("judge_message") or t.get("student_message") or ""
+            if t["verdict"] == "SKIP":
+                continue  # not run: no output
             actual = (
                 services.read_result_file(job, f"{t['name']}/run_stdout.vmr", 16384) or b""
             ).decode(errors="replace")
             t["actual"] = actual
-            if t["verdict"] != "AC":
+            if t["verdict"] in JUDGED and not checker:
                 t["diff"] = list(
                     difflib.unified_diff(
                         expected.splitlines(),

@@ -76,3 +76,10 @@ def mib(kib: Any) -> str:
 def points(value: Any) -> str:
     n = _number(value)
     return "—" if n is None else f"{n:g}"
+
+
+@register.filter
+def percent(fraction: Any) -> str:
+    """A partial score (0..1) as a percentage: 0.6 -> "60 %"."""
+    n = _number(fraction)
+    return "" if n is None else f"{n * 100:.3g} %"
