@@ -464,12 +464,7 @@ def submit(
             with err.status("submitted", spinner="dots") as status:
 
                 def update(d: dict[str, Any]) -> None:
-                    where = (
-                        f", position {d['queue_position']} in the queue"
-                        if d.get("queue_position")
-                        else ""
-                    )
-                    status.update(f"submission {d['id']}: {d['status']}{where}")
+                    status.update(f"submission {d['id']}: {d['status']}{_where(d)}")
 
                 doc = client.wait(doc["id"], update)
     except ApiError as e:
@@ -481,6 +476,16 @@ def submit(
     else:
         _print_submission(doc)
     raise typer.Exit(3 if doc["status"] == "failed" else 0)
+
+
+def _where(doc: dict[str, Any]) -> str:
+    """How far a waiting submission is: its place in the queue, or the test that runs."""
+    if doc.get("queue_position"):
+        return f", position {doc['queue_position']} in the queue"
+    progress = doc.get("progress")
+    if progress and progress["tests_done"] < progress["tests_total"]:
+        return f", test {progress['tests_done'] + 1} of {progress['tests_total']}"
+    return ""
 
 
 def _print_submission(doc: dict[str, Any]) -> None:
@@ -515,6 +520,11 @@ def _print_submission(doc: dict[str, Any]) -> None:
                 (t.get("judge_message") or t.get("message") or "")[:60],
             )
         out.print(table)
+    if len(doc.get("groups") or []) > 1:
+        for g in doc["groups"]:
+            out.print(
+                f"group {g['name']}: {g['points']:g}/{g['max_points']:g} points", highlight=False
+            )
     if doc.get("verdict"):
         out.print(
             f"verdict {doc['verdict']}, {doc['points']:g}/{doc['max_points']:g} points",
