@@ -10,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from assay.storer.evaluation import services
+from assay.storer.feedback import services as feedback
 
 from .conftest import SUM_OK, package_zip
 
@@ -25,7 +26,8 @@ def package(slug):
     return lambda: {"slug": slug, "package": SimpleUploadedFile("p.zip", package_zip("sum-c"))}
 
 
-# (method, path, data, expected by caller in CALLERS order); {a} = assignment, {s} = submission, {j} = job
+# (method, path, data, expected by caller in CALLERS order); {a} = assignment, {s} = submission,
+# {j} = job, {c} = the teacher's comment on the submission
 MATRIX = [
     ("get", "/me", None, [401, 200, 200, 200, 200, 200, 401]),
     ("get", "/courses", None, [401, 200, 200, 200, 200, 200, 401]),
@@ -42,6 +44,12 @@ MATRIX = [
     ("get", "/submissions/{s}", None, [401, 200, 404, 200, 404, 200, 401]),
     ("post", "/submissions/{s}/evaluate", None, [401, 409, 404, 409, 404, 409, 401]),
     ("post", "/submissions/{s}/reevaluate", None, [401, 403, 404, 202, 404, 202, 401]),
+    ("get", "/submissions/{s}/comments", None, [401, 200, 404, 200, 404, 200, 401]),
+    ("post", "/submissions/{s}/comments", {"text": "x"}, [401, 403, 404, 201, 404, 201, 401]),
+    ("post", "/submissions/{s}/comments/read", None, [401, 200, 404, 200, 404, 200, 401]),
+    ("patch", "/comments/{c}", {"text": "y"}, [401, 403, 404, 200, 404, 200, 401]),
+    ("delete", "/comments/{c}", None, [401, 403, 404, 204, 404, 204, 401]),
+    ("get", "/feedback/unread", None, [401, 200, 200, 200, 200, 200, 401]),
     ("get", "/jobs", None, [401, 403, 403, 403, 403, 200, 401]),
     ("post", "/jobs/{j}/retry", None, [401, 403, 403, 403, 403, 409, 401]),
     ("get", "/testers", None, [401, 403, 403, 403, 403, 200, 401]),
@@ -77,13 +85,16 @@ def test_permission_matrix(cast, method, path, data, caller, expected):
         cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": SUM_OK}
     )
     job = submission.jobs.get()
-    url = path.format(a=cast.sum.id, s=submission.id, j=job.id)
+    comment = feedback.add(submission, cast.users["teacher"], "A comment")
+    url = path.format(a=cast.sum.id, s=submission.id, j=job.id, c=comment.id)
     api = cast.api(WHO.get(caller, caller))
     body = data() if callable(data) else data
     if method == "get":
         r = api.client.get("/api" + url, **api.headers)
     elif method == "patch":
         r = api.patch(url, body)
+    elif method == "delete":
+        r = api.client.delete("/api" + url, **api.headers)
     elif callable(data):  # multipart: files and form fields
         r = api.post(url, body)
     else:
