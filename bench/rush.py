@@ -11,10 +11,10 @@ second (`hx-sync="this:drop"`; a 204 swaps nothing). Meanwhile a thread, logged 
 keeps GETting student web pages and API documents (its own load, to measure response times).
 
 Prints the time until all are evaluated, the throughput next to the physical limit (cores /
-the testers' cpu per job), the storer's cpu per submission (with and without alice's GETs,
-costed at what they take idle), the submission-to-result latency (the job's own created ->
-stored time, and the client's POST -> result seen), the web interface's response times during
-the rush (and idle, before it), the students' and browsers' requests, and the number of lost
+the testers' cpu per job, their sandboxed builds and runs included: the cgroups' cpu), the
+storer's cpu per submission (with and without alice's GETs, costed at what they take idle),
+the submission-to-result latency (the job's own created -> stored time, and the client's POST
+-> result seen), the web interface's response times during the rush (and idle, before it), the students' and browsers' requests, and the number of lost
 results (never done/failed within --timeout) and duplicated results (more than one done job per
 submission, or a job's tests stored twice), checked through the API and directly in the
 database. Exits 1 if any result is lost or duplicated (or a POST was refused, an evaluation
@@ -61,6 +61,7 @@ if str(ROOT) not in sys.path:  # `python bench/rush.py` puts bench/ first on the
     sys.path.insert(0, str(ROOT))
 
 from assay.client import ApiError, Client  # noqa: E402 - after the path is set
+from assay.sandbox.cgroups import CgroupDriver  # noqa: E402
 
 HOST = "127.0.0.1"  # every request of this script goes to this machine only
 SUM_C = ROOT / "examples" / "sum-c"
@@ -173,6 +174,22 @@ def proc_ticks(pid: int) -> tuple[int, str, int, int] | None:
     return int(f[1]), name, int(f[11]) + int(f[12]), int(f[13]) + int(f[14])
 
 
+def boxes_cpu_s() -> float:
+    """The cpu time of every sandboxed build and run so far: the runs' cgroups are children of the
+    testers' base group, which the kernel charges too (the launcher's runs are not the testers'
+    children, so their time is in no tester process's reaped-children ticks)."""
+    version, bases = CgroupDriver._find_bases()
+    try:
+        if version == 1:
+            return int((bases["cpuacct"] / "cpuacct.usage").read_text()) / 1e9
+        for line in (bases[""] / "cpu.stat").read_text().splitlines():
+            if line.startswith("usage_usec "):
+                return int(line.split()[1]) / 1e6
+    except (OSError, KeyError, ValueError):
+        pass
+    return 0.0
+
+
 def machine_ticks() -> int:
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     return sum(fields) - fields[3] - fields[4]  # busy: all but idle and iowait
@@ -212,6 +229,7 @@ class CpuMeter:
         t = os.times()
         return {
             "groups": groups,
+            "boxes": boxes_cpu_s(),
             "self": t.user + t.system,
             "machine": machine_ticks(),
             "wall": time.monotonic(),
@@ -223,10 +241,11 @@ class CpuMeter:
             name: sum(v - before["groups"][name].get(pid, 0) for pid, v in pids.items()) / TICK
             for name, pids in after["groups"].items()
         }
+        out["boxes"] = after["boxes"] - before["boxes"]
         out["script"] = after["self"] - before["self"]
         out["machine"] = (after["machine"] - before["machine"]) / TICK
         out["else"] = out["machine"] - sum(
-            out[k] for k in ("storer", "testers", "db", "broker", "script")
+            out[k] for k in ("storer", "testers", "boxes", "db", "broker", "script")
         )
         out["wall"] = after["wall"] - before["wall"]
         return out
@@ -1016,7 +1035,7 @@ def run(args: argparse.Namespace, config: Embedded | PostgresRabbitmq) -> int:
     evaluated = len(finished) or 1
     storer_ms = cpu["storer"] * 1000 / len(subs) if subs else float("nan")
     own_ms = (cpu["storer"] - watcher_gets * watcher_get_s) * 1000 / len(subs) if subs else 0
-    tester_ms = cpu["testers"] * 1000 / evaluated
+    tester_ms = (cpu["testers"] + cpu["boxes"]) * 1000 / evaluated
     print(
         f"  storer cpu per submission: {storer_ms:.1f} core-ms;"
         f" without alice's {watcher_gets} watching GETs"
@@ -1026,9 +1045,10 @@ def run(args: argparse.Namespace, config: Embedded | PostgresRabbitmq) -> int:
         print(
             f"  throughput {len(finished) / storer_all_s:.2f} evaluations/s"
             f" vs the physical limit {cores * 1000 / tester_ms:.2f} evaluations/s"
-            f" ({cores} cores / {tester_ms:.0f} core-ms of tester cpu per job)"
+            f" ({cores} cores / {tester_ms:.0f} core-ms of tester cpu per job, its builds and runs"
+            " included)"
         )
-    parts = [("storer", "storer"), ("testers", "testers (with builds and runs)")]
+    parts = [("storer", "storer"), ("testers", "testers"), ("boxes", "builds and runs (boxes)")]
     if isinstance(config, PostgresRabbitmq):
         parts += [("db", "PostgreSQL backends"), ("broker", "RabbitMQ (shared)")]
     parts += [("script", "this script"), ("else", "everything else")]
