@@ -121,13 +121,24 @@ def test_staff_comment_and_the_student_is_told_and_reads_it(browser, server, mai
 
 
 def test_feedback_at_phone_width_and_for_a_classmate(browser, server, submission):  # noqa: F811
+    with server.api("teacher") as api:
+        body = {
+            "text": "A long line: break it after the format string, " * 3,
+            "file": "sum.c",
+            "line": 4,
+        }
+        assert api.post(f"/submissions/{submission}/comments", json=body).status_code == 201
     alice = log_in(browser, server, "alice", width=PHONE)
     alice.goto(f"{server.url}/feedback/")
     expect(alice.get_by_role("heading", name="Unread feedback")).to_be_visible()
     assert_accessible(alice)
     open_feedback(alice, server, submission)
     assert alice.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    note = alice.locator("#code .line-comments")
+    expect(note).to_contain_text("break it after")
+    assert note.evaluate("e => e.getBoundingClientRect().right <= window.innerWidth")
     assert_accessible(alice)
+    shot(alice, "phone-feedback")
     alice.close()
     bob = log_in(browser, server, "bob")
     for path in (
