@@ -305,10 +305,14 @@ class AssignmentPatch(Schema):
 def update_assignment(request, assignment_id: Id, patch: AssignmentPatch):
     a = get_assignment(assignment_id, request.auth)
     require_supervisor(request.auth, a.course)
-    for key in ("deadline", "points", "evaluation", "test_details", "title"):
-        value = getattr(patch, key)
-        if value is not None:
-            setattr(a, key, value)
+    changed = [
+        key
+        for key in ("deadline", "points", "evaluation", "test_details", "title")
+        if getattr(patch, key) is not None
+    ]
+    for key in changed:
+        setattr(a, key, getattr(patch, key))
+    a.set_by_staff(changed)  # no publish overwrites them now
     if patch.clear_deadline:
         a.deadline = None
     a.save()

@@ -60,7 +60,13 @@ class Assignment(models.Model):
     current_version = models.ForeignKey(
         "AssignmentVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # the names of the PACKAGE_SETTINGS the staff changed: theirs from then on, no publish
+    # overwrites them (the others follow the published package)
+    staff_settings = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    # settings a package gives (assignment.yaml / problem.yaml) until the staff change them
+    PACKAGE_SETTINGS = ("title", "points", "evaluation", "description")
 
     class Meta:
         constraints = [
@@ -73,6 +79,11 @@ class Assignment(models.Model):
     @property
     def published(self) -> bool:
         return self.current_version_id is not None
+
+    def set_by_staff(self, names: list[str] | tuple[str, ...]) -> None:
+        """Record that the staff set these settings (saved by the caller)."""
+        owned = set(self.staff_settings) | {n for n in names if n in self.PACKAGE_SETTINGS}
+        self.staff_settings = sorted(owned)
 
     def deadline_passed(self, now=None) -> bool:
         return self.deadline is not None and (now or timezone.now()) > self.deadline

@@ -221,12 +221,17 @@ def add_version(
 def _publish(version: AssignmentVersion, assignment: Assignment) -> None:
     version.state = AssignmentVersion.PUBLISHED
     version.save(update_fields=["state"])
-    first = assignment.current_version_id is None
     assignment.current_version = version
-    if first:
-        assignment.title = version.meta["title"]
-        assignment.points = version.meta["points"]
-        assignment.evaluation = version.meta.get("evaluation", Assignment.IMMEDIATE)
+    # the package's settings, except those the staff changed (Assignment.staff_settings)
+    given = {
+        "title": version.meta["title"],
+        "points": version.meta["points"],
+        "evaluation": version.meta.get("evaluation", Assignment.IMMEDIATE),
+    }
+    for name, value in given.items():
+        if name not in assignment.staff_settings:
+            setattr(assignment, name, value)
+    if "description" not in assignment.staff_settings:
         with contextlib.suppress(Exception), load_version(version) as pkg:
             assignment.description = pkg.description
     assignment.save()

@@ -96,7 +96,9 @@ def manage_assignment(request: HttpRequest, course: Course, assignment_slug: str
     a = assignment_or_404(course, assignment_slug, request.user)
     form = AssignmentSettingsForm(*_bound(request)[:1], instance=a, prefix="settings")
     if request.method == "POST" and form.is_valid():
-        form.save()
+        a = form.save(commit=False)
+        a.set_by_staff(form.changed_data)  # no publish overwrites them now
+        a.save()
         messages.success(request, "Settings saved.")
         return redirect("web:manage_assignment", slug=course.slug, assignment_slug=a.slug)
     versions = _versions(a)
