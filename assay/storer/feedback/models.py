@@ -45,8 +45,12 @@ class Comment(models.Model):
         ]
 
     def __str__(self) -> str:
-        where = f"{self.file_name}:{self.line}" if self.file_name else "the whole submission"
-        return f"comment {self.id} on submission {self.submission_id} ({where})"
+        return f"comment {self.id} on submission {self.submission_id} ({self.place})"
+
+    @property
+    def place(self) -> str:
+        """What it is on, as the pages say it: "sum.c, line 3" or "the whole submission"."""
+        return f"{self.file_name}, line {self.line}" if self.file_name else "the whole submission"
 
     @property
     def anchor_name(self) -> str:

@@ -149,7 +149,7 @@ def add(request: HttpRequest, submission_id: int) -> HttpResponse:
 
 
 def _where(c: Comment) -> str:
-    return f"{printable(c.file_name)}, line {c.line}" if c.file_name else "the whole submission"
+    return printable(c.place)
 
 
 def _comment_or_404(request: HttpRequest, comment_id: int) -> tuple[Comment, Submission]:
