@@ -9,8 +9,11 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from assay.package.samples import read_interaction
@@ -94,10 +97,14 @@ def _students(course: Course) -> list[str]:
     )
 
 
-def _submission_rows(request: HttpRequest, a: Assignment) -> list[dict[str, Any]]:
-    qs = a.submissions.filter(author_id=_user_id(request)).select_related(
-        "author", "submitted_by", "assignment__course"
-    )[:50]
+def _submission_rows(request: HttpRequest, a: Assignment, supervisor: bool) -> list[dict[str, Any]]:
+    """One's submissions; a supervisor's list has the ones they cross-submitted as well."""
+    mine = Q(author_id=_user_id(request))
+    if supervisor:
+        mine |= Q(submitted_by_id=_user_id(request))
+    qs = a.submissions.filter(mine).select_related("author", "submitted_by", "assignment__course")[
+        :50
+    ]
     # submission_json carries the queue position, estimated wait and "no tester" already
     return [submission_json(s, request.user) for s in qs]
 
@@ -111,9 +118,9 @@ def assignment(request: HttpRequest, slug: str, assignment_slug: str) -> HttpRes
     if request.method == "POST" and form.is_valid():
         submission = _submit(request, a, form)
         if submission is not None:
-            messages.success(request, f"Submission {submission.id} received.")
+            messages.success(request, _received(submission))
             return redirect("web:assignment", slug=c.slug, assignment_slug=a.slug)
-    rows = _submission_rows(request, a)
+    rows = _submission_rows(request, a, supervisor)
     context = {
         "course": c, "a": a, "form": form, "supervisor": supervisor, "rows": rows,
         "polling": any(r["status"] not in FINAL for r in rows),
@@ -124,6 +131,16 @@ def assignment(request: HttpRequest, slug: str, assignment_slug: str) -> HttpRes
     return render(
         request, "web/assignment.html", context, status=400 if request.method == "POST" else 200
     )
+
+
+def _received(s: Submission) -> str:
+    """The message after a submit: a link to the submission, and whom it is for."""
+    url = reverse("web:submission", args=[s.id])
+    if s.cross_submitted:
+        return format_html(
+            '<a href="{}">Submission {}</a> received, for {}.', url, s.id, s.author.username
+        )
+    return format_html('<a href="{}">Submission {}</a> received.', url, s.id)
 
 
 def _submit(request: HttpRequest, a: Assignment, form: SubmitForm) -> Submission | None:
@@ -155,7 +172,7 @@ def submissions_partial(request: HttpRequest, slug: str, assignment_slug: str) -
     """The live list of one's submissions (htmx)."""
     c = course_or_404(slug, request.user)
     a = assignment_or_404(c, assignment_slug, request.user)
-    rows = _submission_rows(request, a)
+    rows = _submission_rows(request, a, can_supervise(request.user, c))
     return render(
         request,
         "web/partials/submission_rows.html",
