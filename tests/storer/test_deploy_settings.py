@@ -22,6 +22,7 @@ from django.urls import get_resolver
 
 from assay.storer.evaluation import services
 from assay.storer.evaluation.models import SubmissionFile
+from assay.storer.feedback import services as feedback
 from assay.storer.serve import serving_settings
 from assay.storer.settings import deployment_settings
 from assay.storer.web.templatetags.assay_web import printable
@@ -198,10 +199,20 @@ PAGES = {
     "batch_progress": f"{A}/manage/progress/b1/",
     "submission": "/submissions/{s}/",
     "submission_body": "/submissions/{s}/body/",
+    "submission_code": "/submissions/{s}/code/",
+    "submission_code_part": "/submissions/{s}/code/part/",
+    "submission_archive": "/submissions/{s}/files.zip",
+    "submission_file": "/submissions/{s}/files/sum.c",
+    "submission_compare": "/submissions/{s}/compare/?against={s}",
+    "submission_feedback": "/submissions/{s}/feedback/",
+    "submission_feedback_part": "/submissions/{s}/feedback/part/",
+    "comment_edit": "/comments/{c}/edit/",
+    "feedback_unread": "/feedback/",
+    "feedback_badge": "/feedback/badge/",
     "queue": "/manage/queue/",
 }
 POST_ONLY = {"login", "logout", "upload_version", "publish_version", "reevaluate_all", "evaluate",
-             "reevaluate", "retry"}  # fmt: skip
+             "reevaluate", "retry", "feedback_add", "comment_delete"}  # fmt: skip
 OTHER_PAGES = ["/admin/", "/admin/auth/user/", "/admin/auth/user/add/", "/api/docs"]
 
 
@@ -211,8 +222,9 @@ def test_every_page_sends_the_csp_and_none_has_inline_script_or_style(cast, done
     admin = Client()
     admin.force_login(cast.users["admin"])
     responses = {"/login/ (anonymous)": Client().get("/login/")}
+    comment = feedback.add(done, cast.users["admin"], "A *comment*.", "sum.c", 1)
     for path in [*PAGES.values(), *OTHER_PAGES]:
-        responses[path] = admin.get(path.format(s=done.id))
+        responses[path] = admin.get(path.format(s=done.id, c=comment.id))
     for _ in range(5):  # the lockout page
         locked = Client().post("/login/", {"username": "bob", "password": "guess"})
     responses["the lockout page"] = locked
