@@ -3,6 +3,7 @@ form errors and CSRF."""
 
 import csv
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -254,3 +255,15 @@ def test_pages_have_a_skip_link_headings_and_labels(cast, done):
     assert 'class="skip" href="#content"' in html and "<h1>" in html
     assert '<label for="id_files">' in html
     assert 'name="viewport"' in html
+
+
+def test_a_fields_help_text_is_what_its_aria_describedby_names(cast):
+    """Django's widgets name their help as "<id>_helptext"; the form's template must use it."""
+    teacher = Client()
+    teacher.force_login(cast.users["teacher"])
+    page = teacher.get("/courses/prog1/new-assignment/").content.decode()
+    described = re.findall(r'aria-describedby="([^"]+)"', page)
+    assert described, "no field with a help text on the page"
+    for ids in described:
+        for one in ids.split():
+            assert f'id="{one}"' in page, f"aria-describedby names {one}, which is not on the page"
