@@ -8,17 +8,18 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
 from django.db import transaction
 from django.db.models import Q
+from django.http import HttpResponse
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from assay.storer.courses.models import Assignment, AssignmentVersion, Course, Membership
 from assay.storer.courses.permissions import can_supervise, can_view, is_admin, visible_courses
-from assay.storer.evaluation import changes, progress, queries, services
+from assay.storer.evaluation import changes, lists, progress, queries, services
 from assay.storer.evaluation.models import Job, Submission, Tester
 from assay.storer.evaluation.visibility import test_view
 
@@ -82,11 +83,28 @@ def submission_json(s: Submission, user: Any) -> dict[str, Any]:
     return submission_doc(s, user)[0]
 
 
-def submission_doc(s: Submission, user: Any) -> tuple[dict[str, Any], Job | None]:
-    """``submission_json``, and the latest job it shows."""
+def submission_docs(submissions: Sequence[Submission], user: Any) -> list[dict[str, Any]]:
+    """``submission_json`` of each, at a fixed number of queries however many there are."""
+    ids = [s.id for s in submissions]
+    jobs = lists.latest_jobs(ids)
+    tests = lists.test_results([j.id for j in jobs.values() if j.state == Job.DONE])
+    found = lists.files(ids)
+    for s in submissions:  # files_of reads them from there
+        _keep_files((s.id, str(s.created_at)), found.get(s.id, []))
+    return [submission_doc(s, user, (jobs.get(s.id), tests))[0] for s in submissions]
+
+
+# a submission's latest job and tests by job id, read for a list of submissions at once
+Loaded = tuple[Job | None, dict[int, list[Any]]]
+
+
+def submission_doc(
+    s: Submission, user: Any, loaded: Loaded | None = None
+) -> tuple[dict[str, Any], Job | None]:
+    """``submission_json``, and the latest job it shows (``loaded``: read already)."""
     # the latest job, with its version's limits (not the whole of the version's meta) and the
     # jobs ahead of it in its queue: one query
-    job = queries.latest_job(s.id)
+    job = queries.latest_job(s.id) if loaded is None else loaded[0]
     doc: dict[str, Any] = {
         "id": s.id,
         "assignment": s.assignment_id,
@@ -134,7 +152,7 @@ def submission_doc(s: Submission, user: Any) -> tuple[dict[str, Any], Job | None
             doc["build"]["stderr"] = out.decode(errors="replace")
         doc["timings"] = step_timings(job)
         doc["groups"] = job.groups  # name, scoring, points, max_points
-        tests = queries.test_results(job.id)
+        tests = queries.test_results(job.id) if loaded is None else loaded[1].get(job.id, [])
         doc["tests"] = [test_view(t, s.assignment, supervisor) for t in tests]
     return doc, job
 
@@ -398,8 +416,16 @@ def submit(
     summary="Submissions: one's own, or a course's for its supervisors",
 )
 def list_submissions(
-    request, assignment: Id | None = None, author: str | None = None, limit: Count = 100
+    request,
+    response: HttpResponse,
+    assignment: Id | None = None,
+    author: str | None = None,
+    limit: Count = 100,
+    page: Id | None = None,
 ):
+    """Newest first, ``limit`` (at most 1000) a page. With ``page`` (1, 2, …) the answer says
+    the total in ``X-Total-Count`` and links the next page in ``Link`` (rel="next"); without
+    it, the first ``limit`` rows, as before."""
     user = request.auth
     qs = Submission.objects.select_related("assignment__course", "author", "submitted_by")
     if not is_admin(user):
@@ -411,7 +437,18 @@ def list_submissions(
         qs = qs.filter(assignment_id=assignment)
     if author:
         qs = qs.filter(author__username=author)
-    return [submission_json(s, user) for s in qs.order_by("-id")[: max(1, min(limit, 1000))]]
+    size = max(1, min(limit, 1000))
+    qs = qs.order_by("-id")
+    if page is None:
+        return submission_docs(list(qs[:size]), user)
+    found = lists.paginate(qs, page, size)
+    rows = submission_docs(list(found), user) if found.number == page else []
+    response["X-Total-Count"] = str(found.paginator.count)
+    if found.has_next():
+        query = request.GET.copy()
+        query["page"] = str(page + 1)
+        response["Link"] = f'<{request.path}?{query.urlencode()}>; rel="next"'
+    return rows
 
 
 MAX_WAIT_S = 30.0

@@ -23,10 +23,11 @@ from django.views.decorators.http import require_POST
 
 from assay.storer.courses.models import Assignment, AssignmentVersion, Course, Membership
 from assay.storer.courses.permissions import can_supervise, is_admin
-from assay.storer.evaluation import queries, services
+from assay.storer.evaluation import lists, queries, services
 from assay.storer.evaluation.models import Job, Submission, Tester
 
 from .forms import AssignmentSettingsForm, MemberForm, PackageForm, VersionForm
+from .paging import page_of
 from .views import _bound, assignment_or_404, course_or_404, submission_or_404
 
 
@@ -212,24 +213,26 @@ def reevaluate(request: HttpRequest, submission_id: int) -> HttpResponse:
 
 @supervisor_required
 def course_submissions(request: HttpRequest, course: Course) -> HttpResponse:
-    from assay.storer.api.users import submission_json
+    """The course's submissions, newest first, filtered in the database, 50 a page."""
+    from assay.storer.api.users import submission_docs
 
-    qs = Submission.objects.filter(assignment__course=course).select_related(
-        "assignment__course", "author", "submitted_by"
-    )
     assignment = request.GET.get("assignment") or ""
     student = request.GET.get("student") or ""
     status = request.GET.get("status") or ""
+    qs = Submission.objects.filter(assignment__course=course).select_related(
+        "assignment__course", "author", "submitted_by"
+    )
     if assignment:
         qs = qs.filter(assignment__slug=assignment)
     if student:
         qs = qs.filter(author__username=student)
+    qs = lists.with_status(qs, status)
+    paged = page_of(request, qs.order_by("-id"))
+    shown = list(paged["page"])
     rows = [
-        submission_json(s, request.user) | {"assignment_title": s.assignment.title}
-        for s in qs.order_by("-id")[:500]
+        doc | {"assignment_title": s.assignment.title}
+        for s, doc in zip(shown, submission_docs(shown, request.user), strict=True)
     ]
-    if status:
-        rows = [r for r in rows if r["status"] == status]
     students = (
         Membership.objects.filter(course=course)
         .order_by("user__username")
@@ -237,8 +240,9 @@ def course_submissions(request: HttpRequest, course: Course) -> HttpResponse:
     )
     context = {
         "course": course, "rows": rows, "assignments": course.assignments.order_by("title"), "students": students,
-        "statuses": ["not_evaluated", "queued", "running", "done", "failed"],
+        "statuses": lists.STATUSES,
         "selected": {"assignment": assignment, "student": student, "status": status},
+        **paged,
     }  # fmt: skip
     return render(request, "web/course_submissions.html", context)
 
@@ -370,10 +374,11 @@ def members(request: HttpRequest, course: Course) -> HttpResponse:
         .select_related("user")
         .order_by("role", "user__username")
     )
+    paged = page_of(request, rows)
     return render(
         request,
         "web/members.html",
-        {"course": course, "form": form, "rows": rows},
+        {"course": course, "form": form, "rows": paged["page"], **paged},
         status=400 if request.method == "POST" else 200,
     )
 

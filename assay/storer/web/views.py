@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from assay.package.samples import read_interaction
-from assay.storer.api.users import follow, submission_doc, submission_json, versioned
+from assay.storer.api.users import follow, submission_doc, submission_docs, versioned
 from assay.storer.courses.models import Assignment, Course, Membership
 from assay.storer.courses.permissions import can_supervise, can_view, visible_courses
 from assay.storer.evaluation import queries, services
@@ -102,11 +102,9 @@ def _submission_rows(request: HttpRequest, a: Assignment, supervisor: bool) -> l
     mine = Q(author_id=_user_id(request))
     if supervisor:
         mine |= Q(submitted_by_id=_user_id(request))
-    qs = a.submissions.filter(mine).select_related("author", "submitted_by", "assignment__course")[
-        :50
-    ]
-    # submission_json carries the queue position, estimated wait and "no tester" already
-    return [submission_json(s, request.user) for s in qs]
+    qs = a.submissions.filter(mine).select_related("author", "submitted_by", "assignment__course")
+    # the documents carry the queue position, estimated wait and "no tester" already
+    return submission_docs(list(qs[:50]), request.user)
 
 
 @login_required
