@@ -12,8 +12,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from assay.storer.courses.models import Membership
-from assay.storer.evaluation import services
+from assay.storer.courses.models import Assignment, AssignmentVersion, Course, Membership
+from assay.storer.evaluation import models, services
 from assay.storer.evaluation.models import Job, Submission
 
 from .conftest import SUM_OK
@@ -162,3 +162,62 @@ def test_the_api_lists_submissions_in_pages(cast):
         s.id for s in made[::-1][:3]
     ]
     assert api.get("/submissions", page=0).status_code == 400
+
+
+def versions(cast, n: int) -> None:
+    start = cast.sum.versions.count()
+    v = cast.sum.versions.get(number=1)
+    for number in range(start + 1, start + n + 1):
+        extra = AssignmentVersion.objects.create(
+            assignment=cast.sum, number=number, package=v.package.name, format=v.format, meta=v.meta
+        )
+        Job.objects.create(kind=Job.VALIDATION, version=extra, queue="assay.default.validate")
+
+
+def courses(cast, n: int) -> None:
+    start = Course.objects.count()
+    for i in range(start, start + n):
+        c = Course.objects.create(slug=f"c{i}", title=f"Course {i}")
+        Membership.objects.create(course=c, user=cast.users["teacher"], role="supervisor")
+
+
+def some_testers(cast, n: int) -> None:
+    start = models.Tester.objects.count()
+    for i in range(start, start + n):
+        models.Tester.register(f"x{i}")
+
+
+OTHER_LISTS = {
+    # who asks, the path, what makes rows
+    "courses": ("teacher", "/courses", courses),
+    "versions": ("teacher", "/assignments/{a}/versions", versions),
+    "testers": ("admin", "/testers", some_testers),
+    "jobs": ("admin", "/jobs", lambda cast, n: submissions(cast, n)),
+    "assignments": ("teacher", "/courses/prog1/assignments", lambda cast, n: [
+        Assignment.objects.create(course=cast.prog1, slug=f"a{i}-{n}", title="a")
+        for i in range(n)
+    ]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("endpoint", OTHER_LISTS)
+def test_the_other_api_lists_cost_the_same_for_5_and_40_rows(cast, endpoint):
+    who, path, make = OTHER_LISTS[endpoint]
+    api = cast.api(who)
+    path = path.format(a=cast.sum.id)
+    few, many = grow(
+        cast, 5, 40, lambda n: make(cast, n), lambda: queries_of(lambda: api.get(path))
+    )
+    assert few == many
+
+
+def test_the_manage_page_costs_the_same_for_5_and_40_versions(cast):
+    web = login(cast, "teacher")
+    few, many = grow(
+        cast,
+        5,
+        40,
+        lambda n: versions(cast, n),
+        lambda: queries_of(lambda: web.get("/courses/prog1/assignments/sum/manage/")),
+    )
+    assert few == many

@@ -33,12 +33,14 @@ router = Router(auth=USER_AUTH)
 # -- serialisation --------------------------------------------------------------------------
 
 
-def course_json(c: Course, user: Any) -> dict[str, Any]:
-    role = (
-        "administrator"
-        if is_admin(user)
-        else Membership.objects.filter(course=c, user=user).values_list("role", flat=True).first()
-    )
+def course_json(c: Course, user: Any, roles: dict[int, str] | None = None) -> dict[str, Any]:
+    """The course and the user's role in it (``roles``: course id -> role, read already)."""
+    if is_admin(user):
+        role: str | None = "administrator"
+    elif roles is not None:
+        role = roles.get(c.id)
+    else:
+        role = Membership.objects.filter(course=c, user=user).values_list("role", flat=True).first()
     return {"slug": c.slug, "title": c.title, "role": role}
 
 
@@ -63,8 +65,21 @@ def assignment_json(a: Assignment) -> dict[str, Any]:
     }
 
 
-def version_json(v: AssignmentVersion) -> dict[str, Any]:
-    job = v.jobs.filter(kind=Job.VALIDATION).order_by("-id").first()
+def version_docs(versions: Sequence[AssignmentVersion]) -> list[dict[str, Any]]:
+    """``version_json`` of each, with their validation jobs read in one query."""
+    latest: dict[int, Job] = {}
+    for job in Job.objects.filter(
+        kind=Job.VALIDATION, version_id__in=[v.id for v in versions]
+    ).order_by("id"):
+        latest[job.version_id] = job
+    return [version_json(v, latest.get(v.id)) for v in versions]
+
+
+def version_json(v: AssignmentVersion, job: Job | None | bool = True) -> dict[str, Any]:
+    """The version and its latest validation job (``job``: read already; True: read it)."""
+    if job is True:
+        job = v.jobs.filter(kind=Job.VALIDATION).order_by("-id").first()
+    assert job is None or isinstance(job, Job)
     return {
         "number": v.number,
         "format": v.format,
@@ -245,7 +260,10 @@ def me(request):
     summary="Courses the user belongs to (all, for administrators)",
 )
 def list_courses(request):
-    return [course_json(c, request.auth) for c in visible_courses(request.auth).order_by("slug")]
+    roles = dict(Membership.objects.filter(user=request.auth).values_list("course_id", "role"))
+    return [
+        course_json(c, request.auth, roles) for c in visible_courses(request.auth).order_by("slug")
+    ]
 
 
 @router.get("/courses/{slug}", response={200: dict, **errors(401, 404)}, summary="One course")
@@ -345,7 +363,7 @@ def update_assignment(request, assignment_id: Id, patch: AssignmentPatch):
 def list_versions(request, assignment_id: Id):
     a = get_assignment(assignment_id, request.auth)
     require_supervisor(request.auth, a.course)
-    return [version_json(v) for v in a.versions.order_by("number")]
+    return version_docs(list(a.versions.order_by("number")))
 
 
 @router.post(
@@ -630,6 +648,13 @@ def list_queues(request):
 )
 def list_testers(request):
     require_admin(request.auth)
+    running = dict[int, list[int]]()  # tester id -> its running jobs
+    for tester_id, job_id in (
+        Job.objects.filter(state=Job.RUNNING, tester__isnull=False)
+        .order_by("id")
+        .values_list("tester_id", "id")
+    ):
+        running.setdefault(tester_id, []).append(job_id)
     return [
         {
             "name": t.name,
@@ -639,7 +664,7 @@ def list_testers(request):
             "revoked": t.revoked,
             "last_seen_at": t.last_seen_at,
             "jobs_done": t.jobs_done,
-            "running": list(t.jobs.filter(state=Job.RUNNING).values_list("id", flat=True)),
+            "running": running.get(t.id, []),
             "average_job_s": round(t.busy_seconds / t.jobs_done, 3) if t.jobs_done else None,
         }  # fmt: skip
         for t in Tester.objects.order_by("name")

@@ -87,9 +87,9 @@ def new_assignment(request: HttpRequest, course: Course) -> HttpResponse:
 
 
 def _versions(a: Assignment) -> list[dict[str, Any]]:
-    from assay.storer.api.users import version_json
+    from assay.storer.api.users import version_docs
 
-    return [version_json(v) for v in a.versions.order_by("-number")]
+    return version_docs(list(a.versions.order_by("-number")))
 
 
 @supervisor_required
