@@ -211,13 +211,17 @@ def test_the_other_api_lists_cost_the_same_for_5_and_40_rows(cast, endpoint):
     assert few == many
 
 
-def test_the_manage_page_costs_the_same_for_5_and_40_versions(cast):
-    web = login(cast, "teacher")
+OTHER_PAGES = {
+    "manage page": ("teacher", "/courses/prog1/assignments/sum/manage/", versions),
+    "queue page": ("admin", "/manage/queue/", some_testers),
+}
+
+
+@pytest.mark.parametrize("page", OTHER_PAGES)
+def test_the_manage_and_queue_pages_cost_the_same_for_5_and_40_rows(cast, page):
+    who, path, make = OTHER_PAGES[page]
+    web = login(cast, who)
     few, many = grow(
-        cast,
-        5,
-        40,
-        lambda n: versions(cast, n),
-        lambda: queries_of(lambda: web.get("/courses/prog1/assignments/sum/manage/")),
+        cast, 5, 40, lambda n: make(cast, n), lambda: queries_of(lambda: web.get(path))
     )
     assert few == many

@@ -648,13 +648,7 @@ def list_queues(request):
 )
 def list_testers(request):
     require_admin(request.auth)
-    running = dict[int, list[int]]()  # tester id -> its running jobs
-    for tester_id, job_id in (
-        Job.objects.filter(state=Job.RUNNING, tester__isnull=False)
-        .order_by("id")
-        .values_list("tester_id", "id")
-    ):
-        running.setdefault(tester_id, []).append(job_id)
+    running = lists.running_jobs()
     return [
         {
             "name": t.name,

@@ -74,3 +74,15 @@ def files(submission_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
         ):
             found[sid].append({"name": name, "size": size})
     return found
+
+
+def running_jobs() -> dict[int, list[int]]:
+    """tester id -> the ids of the jobs it is running: one query."""
+    running: dict[int, list[int]] = defaultdict(list)
+    for tester_id, job_id in (
+        Job.objects.filter(state=Job.RUNNING, tester__isnull=False)
+        .order_by("id")
+        .values_list("tester_id", "id")
+    ):
+        running[tester_id].append(job_id)
+    return running

@@ -386,8 +386,9 @@ def members(request: HttpRequest, course: Course) -> HttpResponse:
 @admin_required
 def queue(request: HttpRequest) -> HttpResponse:
     testers = []
+    running_jobs = lists.running_jobs()
     for t in Tester.objects.order_by("name"):
-        running = list(t.jobs.filter(state=Job.RUNNING).values_list("id", flat=True))
+        running = running_jobs.get(t.id, [])
         testers.append({
             "t": t, "running": running, "busy": bool(running),
             "average_s": round(t.busy_seconds / t.jobs_done, 2) if t.jobs_done else None,
