@@ -147,6 +147,9 @@ def test_a_supervisor_publishes_a_package_cross_submits_re_evaluates_and_downloa
     # re-evaluate everything and watch the progress bar finish
     page.goto(server.url + "/courses/demo/assignments/echo/manage/")
     page.get_by_role("button", name="Re-evaluate all submissions").click()
+    expect(page.get_by_role("heading", name="Re-evaluate all submissions of")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="Yes, re-evaluate").click()
     bar = page.locator("#reeval-progress")
     expect(bar).to_be_visible()
     total = bar.get_attribute("data-total")

@@ -194,9 +194,19 @@ def test_settings_are_saved_and_bad_values_refused(cast):
     assert r.status_code == 400 and "Points cannot be negative" in r.content.decode()
 
 
+def test_re_evaluate_all_asks_first_and_queues_nothing_until_confirmed(cast, done):
+    c = login(cast, "teacher")
+    jobs = Job.objects.count()
+    r = c.post("/courses/prog1/assignments/sum/manage/reevaluate-all/")
+    page = r.content.decode()
+    assert r.status_code == 200 and "Yes, re-evaluate 1 submission" in page
+    assert 'name="confirm" value="yes"' in page and "Cancel" in page
+    assert Job.objects.count() == jobs
+
+
 def test_re_evaluate_all_shows_a_progress_bar(cast, done):
     c = login(cast, "teacher")
-    r = c.post("/courses/prog1/assignments/sum/manage/reevaluate-all/")
+    r = c.post("/courses/prog1/assignments/sum/manage/reevaluate-all/", {"confirm": "yes"})
     assert r.status_code == 302 and "batch=" in r["Location"]
     batch = r["Location"].split("batch=")[1].split("#")[0]
     progress = c.get(f"/courses/prog1/assignments/sum/manage/progress/{batch}/").content.decode()

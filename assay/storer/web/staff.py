@@ -174,6 +174,9 @@ def publish_version(
 @require_POST
 def reevaluate_all(request: HttpRequest, course: Course, assignment_slug: str) -> HttpResponse:
     a = assignment_or_404(course, assignment_slug, request.user)
+    if request.POST.get("confirm") != "yes":  # it queues an evaluation per submission: ask first
+        context = {"course": course, "a": a, "count": a.submissions.count()}
+        return render(request, "web/confirm_reevaluate.html", context)
     batch = uuid.uuid4().hex
     with transaction.atomic():
         for s in a.submissions.all():
