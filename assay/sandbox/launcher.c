@@ -443,6 +443,22 @@ static void run_command(void) {
     child_fail(STAGE_EXEC);
 }
 
+/* After forking the command: wait until it has exec'd (0), or report on the status pipe why it
+ * never ran ("exec ERRNO", or "error STAGE: ..."), reap it and return the failed stage. */
+static int command_started(pid_t child) {
+    close(exec_pipe[1]);
+    int msg[2];
+    ssize_t n;
+    while ((n = read(exec_pipe[0], msg, sizeof msg)) < 0 && errno == EINTR) {}
+    close(exec_pipe[0]);
+    if (n != (ssize_t)sizeof msg) return 0;
+    int st;
+    while (waitpid(child, &st, 0) < 0 && errno == EINTR) {}
+    if (msg[0] == STAGE_EXEC) report("exec %d", msg[1]);
+    else report("error %s: %s", msg[0] > 0 && msg[0] < STAGE_EXEC ? stage_names[msg[0]] : "start the command", strerror(msg[1]));
+    return msg[0] > 0 ? msg[0] : STAGE_EXEC + 1;
+}
+
 static pid_t start_command(void) {
     if (cgroup_dir_fd >= 0) { /* cgroup v2: born in the run's group, no migration */
         struct clone_args args = {0};
@@ -589,24 +605,13 @@ static void vm_start_run(int *fds, int nfds, ssize_t len) {
         run_command();
     }
     mark("forked");
-    close(exec_pipe[1]);
-    int msg[2];
-    ssize_t n;
-    while ((n = read(exec_pipe[0], msg, sizeof msg)) < 0 && errno == EINTR) {}
-    close(exec_pipe[0]);
     for (int i = 0; i < nfds; i++)
         if (fds[i] != status_fd) close(fds[i]);
-    if (n == (ssize_t)sizeof msg) { /* the command never ran */
-        int st;
-        while (waitpid(child, &st, 0) < 0 && errno == EINTR) {}
-        if (msg[0] == STAGE_EXEC) report("exec %d", msg[1]);
-        else report("error %s: %s", msg[0] > 0 && msg[0] < STAGE_EXEC ? stage_names[msg[0]] : "start the command", strerror(msg[1]));
-        close(status_fd);
-        status_fd = -1;
-        vm_fresh_tmp();
-    } else {
+    if (command_started(child) == 0) {
         vm_runs[slot].pid = child;
         vm_runs[slot].status = status_fd;
+    } else { /* the command never ran (its /tmp is untouched): the run is over */
+        close(status_fd);
     }
     status_fd = -1;
 }
@@ -660,20 +665,8 @@ static int pid1(void) {
     mark("forked");
     if (child < 0) fail("fork the command");
     if (child == 0) run_command();
-    close(exec_pipe[1]);
-    int msg[2];
-    ssize_t n;
-    while ((n = read(exec_pipe[0], msg, sizeof msg)) < 0 && errno == EINTR) {}
-    if (n == (ssize_t)sizeof msg) { /* the command never ran */
-        int st;
-        while (waitpid(child, &st, 0) < 0 && errno == EINTR) {}
-        if (msg[0] == STAGE_EXEC) {
-            report("exec %d", msg[1]);
-            _exit(0);
-        }
-        errno = msg[1];
-        fail("%s", msg[0] > 0 && msg[0] < STAGE_EXEC ? stage_names[msg[0]] : "start the command");
-    }
+    int stage = command_started(child);
+    if (stage) _exit(stage == STAGE_EXEC ? 0 : 255); /* the command never ran */
     for (;;) { /* reap orphans too; the command's end ends the run */
         int st;
         pid_t p = waitpid(-1, &st, 0);
