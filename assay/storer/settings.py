@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "assay.storer.evaluation",
     "assay.storer.feedback",
     "assay.storer.web",
+    "assay.storer.authoring",
 ]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
