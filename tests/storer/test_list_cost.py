@@ -214,6 +214,10 @@ def test_the_other_api_lists_cost_the_same_for_5_and_40_rows(cast, endpoint):
 OTHER_PAGES = {
     "manage page": ("teacher", "/courses/prog1/assignments/sum/manage/", versions),
     "queue page": ("admin", "/manage/queue/", some_testers),
+    "queue page's jobs": ("admin", "/manage/queue/", lambda cast, n: submissions(cast, n)),
+    "queue page's live part": ("admin", "/manage/queue/live/", lambda cast, n: submissions(cast, n)),
+    "accounts page": ("admin", "/manage/users/", lambda cast, n: students(cast, n)),
+    "courses page": ("admin", "/manage/courses/", courses),
 }
 
 

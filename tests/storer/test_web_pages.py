@@ -226,24 +226,24 @@ def test_statistics_show_the_distribution_and_pass_rates(cast, done):
     assert "1 / 1" in html  # each test passed once out of once
 
 
-def test_members_are_added_by_username_and_by_csv(cast):
+def test_members_are_added_by_username_and_by_a_roster_csv(cast):
     from django.contrib.auth import get_user_model
 
     for name in ("dave", "erin"):
-        get_user_model().objects.create_user(name)
+        get_user_model().objects.create_user(name, f"{name}@example.org")
     c = login(cast, "teacher")
-    c.post("/courses/prog1/members/", {"username": "dave", "role": "student"})
-    r = c.post(
-        "/courses/prog1/members/",
-        {
-            "csv": SimpleUploadedFile("m.csv", b"erin,supervisor\nnobody,student\n"),
-            "role": "student",
-        },
-        follow=True,
-    )
+    c.post("/courses/prog1/members/", {"add-username": "dave", "add-role": "student"})
+    preview = c.post(
+        "/courses/prog1/members/import/",
+        {"roster": SimpleUploadedFile("m.csv", b"username,email,role\nerin,erin@ex.org,supervisor\n")},
+    ).content.decode()
+    data = re.search(r'name="data" value="([^"]+)"', preview)
+    assert data is not None, preview
+    c.post("/courses/prog1/members/import/", {"confirm": "yes", "data": data.group(1)})
     assert Membership.objects.get(user__username="dave").role == "student"
     assert Membership.objects.get(user__username="erin").role == "supervisor"
-    assert "nobody: no such user" in r.content.decode()
+    r = c.post("/courses/prog1/members/", {"add-username": "nobody", "add-role": "student"})
+    assert "No account is named &#x27;nobody&#x27;" in r.content.decode()
 
 
 def test_the_administrator_sees_the_queue_and_retries_a_failed_job(cast, done):

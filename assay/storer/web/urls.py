@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import code, feedback, staff, views
+from . import administration, code, feedback, join, members, queue, staff, views
 
 app_name = "web"
 A = "courses/<slug:slug>/assignments/<slug:assignment_slug>"
@@ -15,7 +15,18 @@ urlpatterns = [
     path("courses/<slug:slug>/submissions/", staff.course_submissions, name="course_submissions"),
     path("courses/<slug:slug>/grades/", staff.grades, name="grades"),
     path("courses/<slug:slug>/grades.csv", staff.grades_csv, name="grades_csv"),
-    path("courses/<slug:slug>/members/", staff.members, name="members"),
+    path("courses/<slug:slug>/members/", members.members, name="members"),
+    path("courses/<slug:slug>/members/<int:user_id>/role/", members.change_role, name="member_role"),
+    path("courses/<slug:slug>/members/<int:user_id>/remove/", members.remove_member, name="member_remove"),
+    path("courses/<slug:slug>/members/enrolment/", members.enrolment, name="enrolment"),
+    path("courses/<slug:slug>/members/import/", members.import_roster, name="import_roster"),
+    path("join/", join.join, name="join"),
+    path("join/<str:key>/", join.join_key, name="join_key"),
+    path("account/set-password/<uidb64>/<token>/", join.SetPasswordView.as_view(), name="set_password"),
+    path("manage/courses/", administration.courses, name="admin_courses"),
+    path("manage/users/", administration.users, name="admin_users"),
+    path("manage/users/<int:user_id>/active/", administration.user_active, name="admin_user_active"),
+    path("manage/users/<int:user_id>/set-password-mail/", administration.user_mail, name="admin_user_mail"),
     path(f"{A}/", views.assignment, name="assignment"),
     path(f"{A}/submissions/", views.submissions_partial, name="submission_rows"),
     path(f"{A}/stats/", staff.stats, name="stats"),
@@ -47,6 +58,7 @@ urlpatterns = [
     path("comments/<int:comment_id>/delete/", feedback.delete, name="comment_delete"),
     path("feedback/", feedback.unread, name="feedback_unread"),
     path("feedback/badge/", feedback.badge, name="feedback_badge"),
-    path("manage/queue/", staff.queue, name="queue"),
+    path("manage/queue/", queue.queue, name="queue"),
+    path("manage/queue/live/", queue.queue_live, name="queue_live"),
     path("manage/jobs/<int:job_id>/retry/", staff.retry, name="retry"),
 ]
