@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "assay.storer.courses",
     "assay.storer.evaluation",
     "assay.storer.feedback",
+    "assay.storer.grading",
     "assay.storer.roster",
     "assay.storer.web",
     "assay.storer.authoring",

@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from assay.storer.evaluation import services
 from assay.storer.feedback import services as feedback
+from assay.storer.grading import services as grading
 
 from .conftest import SUM_OK, package_zip
 
@@ -27,7 +28,7 @@ def package(slug):
 
 
 # (method, path, data, expected by caller in CALLERS order); {a} = assignment, {s} = submission,
-# {j} = job, {c} = the teacher's comment on the submission
+# {j} = job, {c} = the teacher's comment on the submission, {r} = a rubric item of the assignment
 MATRIX = [
     ("get", "/me", None, [401, 200, 200, 200, 200, 200, 401]),
     ("get", "/courses", None, [401, 200, 200, 200, 200, 200, 401]),
@@ -50,6 +51,17 @@ MATRIX = [
     ("patch", "/comments/{c}", {"text": "y"}, [401, 403, 404, 200, 404, 200, 401]),
     ("delete", "/comments/{c}", None, [401, 403, 404, 204, 404, 204, 401]),
     ("get", "/feedback/unread", None, [401, 200, 200, 200, 200, 200, 401]),
+    ("get", "/assignments/{a}/rubric", None, [401, 200, 404, 200, 404, 200, 401]),
+    (
+        "post",
+        "/assignments/{a}/rubric",
+        {"title": "x", "points": 1},
+        [401, 403, 404, 201, 404, 201, 401],
+    ),
+    ("patch", "/rubric/{r}", {"points": 3}, [401, 403, 404, 200, 404, 200, 401]),
+    ("delete", "/rubric/{r}", None, [401, 403, 404, 204, 404, 204, 401]),
+    ("get", "/assignments/{a}/grades/alice", None, [401, 200, 404, 200, 404, 200, 401]),
+    ("put", "/assignments/{a}/grades/alice", {"bonus": 1}, [401, 403, 404, 200, 404, 200, 401]),
     ("get", "/jobs", None, [401, 403, 403, 403, 403, 200, 401]),
     ("post", "/jobs/{j}/retry", None, [401, 403, 403, 403, 403, 409, 401]),
     ("get", "/testers", None, [401, 403, 403, 403, 403, 200, 401]),
@@ -86,13 +98,16 @@ def test_permission_matrix(cast, method, path, data, caller, expected):
     )
     job = submission.jobs.get()
     comment = feedback.add(submission, cast.users["teacher"], "A comment")
-    url = path.format(a=cast.sum.id, s=submission.id, j=job.id, c=comment.id)
+    item = grading.add_item(cast.sum, cast.users["teacher"], "Style", 2)
+    url = path.format(a=cast.sum.id, s=submission.id, j=job.id, c=comment.id, r=item.id)
     api = cast.api(WHO.get(caller, caller))
     body = data() if callable(data) else data
     if method == "get":
         r = api.client.get("/api" + url, **api.headers)
     elif method == "patch":
         r = api.patch(url, body)
+    elif method == "put":
+        r = api.client.put("/api" + url, body, content_type="application/json", **api.headers)
     elif method == "delete":
         r = api.client.delete("/api" + url, **api.headers)
     elif callable(data):  # multipart: files and form fields

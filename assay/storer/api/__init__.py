@@ -5,7 +5,7 @@ from typing import Any
 from ninja import NinjaAPI
 from ninja.parser import Parser
 
-from . import code, errors, feedback, roster, tester, users
+from . import code, errors, feedback, grading, roster, tester, users
 
 
 def _has_nul(value: Any) -> bool:
@@ -51,5 +51,6 @@ errors.install(api)
 api.add_router("/", users.router)
 api.add_router("/", code.router)
 api.add_router("/", feedback.router)
+api.add_router("/", grading.router)
 api.add_router("/", roster.router)
 api.add_router("/tester", tester.router)

@@ -22,6 +22,7 @@ from assay.storer.courses.permissions import can_supervise, can_view, is_admin, 
 from assay.storer.evaluation import changes, lists, progress, queries, services
 from assay.storer.evaluation.models import Job, Submission, Tester
 from assay.storer.evaluation.visibility import test_view
+from assay.storer.languages import submission_rules
 
 from .auth import USER_AUTH
 from .errors import ApiError, forbidden, not_found
@@ -62,6 +63,8 @@ def assignment_json(a: Assignment) -> dict[str, Any]:
         "runtime": v.meta.get("runtime") if v else None,
         "required_files": v.meta.get("required_files", []) if v else [],
         "tests": len(v.meta.get("tests", [])) if v else 0,
+        # the languages (compiler, build command), files and upload limits (issue 11, part 6)
+        **submission_rules(v.meta if v else None),
     }
 
 

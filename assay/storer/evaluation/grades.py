@@ -13,10 +13,13 @@ Every reader calls `course_grades` (one or two queries for the whole course, wha
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
+
+from django.db.models import Sum
 
 from assay.storer.courses.models import Course
+from assay.storer.grading.models import Adjustment
 
 from .models import Job
 
@@ -32,7 +35,8 @@ class Grade:
     override_reason: str = ""
     adjusted_by: str = ""  # who last changed the override, bonus or rubric (username)
     adjusted_at: dt.datetime | None = None
-    bonus: float = 0.0  # staff: added on top
+    bonus: float = 0.0  # staff: added on top (negative: a penalty)
+    bonus_reason: str = ""
     rubric: float = 0.0  # staff: the sum of the rubric items awarded
 
     @property
@@ -100,4 +104,23 @@ def _automatic(scope: Scope) -> dict[Key, Grade]:
 
 
 def _adjust(scope: Scope, grades: dict[Key, Grade]) -> None:
-    """Apply the staff's overrides, bonus points and rubric items (none yet)."""
+    """Apply the staff's overrides, bonus points and rubric items (``grading.Adjustment``): one
+    query, the rubric items' points summed by the database. A student with an adjustment but no
+    evaluated submission gets a grade of the adjustment alone."""
+    qs = Adjustment.objects.filter(assignment__course=scope.course)
+    if scope.assignment_ids is not None:
+        qs = qs.filter(assignment_id__in=scope.assignment_ids)
+    if scope.student_ids is not None:
+        qs = qs.filter(student_id__in=scope.student_ids)
+    rows = qs.annotate(rubric_sum=Sum("awards__points")).values_list(
+        "student_id", "assignment_id", "override", "override_reason", "bonus", "bonus_reason",
+        "changed_by__username", "changed_at", "rubric_sum",
+    )  # fmt: skip
+    for student_id, assignment_id, override, reason, bonus, bonus_reason, by, at, rubric in rows:
+        key = (student_id, assignment_id)
+        g = grades.get(key)
+        if g is None:
+            g = grades[key] = Grade(student_id, assignment_id)
+        g.override, g.override_reason = override, reason
+        g.bonus, g.bonus_reason, g.rubric = bonus, bonus_reason, rubric or 0.0
+        g.adjusted_by, g.adjusted_at = by or "", at

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
 from django.conf import settings
 
 from assay.storer.courses.models import Assignment, Membership
+from assay.storer.languages import guesses, languages
 from assay.storer.uploads import readable
 
 
@@ -38,8 +40,21 @@ class SubmitForm(forms.Form):
         required=False, label="Submit for student", help_text="Cross-submit on a student's behalf."
     )
 
-    def __init__(self, *args: Any, students: list[str] | None = None, **kwargs: Any) -> None:
+    language = forms.ChoiceField(
+        required=False,
+        label="Language",
+        help_text="Guessed from your files' extensions; choose another if the guess is wrong.",
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        students: list[str] | None = None,
+        assignment: Assignment | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self._language_choices(assignment)
         self.fields["files"].help_text = (
             "Choose or drop one or more files, or a single .zip of them "
             f"(at most {readable(settings.MAX_SUBMISSION_REQUEST_BYTES)} in all)."
@@ -50,6 +65,21 @@ class SubmitForm(forms.Form):
             field = self.fields["for_user"]
             assert isinstance(field, forms.ChoiceField)
             field.choices = [("", "— myself —")] + [(s, s) for s in students]
+
+    def _language_choices(self, assignment: Assignment | None) -> None:
+        """A language choice where the package leaves the language open (issue 11, part 6); the
+        page's script preselects the one the chosen files' extensions tell (``language.js``)."""
+        meta = assignment.current_version.meta if assignment and assignment.current_version else {}
+        runtimes = [] if meta.get("runtime") else languages(meta)
+        if len(runtimes) < 2:
+            del self.fields["language"]
+            return
+        field = self.fields["language"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "— guess from the file extension —")] + [
+            (r.name, r.title) for r in runtimes
+        ]
+        field.widget.attrs["data-guess"] = json.dumps(guesses(runtimes))
 
     def clean_files(self) -> list[Any]:
         files = self.cleaned_data.get("files") or []

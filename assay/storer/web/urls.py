@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import administration, code, feedback, join, members, queue, staff, views
+from . import administration, code, feedback, grading, join, members, queue, staff, views
 
 app_name = "web"
 A = "courses/<slug:slug>/assignments/<slug:assignment_slug>"
@@ -30,6 +30,13 @@ urlpatterns = [
     path(f"{A}/", views.assignment, name="assignment"),
     path(f"{A}/submissions/", views.submissions_partial, name="submission_rows"),
     path(f"{A}/stats/", staff.stats, name="stats"),
+    path(f"{A}/grades/<str:username>/", grading.grade, name="grade"),
+    path("grades/<int:assignment_id>/<int:student_id>/", grading.grade_of, name="grade_of"),
+    path(f"{A}/manage/rubric/", grading.rubric, name="rubric"),
+    path(f"{A}/manage/rubric/add/", grading.rubric_add, name="rubric_add"),
+    path(f"{A}/manage/rubric/<int:item_id>/", grading.rubric_edit, name="rubric_edit"),
+    path(f"{A}/manage/rubric/<int:item_id>/delete/", grading.rubric_delete, name="rubric_delete"),
+    path(f"{A}/manage/grade/", grading.grade_pick, name="grade_pick"),
     path(f"{A}/manage/", staff.manage_assignment, name="manage_assignment"),
     path(f"{A}/manage/versions/", staff.versions_partial, name="versions"),
     path(f"{A}/manage/upload/", staff.upload_version, name="upload_version"),

@@ -112,7 +112,7 @@ def assignment(request: HttpRequest, slug: str, assignment_slug: str) -> HttpRes
     c = course_or_404(slug, request.user)
     a = assignment_or_404(c, assignment_slug, request.user)
     supervisor = can_supervise(request.user, c)
-    form = SubmitForm(*_bound(request), students=_students(c) if supervisor else None)
+    form = SubmitForm(*_bound(request), students=_students(c) if supervisor else None, assignment=a)
     if request.method == "POST" and form.is_valid():
         submission = _submit(request, a, form)
         if submission is not None:
@@ -150,7 +150,8 @@ def _submit(request: HttpRequest, a: Assignment, form: SubmitForm) -> Submission
             files = services.files_from_zip(uploads[0].read())
         else:
             files = services.files_from_uploads(uploads)
-        return services.create_submission(a, author, request.user, files)
+        language = form.cleaned_data.get("language") or None  # None: the extensions tell
+        return services.create_submission(a, author, request.user, files, language=language)
     except services.ServiceError as e:
         if e.code == "forbidden":
             raise PermissionDenied(e.message) from e
