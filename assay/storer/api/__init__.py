@@ -5,6 +5,7 @@ from typing import Any
 from ninja import NinjaAPI
 from ninja.parser import Parser
 
+from . import authoring as authoring_api
 from . import code, errors, feedback, grading, roster, tester, users
 
 
@@ -53,4 +54,5 @@ api.add_router("/", code.router)
 api.add_router("/", feedback.router)
 api.add_router("/", grading.router)
 api.add_router("/", roster.router)
+api.add_router("/", authoring_api.router)
 api.add_router("/tester", tester.router)

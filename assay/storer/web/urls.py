@@ -1,6 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from assay.storer.authoring.urls import urlpatterns as authoring_urls
+
 from . import administration, code, feedback, grading, join, members, queue, staff, views
 
 app_name = "web"
@@ -69,3 +71,4 @@ urlpatterns = [
     path("manage/queue/live/", queue.queue_live, name="queue_live"),
     path("manage/jobs/<int:job_id>/retry/", staff.retry, name="retry"),
 ]
+urlpatterns += authoring_urls  # the assignment editor (assay/storer/authoring)
