@@ -1,0 +1,186 @@
+"""Groups and teams: who is in which, who may read a team's submissions, and whom a submission
+counts for. The pages and the API both go through here (docs/groups.md)."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any, Iterable
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+
+from assay.storer.courses.models import Assignment, Course, Membership
+from assay.storer.evaluation.models import Submission
+from assay.storer.evaluation.services import ServiceError
+
+from .models import Group, SharedSubmission, TeamAssignment
+
+MAX_NAME = 100
+
+
+def course_groups(course: Course) -> list[Group]:
+    """The course's groups with their supervisors and members (three queries)."""
+    return list(
+        Group.objects.filter(course=course).prefetch_related("supervisors", "members").order_by(
+            "kind", "name", "id"
+        )
+    )
+
+
+def groups_of(user_id: int, course: Course) -> list[Group]:
+    """The groups a student is in, with their supervisors and members."""
+    return list(
+        Group.objects.filter(course=course, members__id=user_id).prefetch_related(
+            "supervisors", "members"
+        )
+    )
+
+
+def usernames(text: str | Iterable[str]) -> list[str]:
+    """Usernames from a list, or from text: one per line, or separated by commas or spaces."""
+    items = re.split(r"[\s,;]+", text) if isinstance(text, str) else list(text)
+    seen: dict[str, None] = {}
+    for name in items:
+        name = name.strip()
+        if name:
+            seen.setdefault(name, None)
+    return list(seen)
+
+
+def _members_with_role(
+    course: Course, names: list[str], role: str, field: str, what: str
+) -> list[Any]:
+    found = {
+        m.user.username: m.user
+        for m in Membership.objects.filter(
+            course=course, role=role, user__username__in=names
+        ).select_related("user")
+    }
+    missing = [n for n in names if n not in found]
+    if missing:
+        listed = ", ".join(repr(n) for n in missing[:10]) + (" …" if len(missing) > 10 else "")
+        raise ServiceError(400, "invalid", f"{field}: not {what} of {course.slug}: {listed}", field)
+    return [found[n] for n in names]
+
+
+def save_group(
+    course: Course,
+    *,
+    name: str,
+    kind: str,
+    supervisors: Iterable[str] = (),
+    members: Iterable[str] = (),
+    group: Group | None = None,
+) -> Group:
+    """Create a group, or change one; every problem is a ServiceError naming its field."""
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError(400, "invalid", "name: a group needs a name", "name")
+    if len(name) > MAX_NAME:
+        raise ServiceError(400, "invalid", f"name: at most {MAX_NAME} characters", "name")
+    if kind not in (Group.LAB, Group.TEAM):
+        raise ServiceError(400, "invalid", f"kind: {kind!r} is neither 'lab' nor 'team'", "kind")
+    clash = Group.objects.filter(course=course, name=name)
+    if group is not None:
+        clash = clash.exclude(pk=group.pk)
+    if clash.exists():
+        raise ServiceError(400, "invalid", f"name: {course.slug} has a group {name!r}", "name")
+    staff = _members_with_role(
+        course, usernames(supervisors), Membership.SUPERVISOR, "supervisors", "supervisors"
+    )
+    students = _members_with_role(
+        course, usernames(members), Membership.STUDENT, "members", "students"
+    )
+    if kind == Group.TEAM and students:
+        others = (
+            Group.objects.filter(course=course, kind=Group.TEAM, members__in=students)
+            .exclude(pk=group.pk if group else None)
+            .values_list("members__username", "name")
+        )
+        taken = sorted({(u, g) for u, g in others if u in {s.username for s in students}})
+        if taken:
+            said = ", ".join(f"{u!r} (in {g!r})" for u, g in taken[:10])
+            raise ServiceError(
+                400, "invalid", f"members: a student is in one team at most: {said}", "members"
+            )
+    with transaction.atomic():
+        if group is None:
+            group = Group.objects.create(course=course, name=name, kind=kind)
+        else:
+            group.name, group.kind = name, kind
+            group.save(update_fields=["name", "kind"])
+        group.supervisors.set(staff)
+        group.members.set(students)
+    return group
+
+
+def team_of(user_id: int, course_id: int) -> Group | None:
+    return (
+        Group.objects.filter(course_id=course_id, kind=Group.TEAM, members__id=user_id)
+        .prefetch_related("members")
+        .first()
+    )
+
+
+def in_teams(assignment: Assignment) -> bool:
+    return TeamAssignment.objects.filter(assignment=assignment).exists()
+
+
+def set_in_teams(assignment: Assignment, enabled: bool) -> None:
+    if enabled:
+        TeamAssignment.objects.get_or_create(assignment=assignment)
+    else:
+        TeamAssignment.objects.filter(assignment=assignment).delete()
+
+
+def share(submission: Submission) -> list[int]:
+    """Share a new submission of a team assignment with its author's team (in the caller's
+    transaction): the ids of the members it is shared with."""
+    if not in_teams(submission.assignment):
+        return []
+    team = team_of(submission.author_id, submission.assignment.course_id)
+    if team is None:
+        return []
+    others = [u.pk for u in team.members.all() if u.pk != submission.author_id]
+    SharedSubmission.objects.bulk_create(
+        SharedSubmission(submission=submission, user_id=uid, group=team) for uid in others
+    )
+    return others
+
+
+def shares_of(submission_id: int) -> list[Any]:
+    """The users a submission is shared with (not its author)."""
+    User = get_user_model()
+    return list(User.objects.filter(shared_submissions__submission_id=submission_id))
+
+
+def may_read(user: Any, submission: Submission) -> bool:
+    """Its author and the team members it was shared with (the staff are checked elsewhere)."""
+    if not user or not user.is_authenticated:
+        return False
+    if submission.author_id == user.pk:
+        return True
+    return SharedSubmission.objects.filter(submission_id=submission.pk, user_id=user.pk).exists()
+
+
+def mine(user_id: int) -> Q:
+    """A filter of Submission rows: one's own and those shared with one."""
+    shared = SharedSubmission.objects.filter(user_id=user_id).values("submission_id")
+    return Q(author_id=user_id) | Q(id__in=shared)
+
+
+def credited(course: Course, submission_ids: Iterable[int] | None = None) -> dict[int, list[int]]:
+    """submission id -> the team members (not the author) it counts for, in one query."""
+    qs = SharedSubmission.objects.filter(submission__assignment__course=course)
+    if submission_ids is not None:
+        qs = qs.filter(submission_id__in=list(submission_ids))
+    out: dict[int, list[int]] = defaultdict(list)
+    for sid, uid in qs.values_list("submission_id", "user_id"):
+        out[sid].append(uid)
+    return dict(out)
+
+
+def member_ids(group: Group) -> set[int]:
+    return set(group.members.values_list("id", flat=True))
