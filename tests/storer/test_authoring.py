@@ -255,3 +255,10 @@ def test_a_broken_draft_does_not_become_a_version(cast, draft):
         drafts.build(draft, cast.users["teacher"])
     assert e.value.code == "bad_package" and "tests/" in e.value.message
     assert not draft.assignment.versions.exists()
+
+
+def test_a_test_that_does_not_exist_is_not_made_visible(draft):
+    with pytest.raises(ServiceError) as e:
+        drafts.set_visible(draft, "ghost", True)
+    assert e.value.status == 404
+    assert "ghost" not in (drafts.spec_doc(draft).get("tests") or {})

@@ -206,3 +206,26 @@ def test_a_kattis_assignment_is_read_only_in_the_editor_with_a_message(cast):
     services.add_version(a, package_zip("kattis-distance"), cast.users["teacher"], trusted=True)
     page = login(cast, "teacher").get("/courses/prog1/assignments/dist/edit/").content.decode()
     assert "is a Kattis problem package" in page and "Edit version 1" not in page
+
+
+@pytest.mark.parametrize("page", ["tests/", "solutions/", "package/"])
+def test_the_lists_cost_the_same_queries_for_5_and_40_rows(cast, editing, page):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    teacher = login(cast, "teacher")
+
+    def cost() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert teacher.get(f"{E}/{page}").status_code == 200
+        return len(queries)
+
+    for i in range(1):
+        drafts.put_test(editing, f"x{i}", input=b"1", output=b"1", new=True)
+        drafts.put_solution(editing, "accepted", {f"s{i}.c": b""})
+    few = cost()
+    for i in range(1, 36):
+        drafts.put_test(editing, f"x{i}", input=b"1", output=b"1", new=True)
+        drafts.put_solution(editing, "accepted", {f"s{i}.c": b""})
+    assert len(drafts.tests_of(editing)[0]) == 40
+    assert cost() == few

@@ -460,6 +460,8 @@ def put_test(
 
 
 def set_visible(draft: Draft, name: str, visible: bool) -> None:
+    if name not in _test_files(paths(draft)):
+        raise refuse(f"no test named {name[:80]!r}", "name", 404, "not_found")
     doc = spec_doc(draft)
     tests = dict(doc.get("tests") or {})
     entry = dict(tests.get(name) or {})
