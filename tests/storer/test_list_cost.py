@@ -229,3 +229,46 @@ def test_the_manage_and_queue_pages_cost_the_same_for_5_and_40_rows(cast, page):
         cast, 5, 40, lambda n: make(cast, n), lambda: queries_of(lambda: web.get(path))
     )
     assert few == many
+
+
+def graded_students(cast, n: int) -> None:
+    """n students, each with an evaluated submission made after the first deadline (late, with
+    the factor) and an extension for every other one (the rules of docs/deadlines.md)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from assay.storer.courses.models import Extension
+
+    now = timezone.now()
+    Assignment.objects.filter(pk=cast.sum.pk).update(
+        deadline=now - dt.timedelta(days=1), second_deadline=now + dt.timedelta(days=1)
+    )
+    cast.sum.refresh_from_db()
+    for i, u in enumerate(students(cast, n)):
+        s = services.create_submission(cast.sum, u, u, {"sum.c": SUM_OK})
+        s.jobs.update(state=Job.DONE, points=8.0, verdict="AC")
+        if i % 2:
+            Extension.objects.create(
+                assignment=cast.sum, student=u, deadline=now + dt.timedelta(days=2)
+            )
+
+
+@pytest.mark.parametrize("page", ["/courses/prog1/grades/", "/courses/prog1/assignments/sum/stats/"])
+def test_the_grades_and_statistics_cost_the_same_for_5_and_40_graded_students(cast, page):
+    web = login(cast, "teacher")
+    few, many = grow(
+        cast, 5, 40, lambda n: graded_students(cast, n), lambda: queries_of(lambda: web.get(page))
+    )
+    assert few == many
+
+
+def test_the_grades_come_in_pages_of_students(cast):
+    graded_students(cast, 60)
+    web = login(cast, "teacher")
+    first = web.get("/courses/prog1/grades/").content.decode()
+    second = web.get("/courses/prog1/grades/?page=2").content.decode()
+    assert "page 2 of 2" in second and 'href="?page=1"' in second
+    marked = 'class="late" title='  # a cell's marker (the caption explains it once)
+    assert first.count(marked) + second.count(marked) == 30  # those without an extension
+    assert first.count("<th scope=\"row\">") == 50

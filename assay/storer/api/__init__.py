@@ -7,6 +7,7 @@ from ninja.parser import Parser
 
 from . import authoring as authoring_api
 from . import code, errors, feedback, grading, roster, tester, users
+from . import rules as rules_api
 
 
 def _has_nul(value: Any) -> bool:
@@ -55,4 +56,5 @@ api.add_router("/", feedback.router)
 api.add_router("/", grading.router)
 api.add_router("/", roster.router)
 api.add_router("/", authoring_api.router)
+api.add_router("/", rules_api.router)
 api.add_router("/tester", tester.router)

@@ -11,12 +11,15 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpResponse
+from django.utils import timezone
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from assay.storer.courses import rules
 from assay.storer.courses.models import Assignment, AssignmentVersion, Course, Membership
 from assay.storer.courses.permissions import can_supervise, can_view, is_admin, visible_courses
 from assay.storer.evaluation import changes, lists, progress, queries, services
@@ -53,7 +56,14 @@ def assignment_json(a: Assignment) -> dict[str, Any]:
         "slug": a.slug,
         "title": a.title,
         "description": a.description,
+        "release_at": a.release_at,
         "deadline": a.deadline,
+        "second_deadline": a.second_deadline,
+        "second_factor": a.second_factor,
+        "max_submissions": a.max_submissions,
+        "counts": a.counts,
+        "archived": a.archived,
+        "time_zone": a.course.time_zone,
         "points": a.points,
         "evaluation": a.evaluation,
         "test_details": a.test_details,
@@ -109,7 +119,22 @@ def submission_docs(submissions: Sequence[Submission], user: Any) -> list[dict[s
     found = lists.files(ids)
     for s in submissions:  # files_of reads them from there
         _keep_files((s.id, str(s.created_at)), found.get(s.id, []))
-    return [submission_doc(s, user, (jobs.get(s.id), tests))[0] for s in submissions]
+    late = [s for s in submissions if not rules.in_time(s.assignment, s.created_at)]
+    extended = rules.extensions({s.assignment_id for s in late}, {s.author_id for s in late})
+    docs = []
+    for s in submissions:
+        doc = submission_doc(s, user, (jobs.get(s.id), tests))[0]
+        _lateness(doc, s, extended.get((s.author_id, s.assignment_id)))
+        docs.append(doc)
+    return docs
+
+
+def _lateness(doc: dict[str, Any], s: Submission, extension: Any = True) -> None:
+    """``late``: made after the author's (extended) first deadline; ``late_factor``: what its
+    points are multiplied by in the grade (courses/rules.py)."""
+    doc["late"], doc["late_factor"] = rules.submission_lateness(
+        s.assignment, s.author_id, s.created_at, extension
+    )
 
 
 # a submission's latest job and tests by job id, read for a list of submissions at once
@@ -131,6 +156,8 @@ def submission_doc(
         "submitted_by": s.submitted_by.username if s.submitted_by else None,
         "cross_submitted": s.cross_submitted,
         "created_at": s.created_at,
+        "late": False,  # _lateness below
+        "late_factor": 1.0,
         "runtime": s.runtime,
         "files": files_of(s),
         "status": job.state if job else "not_evaluated",
@@ -147,6 +174,8 @@ def submission_doc(
         "limits": job.limits if job else None,  # type: ignore[attr-defined]
         "tests": [],
     }
+    if loaded is None:  # a list's documents have theirs from submission_docs
+        _lateness(doc, s)
     if job is None:
         return doc, None
     if job.state == Job.QUEUED:
@@ -230,7 +259,7 @@ def get_assignment(assignment_id: int, user: Any) -> Assignment:
     if (
         a is None
         or not can_view(user, a.course)
-        or (not a.published and not can_supervise(user, a.course))
+        or (not a.released() and not can_supervise(user, a.course))  # unpublished, unreleased
     ):
         raise not_found(f"assignment {assignment_id}")
     return a
@@ -282,8 +311,10 @@ def course_detail(request, slug: str):
 def list_assignments(request, slug: str):
     course = get_course(slug, request.auth)
     qs = course.assignments.select_related("course", "current_version").order_by("id")
-    if not can_supervise(request.auth, course):
-        qs = qs.filter(current_version__isnull=False)
+    if not can_supervise(request.auth, course):  # students: released, not archived
+        qs = qs.filter(current_version__isnull=False, archived=False).exclude(
+            release_at__gt=timezone.now()
+        )
     return [assignment_json(a) for a in qs]
 
 
@@ -323,17 +354,32 @@ def create_assignment(
     summary="One assignment",
 )
 def assignment_detail(request, assignment_id: Id):
-    return assignment_json(get_assignment(assignment_id, request.auth))
+    """With ``my_deadlines``: the requester's own deadlines (an extension's, if they have one)."""
+    a = get_assignment(assignment_id, request.auth)
+    due = rules.student_deadlines(a, request.auth.id)
+    mine = {"deadline": due.first, "second_deadline": due.second, "extended": due.extended}
+    return assignment_json(a) | {"my_deadlines": mine}
 
 
 class AssignmentPatch(Schema):
+    """Only the fields sent change; ``null`` clears a date or the maximum of submissions."""
+
+    release_at: dt.datetime | None = None
     deadline: dt.datetime | None = None
     # strict: `false` or "3" is not a number of points (JSON has the types to say it)
     clear_deadline: bool = Field(False, strict=True)
+    second_deadline: dt.datetime | None = None
+    second_factor: float | None = Field(None, allow_inf_nan=False, strict=True)
+    max_submissions: int | None = Field(None, ge=1, le=1_000_000, strict=True)
+    counts: Literal["last", "best"] | None = None
+    archived: bool | None = Field(None, strict=True)
     points: float | None = Field(None, ge=0, le=1e9, allow_inf_nan=False, strict=True)
     evaluation: Literal["immediate", "on_demand"] | None = None
     test_details: Literal["verdicts", "visible", "all"] | None = None
     title: str | None = Field(None, min_length=1, max_length=200)
+
+
+NULLABLE = ("release_at", "deadline", "second_deadline", "max_submissions")
 
 
 @router.patch(
@@ -342,19 +388,34 @@ class AssignmentPatch(Schema):
     summary="Change deadline, points, evaluation mode, visibility",
 )
 def update_assignment(request, assignment_id: Id, patch: AssignmentPatch):
+    """The settings and rules (docs/deadlines.md): release date, deadlines, late factor,
+    maximum of submissions, which submission counts, archived. Checked together: a second
+    deadline after the first, a factor in [0, 1]; a refusal names the field."""
     a = get_assignment(assignment_id, request.auth)
     require_supervisor(request.auth, a.course)
+    return patch_assignment(a, patch)
+
+
+def patch_assignment(a: Assignment, patch: AssignmentPatch) -> dict[str, Any]:
+    sent = patch.model_fields_set
     changed = [
         key
-        for key in ("deadline", "points", "evaluation", "test_details", "title")
-        if getattr(patch, key) is not None
+        for key in AssignmentPatch.model_fields
+        if key != "clear_deadline"
+        and (getattr(patch, key) is not None or (key in NULLABLE and key in sent))
     ]
     for key in changed:
         setattr(a, key, getattr(patch, key))
     a.set_by_staff(changed)  # no publish overwrites them now
     if patch.clear_deadline:
         a.deadline = None
+    try:
+        a.clean()
+    except DjangoValidationError as e:
+        field, messages = next(iter(e.message_dict.items()))
+        raise ApiError(400, "invalid", f"{field}: {messages[0]}", field) from e
     a.save()
+    a.refresh_from_db(fields=[*NULLABLE])  # the times as stored (UTC), as GET gives them
     return assignment_json(a)
 
 

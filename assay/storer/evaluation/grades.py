@@ -3,8 +3,9 @@
 The one place where a course's rules meet, so that the course page, the grades page, its CSV,
 the statistics and the API agree:
 
-- which submission counts and what its automatic points are (`_automatic`: today the best
-  points among the student's evaluated submissions);
+- which submission counts and what its automatic points are (`_automatic`: by the
+  assignment's rule, the last or the best of the student's evaluated submissions, with the late
+  factor of courses/rules.py applied);
 - the staff's adjustments (`_adjust`: overrides, bonus points, rubric items).
 
 Every reader calls `course_grades` (one or two queries for the whole course, whatever its size).
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 
 from django.db.models import Sum
 
-from assay.storer.courses.models import Course
+from assay.storer.courses import rules
+from assay.storer.courses.models import Assignment, Course
 from assay.storer.grading.models import Adjustment
 
 from .models import Job
@@ -31,6 +33,8 @@ class Grade:
     submission_id: int | None = None  # the submission whose points count, if any
     automatic: float | None = None  # the points the evaluation gave it
     late: bool = False  # the counted submission came after the (first) deadline
+    unfactored: float | None = None  # its points before the late factor
+    late_factor: float = 1.0  # what `automatic` is of `unfactored` (courses/rules.py)
     override: float | None = None  # staff: these points instead of the automatic ones
     override_reason: str = ""
     adjusted_by: str = ""  # who last changed the override, bonus or rubric (username)
@@ -80,26 +84,57 @@ class Scope:
 
 
 def _automatic(scope: Scope) -> dict[Key, Grade]:
-    """The best points of each author's evaluated submissions (the latest job of each)."""
+    """The submission that counts for each author and assignment, and its points after the
+    late factor:
+
+    1. read the latest job of every submission in scope (one query), keeping the evaluated ones
+       (done, with points) with their times;
+    2. read the assignments' rules and the extensions of the late ones (one query each);
+    3. per author and assignment: ``last``, the latest evaluated submission; ``best``, the highest
+       points after the factor (the earlier of equals).
+    """
     qs = Job.objects.filter(kind=Job.EVALUATION, submission__assignment__course=scope.course)
     if scope.assignment_ids is not None:
         qs = qs.filter(submission__assignment_id__in=scope.assignment_ids)
     if scope.student_ids is not None:
         qs = qs.filter(submission__author_id__in=scope.student_ids)
     rows = qs.order_by("id").values_list(
-        "submission_id", "submission__author_id", "submission__assignment_id", "state", "points"
+        "submission_id", "submission__author_id", "submission__assignment_id",
+        "submission__created_at", "state", "points",
+    )  # fmt: skip
+    latest: dict[int, tuple[int, int, dt.datetime, str, float | None]] = {}
+    for submission_id, author_id, assignment_id, created_at, state, points in rows:
+        latest[submission_id] = (author_id, assignment_id, created_at, state, points)
+    evaluated = [
+        (submission_id, author_id, assignment_id, created_at, points)
+        for submission_id, (author_id, assignment_id, created_at, state, points) in latest.items()
+        if state == Job.DONE and points is not None
+    ]
+    if not evaluated:
+        return {}
+    assignments = {a.id: a for a in Assignment.objects.filter(id__in={row[2] for row in evaluated})}
+    late_ones = [r for r in evaluated if not rules.in_time(assignments[r[2]], r[3])]
+    extended = (
+        rules.extensions({r[2] for r in late_ones}, {r[1] for r in late_ones}) if late_ones else {}
     )
-    latest: dict[int, tuple[int, int, str, float | None]] = {}
-    for submission_id, author_id, assignment_id, state, points in rows:
-        latest[submission_id] = (author_id, assignment_id, state, points)
     grades: dict[Key, Grade] = {}
-    for submission_id, (author_id, assignment_id, state, points) in latest.items():
-        if state != Job.DONE or points is None:
-            continue
+    for submission_id, author_id, assignment_id, created_at, points in sorted(
+        evaluated, key=lambda r: (r[3], r[0])
+    ):
+        a = assignments[assignment_id]
         key = (author_id, assignment_id)
-        g = grades.get(key)
-        if g is None or g.automatic is None or points > g.automatic:
-            grades[key] = Grade(author_id, assignment_id, submission_id, points)
+        late, factor = rules.submission_lateness(a, author_id, created_at, extended.get(key))
+        grade = Grade(
+            author_id, assignment_id, submission_id, points * factor, late,
+            unfactored=points, late_factor=factor,
+        )  # fmt: skip
+        current = grades.get(key)
+        if (
+            current is None
+            or a.counts == Assignment.COUNTS_LAST  # sorted by time: the later one wins
+            or (grade.automatic or 0.0) > (current.automatic or 0.0)
+        ):
+            grades[key] = grade
     return grades
 
 

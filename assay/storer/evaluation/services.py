@@ -385,13 +385,44 @@ def submission_author(assignment: Assignment, user: Any, for_username: str | Non
         author = member.user
     elif not supervisor and role(user, assignment.course) != Membership.STUDENT:
         raise ServiceError(403, "forbidden", "only students of the course may submit")
-    if assignment.deadline_passed() and not supervisor:
+    check_rules(assignment, author, supervisor)
+    return author
+
+
+def check_rules(assignment: Assignment, author: Any, supervisor: bool) -> None:
+    """The assignment's rules for a new submission by ``author`` (courses/rules.py): nothing
+    goes into an archived assignment; a student submits only while it is released, before their
+    last deadline and within the maximum number of their own submissions. The staff may submit
+    after the deadlines (the submission is marked late) and their cross-submits count towards
+    no student's maximum."""
+    from assay.storer.courses import rules
+
+    if assignment.archived:
+        raise ServiceError(
+            403, "archived", f"{assignment.title} is archived; it accepts no new submissions"
+        )
+    if supervisor:
+        return
+    if not assignment.released():
+        raise ServiceError(404, "not_found", f"assignment {assignment.id} is not released")
+    due = rules.closed_for(assignment, author.pk)
+    if due is not None:
         raise ServiceError(
             403,
             "deadline_passed",
-            f"the deadline ({assignment.deadline:%Y-%m-%d %H:%M} UTC) has passed",
+            f"the deadline ({rules.shown(due.last, assignment)}) has passed; submissions are closed",
         )
-    return author
+    limit = assignment.max_submissions
+    if limit is not None:
+        used = Submission.objects.filter(
+            assignment=assignment, author=author, submitted_by=author
+        ).count()
+        if used >= limit:
+            raise ServiceError(
+                403,
+                "too_many_submissions",
+                f"you have used all {limit} submissions of {assignment.title}",
+            )
 
 
 def create_submission(

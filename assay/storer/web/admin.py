@@ -2,7 +2,13 @@
 
 from django.contrib import admin
 
-from assay.storer.courses.models import Assignment, AssignmentVersion, Course, Membership
+from assay.storer.courses.models import (
+    Assignment,
+    AssignmentVersion,
+    Course,
+    Extension,
+    Membership,
+)
 from assay.storer.evaluation.models import Job, Submission, Tester
 
 
@@ -13,7 +19,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Course)
 class CourseAdmin(admin.ModelAdmin):
-    list_display = ("slug", "title", "created_at")
+    list_display = ("slug", "title", "time_zone", "created_at")
     inlines = [MembershipInline]
 
 
@@ -23,12 +29,27 @@ class AssignmentAdmin(admin.ModelAdmin):
         "course",
         "slug",
         "title",
+        "release_at",
         "deadline",
+        "second_deadline",
+        "second_factor",
+        "max_submissions",
+        "counts",
+        "archived",
         "points",
         "evaluation",
         "current_version",
     )
-    list_filter = ("course",)
+    list_filter = ("course", "archived")
+
+
+@admin.register(Extension)
+class ExtensionAdmin(admin.ModelAdmin):
+    """A student's own deadlines (courses/rules.py)."""
+
+    list_display = ("assignment", "student", "deadline", "second_deadline", "granted_by")
+    list_filter = ("assignment__course",)
+    raw_id_fields = ("student", "granted_by")
 
 
 @admin.register(AssignmentVersion)

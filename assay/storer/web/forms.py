@@ -110,22 +110,70 @@ class VersionForm(forms.Form):
     )
 
 
+def local_datetime(label: str, help_text: str) -> forms.DateTimeField:
+    """A date and time typed in the course's time zone (web/timezones.py activates it)."""
+    return forms.DateTimeField(
+        required=False, label=label, help_text=help_text,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )  # fmt: skip
+
+
 class AssignmentSettingsForm(forms.ModelForm):
-    deadline = forms.DateTimeField(
-        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="UTC. Leave empty for no deadline.",
+    """The assignment's settings and rules (docs/deadlines.md); times in the course's zone."""
+
+    release_at = local_datetime(
+        "Release date", "Students do not see the assignment before it. Empty: at once."
+    )
+    deadline = local_datetime(
+        "Deadline", "After it a submission is late. Leave empty for no deadline."
+    )
+    second_deadline = local_datetime(
+        "Second deadline",
+        "Optional: late submissions are accepted until then, their points multiplied by the factor.",
+    )
+    second_factor = forms.FloatField(
+        required=False, label="Points factor after the deadline", min_value=0, max_value=1,
+        help_text="Between 0 and 1: 0.5 gives half the points to a submission between the deadlines.",
+        widget=forms.NumberInput(attrs={"step": "0.05"}),
+    )  # fmt: skip
+    max_submissions = forms.IntegerField(
+        required=False, min_value=1, label="Maximum submissions per student",
+        help_text="A student's own submissions; the staff's cross-submits do not count. Empty: no limit.",
     )  # fmt: skip
 
     class Meta:
         model = Assignment
-        fields = ["title", "deadline", "points", "evaluation", "test_details"]
-        labels = {"evaluation": "Evaluation", "test_details": "What students see of the tests"}
+        fields = [
+            "title", "release_at", "deadline", "second_deadline", "second_factor",
+            "max_submissions", "counts", "points", "evaluation", "test_details", "archived",
+        ]  # fmt: skip
+        labels = {
+            "evaluation": "Evaluation",
+            "test_details": "What students see of the tests",
+            "counts": "The grade comes from",
+            "archived": "Archived: hidden from the students' course page, no new submissions",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        zone = self.instance.course.time_zone if self.instance.course_id else "UTC"
+        for name in ("release_at", "deadline", "second_deadline"):
+            self.fields[name].help_text += f" In the course's time zone, {zone}."
+        self.fields["counts"].required = False
 
     def clean_points(self) -> float:
         points = self.cleaned_data["points"]
         if points < 0:
             raise forms.ValidationError("Points cannot be negative.")
         return points
+
+    # a form sent without them (an older page, a script) keeps what the assignment has
+    def clean_second_factor(self) -> float:
+        factor = self.cleaned_data.get("second_factor")
+        return self.instance.second_factor if factor is None else factor
+
+    def clean_counts(self) -> str:
+        return self.cleaned_data.get("counts") or self.instance.counts
 
 
 class MemberForm(forms.Form):

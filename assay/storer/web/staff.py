@@ -1,5 +1,6 @@
 """Pages for supervisors (and administrators): packages and their validation, assignment
-settings, all submissions, re-evaluation with a live progress bar, grades, statistics, members;
+settings, all submissions, re-evaluation with a live progress bar, members (grades and
+statistics: grades.py);
 and for administrators the queue, the testers and failed evaluations."""
 
 from __future__ import annotations
@@ -7,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections import Counter
 from functools import wraps
 from typing import Any
 
@@ -248,95 +248,6 @@ def course_submissions(request: HttpRequest, course: Course) -> HttpResponse:
         **paged,
     }  # fmt: skip
     return render(request, "web/course_submissions.html", context)
-
-
-def _grades(course: Course) -> tuple[list[Assignment], list[dict[str, Any]]]:
-    assignments = list(course.assignments.filter(current_version__isnull=False).order_by("id"))
-    best = queries.best_points(course)
-    rows = []
-    for m in (
-        Membership.objects.filter(course=course, role=Membership.STUDENT)
-        .select_related("user")
-        .order_by("user__username")
-    ):
-        scores = [best.get((m.user_id, a.id)) for a in assignments]
-        rows.append(
-            {
-                "student": m.user.username,
-                "scores": scores,
-                "total": sum(x for x in scores if x is not None),
-            }
-        )
-    return assignments, rows
-
-
-@supervisor_required
-def grades(request: HttpRequest, course: Course) -> HttpResponse:
-    assignments, rows = _grades(course)
-    return render(
-        request, "web/grades.html", {"course": course, "assignments": assignments, "rows": rows}
-    )
-
-
-@supervisor_required
-def grades_csv(request: HttpRequest, course: Course) -> HttpResponse:
-    assignments, rows = _grades(course)
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["student", *[a.slug for a in assignments], "total"])
-    for r in rows:
-        writer.writerow(
-            [r["student"], *["" if x is None else f"{x:g}" for x in r["scores"]], f"{r['total']:g}"]
-        )
-    response = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{course.slug}-grades.csv"'
-    return response
-
-
-@supervisor_required
-def stats(request: HttpRequest, course: Course, assignment_slug: str) -> HttpResponse:
-    a = assignment_or_404(course, assignment_slug, request.user)
-    best = {k: v for k, v in queries.best_points(course).items() if k[1] == a.id}
-    bins = 10
-    histogram = [0] * bins
-    for value in best.values():
-        index = min(int(value / a.points * bins), bins - 1) if a.points else 0
-        histogram[index] += 1
-    passed: Counter[str] = Counter()
-    runs: Counter[str] = Counter()
-    for job in queries.latest_jobs(course, a.id).values():
-        if job.state == Job.DONE:
-            for t in job.tests.all():
-                runs[t.name] += 1
-                passed[t.name] += t.verdict == "AC"
-    tests = [
-        {"name": n, "rate": passed[n] / runs[n], "passed": passed[n], "runs": runs[n]} for n in runs
-    ]
-    top = max(histogram) or 1
-    step = a.points / bins if a.points else 0
-    distribution = [
-        {
-            "low": round(i * step, 2),
-            "high": round((i + 1) * step, 2),
-            "count": c,
-            "height": round(100 * c / top),
-            "x": 30 + i * 38,
-            "y": 110 - round(100 * c / top),
-            "label_x": 30 + i * 38 + 16,
-        }  # fmt: skip
-        for i, c in enumerate(histogram)
-    ]
-    return render(
-        request,
-        "web/stats.html",
-        {
-            "course": course,
-            "a": a,
-            "distribution": distribution,
-            "tests": tests,
-            "students": len(best),
-        },
-    )
 
 
 @supervisor_required

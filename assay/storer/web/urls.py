@@ -4,6 +4,8 @@ from django.urls import path
 from assay.storer.authoring.urls import urlpatterns as authoring_urls
 
 from . import administration, code, feedback, grading, join, members, queue, staff, views
+from . import grades as grade_pages
+from . import rules as rules_pages
 
 app_name = "web"
 A = "courses/<slug:slug>/assignments/<slug:assignment_slug>"
@@ -15,8 +17,8 @@ urlpatterns = [
     path("courses/<slug:slug>/", views.course, name="course"),
     path("courses/<slug:slug>/new-assignment/", staff.new_assignment, name="new_assignment"),
     path("courses/<slug:slug>/submissions/", staff.course_submissions, name="course_submissions"),
-    path("courses/<slug:slug>/grades/", staff.grades, name="grades"),
-    path("courses/<slug:slug>/grades.csv", staff.grades_csv, name="grades_csv"),
+    path("courses/<slug:slug>/grades/", grade_pages.grades, name="grades"),
+    path("courses/<slug:slug>/grades.csv", grade_pages.grades_csv, name="grades_csv"),
     path("courses/<slug:slug>/members/", members.members, name="members"),
     path("courses/<slug:slug>/members/<int:user_id>/role/", members.change_role, name="member_role"),
     path("courses/<slug:slug>/members/<int:user_id>/remove/", members.remove_member, name="member_remove"),
@@ -31,7 +33,7 @@ urlpatterns = [
     path("manage/users/<int:user_id>/set-password-mail/", administration.user_mail, name="admin_user_mail"),
     path(f"{A}/", views.assignment, name="assignment"),
     path(f"{A}/submissions/", views.submissions_partial, name="submission_rows"),
-    path(f"{A}/stats/", staff.stats, name="stats"),
+    path(f"{A}/stats/", grade_pages.stats, name="stats"),
     path(f"{A}/grades/<str:username>/", grading.grade, name="grade"),
     path("grades/<int:assignment_id>/<int:student_id>/", grading.grade_of, name="grade_of"),
     path(f"{A}/manage/rubric/", grading.rubric, name="rubric"),
@@ -40,6 +42,14 @@ urlpatterns = [
     path(f"{A}/manage/rubric/<int:item_id>/delete/", grading.rubric_delete, name="rubric_delete"),
     path(f"{A}/manage/grade/", grading.grade_pick, name="grade_pick"),
     path(f"{A}/manage/", staff.manage_assignment, name="manage_assignment"),
+    path(f"{A}/manage/extensions/", rules_pages.extensions_page, name="extensions"),
+    path(
+        f"{A}/manage/extensions/<str:username>/revoke/",
+        rules_pages.revoke_extension,
+        name="revoke_extension",
+    ),
+    path(f"{A}/manage/unpublish/", rules_pages.unpublish, name="unpublish"),
+    path("courses/<slug:slug>/settings/", rules_pages.course_settings, name="course_settings"),
     path(f"{A}/manage/versions/", staff.versions_partial, name="versions"),
     path(f"{A}/manage/upload/", staff.upload_version, name="upload_version"),
     path(

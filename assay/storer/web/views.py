@@ -13,18 +13,22 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from assay.package.samples import read_interaction
 from assay.storer.api.users import follow, submission_doc, submission_docs, versioned
+from assay.storer.courses import rules
 from assay.storer.courses.models import Assignment, Course, Membership
 from assay.storer.courses.permissions import can_supervise, can_view, visible_courses
 from assay.storer.evaluation import queries, services
+from assay.storer.evaluation.grades import course_grades
 from assay.storer.evaluation.models import Job, Submission
 from assay.storer.evaluation.visibility import shows_files
 
 from .forms import SubmitForm
+from .timezones import use_course_time_zone
 
 FINAL = ("done", "failed", "not_evaluated")
 
@@ -38,6 +42,7 @@ def course_or_404(slug: str, user: Any) -> Course:
     course = get_object_or_404(Course, slug=slug)
     if not can_view(user, course):
         raise Http404("no such course")
+    use_course_time_zone(course)
     return course
 
 
@@ -45,7 +50,7 @@ def assignment_or_404(course: Course, slug: str, user: Any) -> Assignment:
     a = get_object_or_404(
         Assignment.objects.select_related("course", "current_version"), course=course, slug=slug
     )
-    if not a.published and not can_supervise(user, course):
+    if not a.released() and not can_supervise(user, course):  # unpublished, or not yet released
         raise Http404("no such assignment")
     return a
 
@@ -54,6 +59,7 @@ def submission_or_404(submission_id: int, user: Any) -> Submission:
     s = queries.submission(submission_id)
     if s is None or (s.author_id != user.id and not can_supervise(user, s.assignment.course)):
         raise Http404("no such submission")
+    use_course_time_zone(s.assignment.course)
     return s
 
 
@@ -82,11 +88,22 @@ def course(request: HttpRequest, slug: str) -> HttpResponse:
     c = course_or_404(slug, request.user)
     supervisor = can_supervise(request.user, c)
     qs = c.assignments.select_related("current_version").order_by("deadline", "id")
-    if not supervisor:
-        qs = qs.filter(current_version__isnull=False)
-    best = queries.best_points(c)
-    rows = [{"a": a, "best": best.get((_user_id(request), a.id))} for a in qs]
-    return render(request, "web/course.html", {"course": c, "rows": rows, "supervisor": supervisor})
+    if not supervisor:  # students: what is released and not archived
+        qs = qs.filter(current_version__isnull=False, archived=False).exclude(
+            release_at__gt=timezone.now()
+        )
+    mine = course_grades(c, student_ids=[_user_id(request)])
+    extended = rules.extensions([a.id for a in qs], [_user_id(request)])
+    rows = [
+        {
+            "a": a,
+            "grade": mine.get((_user_id(request), a.id)),
+            "due": rules.deadlines(a, extended.get((_user_id(request), a.id))),
+        }
+        for a in qs
+    ]
+    context = {"course": c, "rows": rows, "supervisor": supervisor, "now": timezone.now()}
+    return render(request, "web/course.html", context)
 
 
 def _students(course: Course) -> list[str]:
@@ -119,11 +136,14 @@ def assignment(request: HttpRequest, slug: str, assignment_slug: str) -> HttpRes
             messages.success(request, _received(submission))
             return redirect("web:assignment", slug=c.slug, assignment_slug=a.slug)
     rows = _submission_rows(request, a, supervisor)
+    due = rules.student_deadlines(a, _user_id(request))
+    used = a.submissions.filter(author_id=_user_id(request), submitted_by_id=_user_id(request))
     context = {
         "course": c, "a": a, "form": form, "supervisor": supervisor, "rows": rows,
         "polling": any(r["status"] not in FINAL for r in rows),
         "limits": a.current_version.meta.get("limits") if a.current_version else None,
-        "deadline_passed": a.deadline_passed(),
+        "deadline_passed": due.closed(), "due": due, "now": timezone.now(),
+        "used": used.count() if a.max_submissions else None,
         "samples": a.current_version.meta.get("samples", []) if a.current_version else [],
     }  # fmt: skip
     return render(

@@ -1,0 +1,132 @@
+"""The grades page (students in pages, each cell linking to the submission that counts, late
+ones marked), its CSV (every student, a late column per assignment) and an assignment's
+statistics (students, not submissions): all from evaluation.grades.course_grades."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from assay.storer.courses.models import Assignment, Course, Membership
+from assay.storer.evaluation import lists
+from assay.storer.evaluation.grades import Grade, course_grades
+from assay.storer.evaluation.models import Job
+
+from .paging import page_of
+from .staff import supervisor_required
+from .views import assignment_or_404
+
+
+def _rows(
+    course: Course, assignments: list[Assignment], students: list[tuple[int, str]]
+) -> list[dict[str, Any]]:
+    graded = course_grades(course, [a.id for a in assignments], [sid for sid, _ in students])
+    rows = []
+    for student_id, username in students:
+        cells: list[Grade | None] = [graded.get((student_id, a.id)) for a in assignments]
+        scores = [g.points if g else None for g in cells]
+        rows.append(
+            {
+                "student": username,
+                "cells": cells,
+                "scores": scores,
+                "total": sum(x for x in scores if x is not None),
+            }
+        )
+    return rows
+
+
+def _published(course: Course) -> list[Assignment]:
+    return list(course.assignments.filter(current_version__isnull=False).order_by("id"))
+
+
+def _students(course: Course) -> Any:
+    return (
+        Membership.objects.filter(course=course, role=Membership.STUDENT)
+        .order_by("user__username")
+        .values_list("user_id", "user__username")
+    )
+
+
+@supervisor_required
+def grades(request: HttpRequest, course: Course) -> HttpResponse:
+    """50 students a page, at a fixed number of queries."""
+    assignments = _published(course)
+    paged = page_of(request, _students(course))
+    rows = _rows(course, assignments, list(paged["page"]))
+    context = {"course": course, "assignments": assignments, "rows": rows, **paged}
+    return render(request, "web/grades.html", context)
+
+
+@supervisor_required
+def grades_csv(request: HttpRequest, course: Course) -> HttpResponse:
+    """Every student: the points of each assignment, and a ``<slug> late`` column saying
+    ``late`` where the counted submission was late."""
+    assignments = _published(course)
+    rows = _rows(course, assignments, list(_students(course)))
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    header = ["student"]
+    for a in assignments:
+        header += [a.slug, f"{a.slug} late"]
+    writer.writerow([*header, "total"])
+    for r in rows:
+        line = [r["student"]]
+        for g in r["cells"]:
+            points = g.points if g else None
+            line += ["" if points is None else f"{points:g}", "late" if g and g.late else ""]
+        writer.writerow([*line, f"{r['total']:g}"])
+    response = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{course.slug}-grades.csv"'
+    return response
+
+
+@supervisor_required
+def stats(request: HttpRequest, course: Course, assignment_slug: str) -> HttpResponse:
+    """Students, not submissions: the distribution of each student's grade, and each test's
+    pass rate among the students' counted submissions."""
+    a = assignment_or_404(course, assignment_slug, request.user)
+    graded = [g for g in course_grades(course, [a.id]).values() if g.points is not None]
+    bins = 10
+    histogram = [0] * bins
+    for g in graded:
+        value = g.points or 0.0
+        index = min(max(int(value / a.points * bins), 0), bins - 1) if a.points else 0
+        histogram[index] += 1
+    counted = [g.submission_id for g in graded if g.submission_id is not None]
+    jobs = lists.latest_jobs(counted)
+    results = lists.test_results([j.id for j in jobs.values() if j.state == Job.DONE])
+    passed: Counter[str] = Counter()
+    runs: Counter[str] = Counter()
+    for job in jobs.values():
+        for t in results.get(job.id, []):
+            runs[t.name] += 1
+            passed[t.name] += t.verdict == "AC"
+    tests = [
+        {"name": n, "rate": passed[n] / runs[n], "passed": passed[n], "runs": runs[n]} for n in runs
+    ]
+    top = max(histogram) or 1
+    step = a.points / bins if a.points else 0
+    distribution = [
+        {
+            "low": round(i * step, 2),
+            "high": round((i + 1) * step, 2),
+            "count": c,
+            "height": round(100 * c / top),
+            "x": 30 + i * 38,
+            "y": 110 - round(100 * c / top),
+            "label_x": 30 + i * 38 + 16,
+        }  # fmt: skip
+        for i, c in enumerate(histogram)
+    ]
+    enrolled = Membership.objects.filter(course=course, role=Membership.STUDENT).count()
+    context = {
+        "course": course, "a": a, "distribution": distribution, "tests": tests,
+        "students": len(graded), "enrolled": enrolled, "counts": a.get_counts_display(),
+    }  # fmt: skip
+    return render(request, "web/stats.html", context)
