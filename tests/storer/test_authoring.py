@@ -262,3 +262,11 @@ def test_a_test_that_does_not_exist_is_not_made_visible(draft):
         drafts.set_visible(draft, "ghost", True)
     assert e.value.status == 404
     assert "ghost" not in (drafts.spec_doc(draft).get("tests") or {})
+
+
+def test_a_solution_path_too_long_to_store_is_refused_by_name(draft):
+    with pytest.raises(ServiceError) as e:
+        drafts.put_solution(
+            draft, "accepted", {"a" * 190 + ".c": b"", "b.c": b""}, folder="f" * 100
+        )
+    assert e.value.field == "file" and "longer than 300" in e.value.message

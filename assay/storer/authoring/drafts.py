@@ -43,6 +43,7 @@ SPEC = "assignment.yaml"
 MAX_FILE_BYTES = 16 * 1024 * 1024  # one file of a draft: a test's input, a solution, ...
 MAX_STATEMENT_CHARS = 200_000
 MAX_TEST_NAME_CHARS = 100
+MAX_PATH_CHARS = 300  # DraftFile.path
 TEXT_SHOWN_BYTES = 64 * 1024  # a test file larger than this is replaced by upload, not edited
 CHECKER_NAMES = ("checker.py", "checker.cpp", "checker.c", "checker.java", "checker.sh")
 JUDGE_TYPES = {
@@ -581,6 +582,10 @@ def put_solution(
     elif len(files) > 1:
         raise refuse("name a folder for a solution of several files", "folder")
     base = f"solutions/{verdict}/{folder}" if folder else f"solutions/{verdict}"
+    if max(len(f"{base}/{n}") for n in files) > MAX_PATH_CHARS:
+        raise refuse(
+            f"the path in the package would be longer than {MAX_PATH_CHARS} characters", "file"
+        )
     write(draft, {f"{base}/{n}": d for n, d in files.items()})
     return base if folder else f"{base}/{next(iter(files))}"
 
