@@ -192,6 +192,8 @@ OTHER_LISTS = {
     "courses": ("teacher", "/courses", courses),
     "versions": ("teacher", "/assignments/{a}/versions", versions),
     "testers": ("admin", "/testers", some_testers),
+    "accounts": ("admin", "/users", lambda cast, n: students(cast, n)),
+    "members": ("teacher", "/courses/prog1/members", lambda cast, n: students(cast, n)),
     "jobs": ("admin", "/jobs", lambda cast, n: submissions(cast, n)),
     "assignments": ("teacher", "/courses/prog1/assignments", lambda cast, n: [
         Assignment.objects.create(course=cast.prog1, slug=f"a{i}-{n}", title="a")
@@ -215,7 +217,11 @@ OTHER_PAGES = {
     "manage page": ("teacher", "/courses/prog1/assignments/sum/manage/", versions),
     "queue page": ("admin", "/manage/queue/", some_testers),
     "queue page's jobs": ("admin", "/manage/queue/", lambda cast, n: submissions(cast, n)),
-    "queue page's live part": ("admin", "/manage/queue/live/", lambda cast, n: submissions(cast, n)),
+    "queue page's live part": (
+        "admin",
+        "/manage/queue/live/",
+        lambda cast, n: submissions(cast, n),
+    ),
     "accounts page": ("admin", "/manage/users/", lambda cast, n: students(cast, n)),
     "courses page": ("admin", "/manage/courses/", courses),
 }
