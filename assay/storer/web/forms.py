@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from assay.storer.courses.models import Assignment, Membership
+from assay.storer.courses.models import Assignment
 from assay.storer.languages import guesses, languages
 from assay.storer.uploads import readable
 
@@ -174,19 +174,3 @@ class AssignmentSettingsForm(forms.ModelForm):
 
     def clean_counts(self) -> str:
         return self.cleaned_data.get("counts") or self.instance.counts
-
-
-class MemberForm(forms.Form):
-    username = forms.CharField(max_length=150, required=False, label="Username")
-    role = forms.ChoiceField(choices=Membership.ROLES, initial=Membership.STUDENT, label="Role")
-    csv = forms.FileField(
-        required=False,
-        label="Or a CSV file",
-        help_text="One member a line: username,role (role: student or supervisor).",
-    )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if not data.get("username") and not data.get("csv"):
-            raise forms.ValidationError("Give a username or a CSV file.")
-        return data

@@ -1,18 +1,15 @@
 """Pages for supervisors (and administrators): packages and their validation, assignment
-settings, all submissions, re-evaluation with a live progress bar, members (grades and
-statistics: grades.py);
-and for administrators the queue, the testers and failed evaluations."""
+settings, all submissions, re-evaluation with a live progress bar (grades and statistics:
+grades.py; members: members.py); and for administrators the retry of a failed evaluation (the
+queue page: queue.py)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -23,10 +20,10 @@ from django.views.decorators.http import require_POST
 
 from assay.storer.courses.models import Assignment, AssignmentVersion, Course, Membership
 from assay.storer.courses.permissions import can_supervise, is_admin
-from assay.storer.evaluation import lists, queries, services
-from assay.storer.evaluation.models import Job, Submission, Tester
+from assay.storer.evaluation import lists, services
+from assay.storer.evaluation.models import Job, Submission
 
-from .forms import AssignmentSettingsForm, MemberForm, PackageForm, VersionForm
+from .forms import AssignmentSettingsForm, PackageForm, VersionForm
 from .paging import page_of
 from .views import _bound, assignment_or_404, course_or_404, submission_or_404
 
@@ -248,75 +245,6 @@ def course_submissions(request: HttpRequest, course: Course) -> HttpResponse:
         **paged,
     }  # fmt: skip
     return render(request, "web/course_submissions.html", context)
-
-
-@supervisor_required
-def members(request: HttpRequest, course: Course) -> HttpResponse:
-    form = MemberForm(*_bound(request))
-    if request.method == "POST" and form.is_valid():
-        entries: list[tuple[str, str]] = []
-        if form.cleaned_data.get("csv"):
-            text = form.cleaned_data["csv"].read().decode("utf-8", errors="replace")
-            for _number, row in enumerate(csv.reader(io.StringIO(text)), 1):
-                if not row or not row[0].strip():
-                    continue
-                role = (
-                    row[1].strip() if len(row) > 1 else Membership.STUDENT
-                ) or Membership.STUDENT
-                entries.append((row[0].strip(), role))
-        if form.cleaned_data.get("username"):
-            entries.append((form.cleaned_data["username"].strip(), form.cleaned_data["role"]))
-        User = get_user_model()
-        added, problems = 0, []
-        for username, role in entries:
-            if role not in (Membership.STUDENT, Membership.SUPERVISOR):
-                problems.append(f"{username}: unknown role {role!r} (use student or supervisor)")
-                continue
-            user = User.objects.filter(username=username).first()
-            if user is None:
-                problems.append(f"{username}: no such user")
-                continue
-            Membership.objects.update_or_create(course=course, user=user, defaults={"role": role})
-            added += 1
-        if added:
-            messages.success(request, f"Added or updated {added} member(s).")
-        for p in problems:
-            messages.error(request, p)
-        return redirect("web:members", slug=course.slug)
-    rows = (
-        Membership.objects.filter(course=course)
-        .select_related("user")
-        .order_by("role", "user__username")
-    )
-    paged = page_of(request, rows)
-    return render(
-        request,
-        "web/members.html",
-        {"course": course, "form": form, "rows": paged["page"], **paged},
-        status=400 if request.method == "POST" else 200,
-    )
-
-
-@admin_required
-def queue(request: HttpRequest) -> HttpResponse:
-    testers = []
-    running_jobs = lists.running_jobs()
-    for t in Tester.objects.order_by("name"):
-        running = running_jobs.get(t.id, [])
-        testers.append({
-            "t": t, "running": running, "busy": bool(running),
-            "average_s": round(t.busy_seconds / t.jobs_done, 2) if t.jobs_done else None,
-        })  # fmt: skip
-    failed = (
-        Job.objects.filter(state=Job.FAILED)
-        .select_related("version__assignment__course", "submission__author", "tester")
-        .order_by("-id")[:100]
-    )
-    return render(
-        request,
-        "web/queue.html",
-        {"queues": queries.queue_lengths(), "testers": testers, "failed": failed},
-    )
 
 
 @admin_required
