@@ -11,9 +11,9 @@ import json
 import pytest
 
 from assay.storer.courses.models import Assignment
+from assay.storer.evaluation import models as evaluation_models
 from assay.storer.evaluation import services
 from assay.storer.evaluation.models import Submission
-from assay.storer.evaluation.models import Tester as TesterRow  # not a test class
 from tests.conftest import EXAMPLES
 
 from .conftest import package_zip
@@ -30,8 +30,8 @@ def distance(cast) -> Assignment:
     """A Kattis package: any language the testers run (t1 runs C and Python, t2 C++)."""
     a = Assignment.objects.create(course=cast.prog1, slug="distance", title="distance")
     services.add_version(a, package_zip("kattis-distance"), cast.users["teacher"], trusted=True)
-    TesterRow.objects.filter(name="t1").update(runtimes=["c", "python3"])
-    TesterRow.objects.filter(name="t2").update(runtimes=["cpp"])
+    evaluation_models.Tester.objects.filter(name="t1").update(runtimes=["c", "python3"])
+    evaluation_models.Tester.objects.filter(name="t2").update(runtimes=["cpp"])
     a.refresh_from_db()
     return a
 
@@ -51,17 +51,21 @@ def test_an_open_package_offers_what_the_testers_run(cast, distance):
     doc = cast.api("alice").get(f"/assignments/{distance.id}").json()
     assert doc["choose_language"] is True
     assert sorted(lang["name"] for lang in doc["languages"]) == ["c", "cpp", "python3"]
-    TesterRow.objects.filter(name="t2").update(runtimes=[])  # a tester that names none runs all
+    evaluation_models.Tester.objects.filter(name="t2").update(
+        runtimes=[]
+    )  # a tester that names none runs all
     doc = cast.api("alice").get(f"/assignments/{distance.id}").json()
     assert len(doc["languages"]) > 10
-    TesterRow.objects.update(revoked=True)  # no tester: every runtime (nothing to go by)
+    evaluation_models.Tester.objects.update(
+        revoked=True
+    )  # no tester: every runtime (nothing to go by)
     assert len(cast.api("alice").get(f"/assignments/{distance.id}").json()["languages"]) > 10
 
 
 def test_the_assignment_page_says_what_to_submit(cast):
     html = login(cast, "alice").get("/courses/prog1/assignments/sum/").content.decode()
     assert "What to submit" in html
-    assert "C (gcc, C17)" in html and "compiled with <code>gcc -std=gnu17" in html
+    assert "C (gcc, C17)" in html and "built with <code>gcc -std=gnu17" in html
     assert "1.0 s cpu time, 3 s real time; 64.0 MiB memory" in html
     assert "At most 50 files" in html
     assert 'id="id_language"' not in html  # one language: nothing to choose
@@ -69,7 +73,7 @@ def test_the_assignment_page_says_what_to_submit(cast):
 
 def test_a_multi_language_page_offers_a_choice_with_the_extensions_guesses(cast, distance):
     html = login(cast, "alice").get(PAGE).content.decode()
-    assert "Any of these; choose it when you submit" in html
+    assert "choose one when you submit, or your files" in html
     assert '<select name="language"' in html
     for title in ("C (gcc, C17)", "Python 3"):
         assert title in html

@@ -324,6 +324,7 @@ def test_the_staff_adjust_a_grade_on_its_page(cast, done, rubric):
     assert (g.override, g.bonus, g.rubric, g.points) == (7, 1, 3.5, 11.5)
     page = web.get(PAGE).content.decode()
     assert "checked" in page and 'value="1.5"' in page  # the form shows what was saved
+    assert 'value="7"' in page and "<li>Override: none → 7</li>" in page  # history, as said
     r = web.post(PAGE, {f"item_{rubric[0].id}_points": "5"})
     assert r.status_code == 400 and "less than or equal to 2" in r.content.decode()
 

@@ -82,16 +82,46 @@ class AdjustmentForm(forms.Form):
         return [self[n] for n in ("override", "override_reason", "bonus", "bonus_reason")]
 
 
+def _number(x: float | None) -> str | None:
+    return None if x is None else f"{x:g}"
+
+
 def _initial(doc: dict[str, Any]) -> dict[str, Any]:
     initial: dict[str, Any] = {
-        "override": doc["override"], "override_reason": doc["override_reason"],
-        "bonus": doc["bonus"] or None, "bonus_reason": doc["bonus_reason"],
+        "override": _number(doc["override"]), "override_reason": doc["override_reason"],
+        "bonus": _number(doc["bonus"] or None), "bonus_reason": doc["bonus_reason"],
     }  # fmt: skip
     for r in doc["rubric"]:
         full = r["awarded"] >= r["points"]
         initial[f"item_{r['id']}"] = full
-        initial[f"item_{r['id']}_points"] = r["awarded"] if 0 < r["awarded"] < r["points"] else None
+        partial = 0 < r["awarded"] < r["points"]
+        initial[f"item_{r['id']}_points"] = _number(r["awarded"]) if partial else None
     return initial
+
+
+CHANGE_NAMES = {
+    "override": "Override", "override_reason": "Reason for the override", "bonus": "Bonus",
+    "bonus_reason": "Reason for the bonus or penalty",
+}  # fmt: skip
+
+
+def _said(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, float | int):
+        return f"{value:g}"
+    return value or "(empty)"
+
+
+def _history(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The history as the page says it: "Bonus: 0 → -1", "Rubric: Style: 0 → 2"."""
+    return [
+        {"by": h["by"], "at": h["at"], "changes": [
+            (CHANGE_NAMES.get(name, name.replace("rubric: ", "Rubric: ", 1)), _said(old), _said(new))
+            for name, (old, new) in h["changes"].items()
+        ]}
+        for h in doc["history"]
+    ]  # fmt: skip
 
 
 @login_required
@@ -126,7 +156,10 @@ def grade(request: HttpRequest, slug: str, assignment_slug: str, username: str) 
             else:
                 messages.success(request, f"Grade of {student.username} saved.")
                 return redirect("web:grade", slug=c.slug, assignment_slug=a.slug, username=username)
-    context = {"course": c, "a": a, "student": student, "doc": doc, "form": form, "staff": staff}
+    context = {
+        "course": c, "a": a, "student": student, "doc": doc, "form": form, "staff": staff,
+        "history": _history(doc),
+    }  # fmt: skip
     return render(
         request, "web/grade.html", context, status=400 if request.method == "POST" else 200
     )
