@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -21,6 +22,16 @@ def inherited_env() -> dict[str, str]:
     """This process's environment without the storer's settings: a server gets only what its
     test gives it (the test run itself may point the storer's suite at PostgreSQL)."""
     return {k: v for k, v in os.environ.items() if not k.startswith("ASSAY_")}
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the test process dies (a test run killed by a timeout must not
+    leave its demo server and testers running)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1
 
 
 def free_port() -> int:
@@ -63,6 +74,7 @@ class Server:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "assay", "demo", "--data-dir", str(self.data_dir), "--port", str(self.port), "--testers", str(self.testers), "--host", self.host, *self.tls],
             cwd=ROOT, env={**inherited_env(), **self.env}, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent,
         )  # fmt: skip
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
