@@ -414,3 +414,17 @@ def upload():
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile("sum.c", SUM_OK)
+
+
+def test_the_feedback_and_the_code_diff_show_times_in_the_courses_zone(cast):
+    from assay.storer.feedback import services as feedback
+
+    cast.prog1.time_zone = "Asia/Tokyo"
+    cast.prog1.save()
+    old = evaluated(cast, "alice", 5, NOW - DAY)
+    new = evaluated(cast, "alice", 10, NOW)
+    feedback.add(new, cast.users["teacher"], "Well done")
+    web = login(cast, "alice")
+    assert " JST" in web.get(f"/submissions/{new.id}/feedback/").content.decode()
+    diff = web.get(f"/submissions/{new.id}/compare/?against={old.id}").content.decode()
+    assert " JST)" in diff and " UTC)" not in diff
