@@ -428,3 +428,15 @@ def test_the_feedback_and_the_code_diff_show_times_in_the_courses_zone(cast):
     assert " JST" in web.get(f"/submissions/{new.id}/feedback/").content.decode()
     diff = web.get(f"/submissions/{new.id}/compare/?against={old.id}").content.decode()
     assert " JST)" in diff and " UTC)" not in diff
+
+
+def test_the_assignment_page_says_why_there_is_no_submit_form(cast):
+    web = login(cast, "alice")
+    rules_of(cast.sum, max_submissions=1)
+    assert 'id="submit-form"' in web.get("/courses/prog1/assignments/sum/").content.decode()
+    evaluated(cast, "alice", 3, NOW)
+    page = web.get("/courses/prog1/assignments/sum/").content.decode()
+    assert "You have used all 1 submissions" in page and 'id="submit-form"' not in page
+    assert "<strong>1 of 1</strong> used" in page
+    rules_of(cast.sum, archived=True)
+    assert "is archived" in web.get("/courses/prog1/assignments/sum/").content.decode()
