@@ -7,6 +7,7 @@ page at desktop and phone widths. Screenshots of the editor go to docs/screensho
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Iterator
 
 import pytest
@@ -140,6 +141,59 @@ def test_a_supervisor_makes_an_assignment_in_the_editor_and_a_student_submits_to
     assert_accessible(page)
     page.locator("#submission-rows a").first.click()
     expect(page.get_by_role("heading", name="Test sample1 AC")).to_be_visible()  # visible to her
+    page.close()
+
+
+@pytest.mark.slow
+def test_a_supervisor_edits_the_current_version_and_a_kattis_package_stays_read_only(
+    browser,  # noqa: F811
+    server,
+    tmp_path,
+):
+    page = log_in(browser, server, "teacher")
+    page.goto(server.url + "/courses/demo/assignments/groups-python/manage/")
+    page.get_by_role("link", name="Edit the package in the editor").click()
+    expect(page.get_by_role("heading", name=re.compile("start a draft"))).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="Edit version 1").click()
+    expect(page.get_by_label("Statement (Markdown)")).not_to_be_empty()
+    expect(page.get_by_text("A draft from version 1")).to_be_visible()
+    page.get_by_role("link", name="Tests", exact=True).click()
+    zipped = tmp_path / "more.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        zf.writestr("e4/input", "4\n")
+        zf.writestr("e4/output", "10\n")
+        zf.writestr("../evil.in", "x")
+    page.get_by_label("A zip of tests").set_input_files(str(zipped))
+    page.get_by_role("button", name="Upload the tests").click()
+    expect(page.get_by_text("'..' is not allowed in paths")).to_be_visible()  # refused, said why
+    assert_accessible(page)
+    with zipfile.ZipFile(zipped, "w") as zf:
+        zf.writestr("e4/input", "4\n")
+        zf.writestr("e4/output", "10\n")
+    page.get_by_label("A zip of tests").set_input_files(str(zipped))
+    page.get_by_role("button", name="Upload the tests").click()
+    expect(page.get_by_text("Added or replaced 1 test(s): e4.")).to_be_visible()
+    page.get_by_role("button", name="Show test e4").click()
+    expect(page.get_by_role("button", name="Hide test e4")).to_be_visible()
+    page.get_by_role("button", name="Delete test h2").click()
+    expect(page.get_by_text("Test h2 deleted.")).to_be_visible()
+    page.get_by_role("link", name="Judge").click()
+    page.get_by_label("How outputs are judged").select_option("checker")
+    page.get_by_role("button", name="Save the judge").click()
+    expect(page.get_by_text("Give the checker's source")).to_be_visible()
+    assert_accessible(page)
+
+    page.goto(server.url + "/courses/demo/assignments/kattis-distance/manage/")
+    page.get_by_role("link", name="Edit the package in the editor").click()
+    expect(page.get_by_text("is a Kattis problem package")).to_be_visible()
+    expect(page.get_by_role("button", name="Edit version 1")).to_have_count(0)
+    assert_accessible(page)
+    page.close()
+
+    page = log_in(browser, server, "bob")
+    response = page.goto(server.url + "/courses/demo/assignments/groups-python/edit/tests/")
+    assert response is not None and response.status == 403
     page.close()
 
 
