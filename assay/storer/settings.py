@@ -98,8 +98,9 @@ INSTALLED_APPS = [
     "assay.storer.courses",
     "assay.storer.evaluation",
     "assay.storer.feedback",
-    "assay.storer.grading",
     "assay.storer.roster",
+    "assay.storer.grading",
+    "assay.storer.groups",
     "assay.storer.web",
     "assay.storer.authoring",
 ]

@@ -52,8 +52,12 @@ def team(cast):
 
 
 def test_a_team_submission_is_shared_with_the_team_and_nobody_else(cast, team):
-    s = services.create_submission(cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": SUM_OK})
-    assert set(SharedSubmission.objects.filter(submission=s).values_list("user__username", flat=True)) == {"bob"}
+    s = services.create_submission(
+        cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": SUM_OK}
+    )
+    assert set(
+        SharedSubmission.objects.filter(submission=s).values_list("user__username", flat=True)
+    ) == {"bob"}
     # bob reads it through the API and the pages, dave (not in the team) does not
     assert cast.api("bob").get(f"/submissions/{s.id}").status_code == 200
     assert [d["id"] for d in cast.api("bob").get("/submissions").json()] == [s.id]
@@ -66,13 +70,17 @@ def test_a_team_submission_is_shared_with_the_team_and_nobody_else(cast, team):
 
 def test_an_individual_assignment_shares_nothing(cast, team):
     groups.set_in_teams(cast.sum, False)
-    s = services.create_submission(cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": SUM_OK})
+    s = services.create_submission(
+        cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": SUM_OK}
+    )
     assert not SharedSubmission.objects.filter(submission=s).exists()
     assert cast.api("bob").get(f"/submissions/{s.id}").status_code == 404
 
 
 def test_a_team_submission_counts_for_every_member_in_the_grades(cast, team):
-    s = services.create_submission(cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": SUM_OK})
+    s = services.create_submission(
+        cast.sum, cast.users["alice"], cast.users["alice"], {"sum.c": SUM_OK}
+    )
     _evaluated(s, 7)
     graded = course_grades(cast.prog1)
     for name in ("alice", "bob"):
@@ -124,10 +132,14 @@ def test_mistakes_name_their_field(cast, team, fields, field, said):
 
 def test_a_student_is_in_one_team_at_most(cast, team):
     r = cast.api("teacher").post(
-        "/courses/prog1/groups", json={"name": "Team Red", "kind": "team", "members": ["bob", "dave"]}
+        "/courses/prog1/groups",
+        json={"name": "Team Red", "kind": "team", "members": ["bob", "dave"]},
     )
     assert r.status_code == 400
-    assert r.json()["error"]["field"] == "members" and "'bob' (in 'Team Blue')" in r.json()["error"]["message"]
+    assert (
+        r.json()["error"]["field"] == "members"
+        and "'bob' (in 'Team Blue')" in r.json()["error"]["message"]
+    )
     # a lab group is no team: bob may be in one as well
     r = cast.api("teacher").post(
         "/courses/prog1/groups", json={"name": "Lab A", "kind": "lab", "members": ["bob", "dave"]}
@@ -137,12 +149,19 @@ def test_a_student_is_in_one_team_at_most(cast, team):
 
 def test_the_api_for_supervisors(cast, team):
     api = cast.api("teacher")
-    r = api.post("/courses/prog1/groups", json={"name": "Lab 1", "members": ["dave"], "supervisors": ["teacher"]})
+    r = api.post(
+        "/courses/prog1/groups",
+        json={"name": "Lab 1", "members": ["dave"], "supervisors": ["teacher"]},
+    )
     assert r.status_code == 201
     doc = r.json()
     assert (doc["kind"], doc["members"], doc["supervisors"]) == ("lab", ["dave"], ["teacher"])
     r = api.patch(f"/courses/prog1/groups/{doc['id']}", json={"members": ["dave", "alice"]})
-    assert r.status_code == 200 and r.json()["members"] == ["alice", "dave"] and r.json()["name"] == "Lab 1"
+    assert (
+        r.status_code == 200
+        and r.json()["members"] == ["alice", "dave"]
+        and r.json()["name"] == "Lab 1"
+    )
     assert {g["name"] for g in api.get("/courses/prog1/groups").json()} == {"Lab 1", "Team Blue"}
     r = api.client.put(
         f"/api/assignments/{cast.sum.id}/teams", {"in_teams": False},
@@ -156,7 +175,9 @@ def test_the_api_for_supervisors(cast, team):
 
 def test_students_see_only_their_own_groups_and_change_none(cast, team):
     groups.save_group(cast.prog1, name="Lab 1", kind=Group.LAB, members=["dave"])
-    assert [g["name"] for g in cast.api("alice").get("/courses/prog1/groups").json()] == ["Team Blue"]
+    assert [g["name"] for g in cast.api("alice").get("/courses/prog1/groups").json()] == [
+        "Team Blue"
+    ]
     assert cast.api("dave").get("/courses/prog1/groups").json()[0]["name"] == "Lab 1"
     assert cast.api("carol").get("/courses/prog1/groups").status_code == 404
     r = cast.api("alice").post("/courses/prog1/groups", json={"name": "Mine", "members": ["alice"]})
@@ -175,14 +196,18 @@ def test_students_see_only_their_own_groups_and_change_none(cast, team):
 def test_the_pages_for_supervisors(cast, team):
     web = _browser(cast, "teacher")
     r = web.post(
-        "/courses/prog1/groups/", {"name": "Lab 1", "kind": "lab", "supervisors": ["teacher"], "members": "dave\n"}
+        "/courses/prog1/groups/",
+        {"name": "Lab 1", "kind": "lab", "supervisors": ["teacher"], "members": "dave\n"},
     )
     assert r.status_code == 302
     lab = Group.objects.get(name="Lab 1")
     assert [u.username for u in lab.members.all()] == ["dave"]
     r = web.post("/courses/prog1/groups/", {"name": "Lab 2", "kind": "lab", "members": "nobody"})
     assert r.status_code == 400 and "&#x27;nobody&#x27;" in r.content.decode()
-    r = web.post(f"/courses/prog1/groups/{lab.id}/", {"name": "Lab One", "kind": "lab", "members": "dave, alice"})
+    r = web.post(
+        f"/courses/prog1/groups/{lab.id}/",
+        {"name": "Lab One", "kind": "lab", "members": "dave, alice"},
+    )
     assert r.status_code == 302
     lab.refresh_from_db()
     assert lab.name == "Lab One" and {u.username for u in lab.members.all()} == {"alice", "dave"}

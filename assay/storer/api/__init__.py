@@ -1,12 +1,13 @@
 """The storer's REST API (django-ninja); the OpenAPI schema is served at /api/openapi.json."""
 
-from typing import Any
+import threading
+from typing import Any, ClassVar
 
 from ninja import NinjaAPI
 from ninja.parser import Parser
 
 from . import authoring as authoring_api
-from . import code, errors, feedback, grading, roster, tester, users
+from . import code, errors, feedback, grading, groups, roster, tester, users
 from . import rules as rules_api
 
 
@@ -42,7 +43,24 @@ class StrictParser(Parser):
         return super().parse_querydict(data, list_fields, request)
 
 
-api = NinjaAPI(
+class AssayAPI(NinjaAPI):
+    """The OpenAPI schema is made once per process (with every router it costs about a second of
+    cpu, more than a loaded machine's clients wait for /api/openapi.json; the routes never change
+    while the storer runs)."""
+
+    _schemas: ClassVar[dict[str, Any]] = {}
+    _schemas_lock = threading.Lock()  # one thread makes it, the others wait for it
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> Any:
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        with self._schemas_lock:
+            if path_prefix not in self._schemas:
+                self._schemas[path_prefix] = super().get_openapi_schema(path_prefix=path_prefix)
+            return self._schemas[path_prefix]
+
+
+api = AssayAPI(
     parser=StrictParser(),
     title="assay",
     version="1",
@@ -53,8 +71,9 @@ errors.install(api)
 api.add_router("/", users.router)
 api.add_router("/", code.router)
 api.add_router("/", feedback.router)
-api.add_router("/", grading.router)
+api.add_router("/", groups.router)
 api.add_router("/", roster.router)
-api.add_router("/", authoring_api.router)
+api.add_router("/", grading.router)
 api.add_router("/", rules_api.router)
+api.add_router("/", authoring_api.router)
 api.add_router("/tester", tester.router)

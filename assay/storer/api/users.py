@@ -25,6 +25,8 @@ from assay.storer.courses.permissions import can_supervise, can_view, is_admin, 
 from assay.storer.evaluation import changes, lists, progress, queries, services
 from assay.storer.evaluation.models import Job, Submission, Tester
 from assay.storer.evaluation.visibility import test_view
+from assay.storer.groups.services import may_read
+from assay.storer.groups.services import mine as shared_or_own
 from assay.storer.languages import submission_rules
 
 from .auth import USER_AUTH
@@ -267,7 +269,7 @@ def get_assignment(assignment_id: int, user: Any) -> Assignment:
 
 def get_submission(submission_id: int, user: Any) -> Submission:
     s = queries.submission(submission_id)
-    if s is None or (s.author_id != user.id and not can_supervise(user, s.assignment.course)):
+    if s is None or not (may_read(user, s) or can_supervise(user, s.assignment.course)):
         raise not_found(f"submission {submission_id}")
     return s
 
@@ -514,7 +516,7 @@ def list_submissions(
         supervised = Course.objects.filter(
             memberships__user=user, memberships__role=Membership.SUPERVISOR
         )
-        qs = qs.filter(Q(author=user) | Q(assignment__course__in=supervised))
+        qs = qs.filter(shared_or_own(user.pk) | Q(assignment__course__in=supervised))
     if assignment is not None:
         qs = qs.filter(assignment_id=assignment)
     if author:

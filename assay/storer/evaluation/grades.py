@@ -17,11 +17,12 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from assay.storer.courses import rules
 from assay.storer.courses.models import Assignment, Course
 from assay.storer.grading.models import Adjustment
+from assay.storer.groups.models import SharedSubmission
 
 from .models import Job
 
@@ -57,6 +58,8 @@ class Grade:
 
 
 Key = tuple[int, int]  # (student id, assignment id)
+# an evaluated submission: (submission id, student id, assignment id, created at, points)
+Evaluated = tuple[int, int, int, dt.datetime, float]
 
 
 def course_grades(
@@ -96,8 +99,12 @@ def _automatic(scope: Scope) -> dict[Key, Grade]:
     qs = Job.objects.filter(kind=Job.EVALUATION, submission__assignment__course=scope.course)
     if scope.assignment_ids is not None:
         qs = qs.filter(submission__assignment_id__in=scope.assignment_ids)
-    if scope.student_ids is not None:
-        qs = qs.filter(submission__author_id__in=scope.student_ids)
+    if scope.student_ids is not None:  # their own submissions, and their teams' shared ones
+        shared = SharedSubmission.objects.filter(user_id__in=scope.student_ids)
+        qs = qs.filter(
+            Q(submission__author_id__in=scope.student_ids)
+            | Q(submission_id__in=shared.values("submission_id"))
+        )
     rows = qs.order_by("id").values_list(
         "submission_id", "submission__author_id", "submission__assignment_id",
         "submission__created_at", "state", "points",
@@ -110,6 +117,7 @@ def _automatic(scope: Scope) -> dict[Key, Grade]:
         for submission_id, (author_id, assignment_id, created_at, state, points) in latest.items()
         if state == Job.DONE and points is not None
     ]
+    evaluated = _credited(scope, evaluated)
     if not evaluated:
         return {}
     assignments = {a.id: a for a in Assignment.objects.filter(id__in={row[2] for row in evaluated})}
@@ -136,6 +144,25 @@ def _automatic(scope: Scope) -> dict[Key, Grade]:
         ):
             grades[key] = grade
     return grades
+
+
+def _credited(scope: Scope, evaluated: list[Evaluated]) -> list[Evaluated]:
+    """A team submission counts for each member it was shared with (groups/), as if each had
+    made it: one row per student it counts for (one query)."""
+    shares: dict[int, list[int]] = {}
+    for submission_id, user_id in SharedSubmission.objects.filter(
+        submission_id__in=[row[0] for row in evaluated]
+    ).values_list("submission_id", "user_id"):
+        shares.setdefault(submission_id, []).append(user_id)
+    if not shares:
+        return evaluated
+    wanted = scope.student_ids
+    return [
+        (submission_id, student_id, assignment_id, created_at, points)
+        for submission_id, author_id, assignment_id, created_at, points in evaluated
+        for student_id in (author_id, *shares.get(submission_id, ()))
+        if wanted is None or student_id in wanted
+    ]
 
 
 def _adjust(scope: Scope, grades: dict[Key, Grade]) -> None:

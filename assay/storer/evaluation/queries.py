@@ -6,7 +6,6 @@ import datetime as dt
 import functools
 import threading
 import time
-from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
@@ -97,19 +96,6 @@ def latest_jobs(course: Course, assignment_id: int | None = None) -> dict[int, J
         if job.submission_id is not None:
             latest[job.submission_id] = job
     return latest
-
-
-def best_points(course: Course) -> dict[tuple[int, int], float]:
-    """(author id, assignment id) -> the best points of the author's evaluated submissions."""
-    best: dict[tuple[int, int], float] = defaultdict(float)
-    seen: set[tuple[int, int]] = set()
-    for job in latest_jobs(course).values():
-        if job.state != Job.DONE or job.points is None or job.submission is None:
-            continue
-        key = (job.submission.author_id, job.submission.assignment_id)
-        best[key] = max(best[key], job.points) if key in seen else job.points
-        seen.add(key)
-    return dict(best)
 
 
 def queue_lengths() -> list[dict[str, Any]]:

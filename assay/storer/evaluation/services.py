@@ -436,6 +436,8 @@ def create_submission(
 
     Everything is checked before anything is stored; the files and the rows are written in one
     transaction, and the job reaches the broker only after it commits."""
+    from assay.storer.groups.services import share
+
     version = assignment.current_version
     if version is None:
         raise ServiceError(404, "not_found", "the assignment is not published")
@@ -465,6 +467,7 @@ def create_submission(
             sf = SubmissionFile(submission=submission, name=name, size=len(data))
             sf.file.save(name, ContentFile(data), save=False)
             rawsql.create(sf)
+        share(submission)  # with the author's team, on a team assignment
         if assignment.evaluation == Assignment.IMMEDIATE:
             start_evaluation(submission, submitted_by)
     return submission

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -23,9 +24,9 @@ MAX_NAME = 100
 def course_groups(course: Course) -> list[Group]:
     """The course's groups with their supervisors and members (three queries)."""
     return list(
-        Group.objects.filter(course=course).prefetch_related("supervisors", "members").order_by(
-            "kind", "name", "id"
-        )
+        Group.objects.filter(course=course)
+        .prefetch_related("supervisors", "members")
+        .order_by("kind", "name", "id")
     )
 
 
@@ -94,11 +95,10 @@ def save_group(
         course, usernames(members), Membership.STUDENT, "members", "students"
     )
     if kind == Group.TEAM and students:
-        others = (
-            Group.objects.filter(course=course, kind=Group.TEAM, members__in=students)
-            .exclude(pk=group.pk if group else None)
-            .values_list("members__username", "name")
-        )
+        teams = Group.objects.filter(course=course, kind=Group.TEAM, members__in=students)
+        if group is not None:
+            teams = teams.exclude(pk=group.pk)
+        others = teams.values_list("members__username", "name")
         taken = sorted({(u, g) for u, g in others if u in {s.username for s in students}})
         if taken:
             said = ", ".join(f"{u!r} (in {g!r})" for u, g in taken[:10])

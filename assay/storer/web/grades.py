@@ -9,13 +9,14 @@ import io
 from collections import Counter
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
 
 from assay.storer.courses.models import Assignment, Course, Membership
 from assay.storer.evaluation import lists
 from assay.storer.evaluation.grades import Grade, course_grades
 from assay.storer.evaluation.models import Job
+from assay.storer.groups.models import Group
 
 from .paging import page_of
 from .staff import supervisor_required
@@ -45,21 +46,40 @@ def _published(course: Course) -> list[Assignment]:
     return list(course.assignments.filter(current_version__isnull=False).order_by("id"))
 
 
-def _students(course: Course) -> Any:
-    return (
-        Membership.objects.filter(course=course, role=Membership.STUDENT)
-        .order_by("user__username")
-        .values_list("user_id", "user__username")
-    )
+def _students(course: Course, group: Group | None) -> Any:
+    qs = Membership.objects.filter(course=course, role=Membership.STUDENT)
+    if group is not None:  # one group's members (groups/)
+        qs = qs.filter(user__course_groups=group)
+    return qs.order_by("user__username").values_list("user_id", "user__username")
+
+
+def _group(request: HttpRequest, course: Course) -> Group | None:
+    """The group ``?group=`` chooses (none: every student); another course's is a 404."""
+    chosen = request.GET.get("group", "")
+    if not chosen:
+        return None
+    if not chosen.isdigit():
+        raise Http404("no such group")
+    return get_object_or_404(Group, pk=int(chosen), course=course)
+
+
+def _group_context(request: HttpRequest, course: Course) -> dict[str, Any]:
+    group = _group(request, course)
+    return {
+        "group": group,
+        "groups": list(Group.objects.filter(course=course).order_by("name")),
+        "group_query": f"?group={group.id}" if group else "",
+    }
 
 
 @supervisor_required
 def grades(request: HttpRequest, course: Course) -> HttpResponse:
     """50 students a page, at a fixed number of queries."""
     assignments = _published(course)
-    paged = page_of(request, _students(course))
+    chosen = _group_context(request, course)
+    paged = page_of(request, _students(course, chosen["group"]))
     rows = _rows(course, assignments, list(paged["page"]))
-    context = {"course": course, "assignments": assignments, "rows": rows, **paged}
+    context = {"course": course, "assignments": assignments, "rows": rows, **paged, **chosen}
     return render(request, "web/grades.html", context)
 
 
@@ -68,7 +88,7 @@ def grades_csv(request: HttpRequest, course: Course) -> HttpResponse:
     """Every student: the points of each assignment, and a ``<slug> late`` column saying
     ``late`` where the counted submission was late."""
     assignments = _published(course)
-    rows = _rows(course, assignments, list(_students(course)))
+    rows = _rows(course, assignments, list(_students(course, _group(request, course))))
     buf = io.StringIO()
     writer = csv.writer(buf)
     header = ["student"]
@@ -91,7 +111,11 @@ def stats(request: HttpRequest, course: Course, assignment_slug: str) -> HttpRes
     """Students, not submissions: the distribution of each student's grade, and each test's
     pass rate among the students' counted submissions."""
     a = assignment_or_404(course, assignment_slug, request.user)
-    graded = [g for g in course_grades(course, [a.id]).values() if g.points is not None]
+    chosen = _group_context(request, course)
+    members = (
+        None if chosen["group"] is None else [sid for sid, _ in _students(course, chosen["group"])]
+    )
+    graded = [g for g in course_grades(course, [a.id], members).values() if g.points is not None]
     bins = 10
     histogram = [0] * bins
     for g in graded:
@@ -124,9 +148,13 @@ def stats(request: HttpRequest, course: Course, assignment_slug: str) -> HttpRes
         }  # fmt: skip
         for i, c in enumerate(histogram)
     ]
-    enrolled = Membership.objects.filter(course=course, role=Membership.STUDENT).count()
+    enrolled = (
+        len(members)
+        if members is not None
+        else Membership.objects.filter(course=course, role=Membership.STUDENT).count()
+    )
     context = {
         "course": course, "a": a, "distribution": distribution, "tests": tests,
-        "students": len(graded), "enrolled": enrolled, "counts": a.get_counts_display(),
+        "students": len(graded), "enrolled": enrolled, "counts": a.get_counts_display(), **chosen,
     }  # fmt: skip
     return render(request, "web/stats.html", context)

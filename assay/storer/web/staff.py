@@ -22,6 +22,7 @@ from assay.storer.courses.models import Assignment, AssignmentVersion, Course, M
 from assay.storer.courses.permissions import can_supervise, is_admin
 from assay.storer.evaluation import lists, services
 from assay.storer.evaluation.models import Job, Submission
+from assay.storer.groups.services import in_teams
 
 from .forms import AssignmentSettingsForm, PackageForm, VersionForm
 from .paging import page_of
@@ -103,7 +104,7 @@ def manage_assignment(request: HttpRequest, course: Course, assignment_slug: str
     context = {
         "course": course, "a": a, "form": form, "version_form": VersionForm(), "versions": versions,
         "polling": any(v["state"] == "validating" for v in versions),
-        "batch": request.GET.get("batch"),
+        "batch": request.GET.get("batch"), "in_teams": in_teams(a),
     }  # fmt: skip
     return render(
         request,

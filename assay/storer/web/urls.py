@@ -5,6 +5,7 @@ from assay.storer.authoring.urls import urlpatterns as authoring_urls
 
 from . import administration, code, feedback, grading, join, members, queue, staff, views
 from . import grades as grade_pages
+from . import groups as group_pages
 from . import rules as rules_pages
 
 app_name = "web"
@@ -20,6 +21,14 @@ urlpatterns = [
     path("courses/<slug:slug>/grades/", grade_pages.grades, name="grades"),
     path("courses/<slug:slug>/grades.csv", grade_pages.grades_csv, name="grades_csv"),
     path("courses/<slug:slug>/members/", members.members, name="members"),
+    path("courses/<slug:slug>/groups/", group_pages.groups, name="groups"),
+    path("courses/<slug:slug>/groups/<int:group_id>/", group_pages.group, name="group"),
+    path(
+        "courses/<slug:slug>/groups/<int:group_id>/delete/",
+        group_pages.delete_group,
+        name="delete_group",
+    ),
+    path(f"{A}/manage/teams/", group_pages.teams, name="assignment_teams"),
     path("courses/<slug:slug>/members/<int:user_id>/role/", members.change_role, name="member_role"),
     path("courses/<slug:slug>/members/<int:user_id>/remove/", members.remove_member, name="member_remove"),
     path("courses/<slug:slug>/members/enrolment/", members.enrolment, name="enrolment"),
@@ -31,6 +40,7 @@ urlpatterns = [
     path("manage/users/", administration.users, name="admin_users"),
     path("manage/users/<int:user_id>/active/", administration.user_active, name="admin_user_active"),
     path("manage/users/<int:user_id>/set-password-mail/", administration.user_mail, name="admin_user_mail"),
+    path("courses/<slug:slug>/settings/", rules_pages.course_settings, name="course_settings"),
     path(f"{A}/", views.assignment, name="assignment"),
     path(f"{A}/submissions/", views.submissions_partial, name="submission_rows"),
     path(f"{A}/stats/", grade_pages.stats, name="stats"),
@@ -42,14 +52,6 @@ urlpatterns = [
     path(f"{A}/manage/rubric/<int:item_id>/delete/", grading.rubric_delete, name="rubric_delete"),
     path(f"{A}/manage/grade/", grading.grade_pick, name="grade_pick"),
     path(f"{A}/manage/", staff.manage_assignment, name="manage_assignment"),
-    path(f"{A}/manage/extensions/", rules_pages.extensions_page, name="extensions"),
-    path(
-        f"{A}/manage/extensions/<str:username>/revoke/",
-        rules_pages.revoke_extension,
-        name="revoke_extension",
-    ),
-    path(f"{A}/manage/unpublish/", rules_pages.unpublish, name="unpublish"),
-    path("courses/<slug:slug>/settings/", rules_pages.course_settings, name="course_settings"),
     path(f"{A}/manage/versions/", staff.versions_partial, name="versions"),
     path(f"{A}/manage/upload/", staff.upload_version, name="upload_version"),
     path(
@@ -57,6 +59,13 @@ urlpatterns = [
     ),
     path(f"{A}/manage/reevaluate-all/", staff.reevaluate_all, name="reevaluate_all"),
     path(f"{A}/manage/progress/<str:batch>/", staff.batch_progress, name="batch_progress"),
+    path(f"{A}/manage/extensions/", rules_pages.extensions_page, name="extensions"),
+    path(
+        f"{A}/manage/extensions/<str:username>/revoke/",
+        rules_pages.revoke_extension,
+        name="revoke_extension",
+    ),
+    path(f"{A}/manage/unpublish/", rules_pages.unpublish, name="unpublish"),
     path("submissions/<int:submission_id>/", views.submission, name="submission"),
     path("submissions/<int:submission_id>/body/", views.submission_partial, name="submission_body"),
     path("submissions/<int:submission_id>/evaluate/", views.evaluate, name="evaluate"),

@@ -26,6 +26,8 @@ from assay.storer.evaluation import queries, services
 from assay.storer.evaluation.grades import course_grades
 from assay.storer.evaluation.models import Job, Submission
 from assay.storer.evaluation.visibility import shows_files
+from assay.storer.groups.services import groups_of, may_read, shares_of
+from assay.storer.groups.services import mine as shared_or_own
 
 from .forms import SubmitForm
 from .timezones import use_course_time_zone
@@ -57,7 +59,7 @@ def assignment_or_404(course: Course, slug: str, user: Any) -> Assignment:
 
 def submission_or_404(submission_id: int, user: Any) -> Submission:
     s = queries.submission(submission_id)
-    if s is None or (s.author_id != user.id and not can_supervise(user, s.assignment.course)):
+    if s is None or not (may_read(user, s) or can_supervise(user, s.assignment.course)):
         raise Http404("no such submission")
     use_course_time_zone(s.assignment.course)
     return s
@@ -102,7 +104,13 @@ def course(request: HttpRequest, slug: str) -> HttpResponse:
         }
         for a in qs
     ]
-    context = {"course": c, "rows": rows, "supervisor": supervisor, "now": timezone.now()}
+    context = {
+        "course": c, "rows": rows, "supervisor": supervisor, "now": timezone.now(),
+        "my_groups": [
+            {"g": g, "others": [u.username for u in g.members.all() if u.pk != _user_id(request)]}
+            for g in groups_of(_user_id(request), c)
+        ],
+    }  # fmt: skip
     return render(request, "web/course.html", context)
 
 
@@ -116,7 +124,7 @@ def _students(course: Course) -> list[str]:
 
 def _submission_rows(request: HttpRequest, a: Assignment, supervisor: bool) -> list[dict[str, Any]]:
     """One's submissions; a supervisor's list has the ones they cross-submitted as well."""
-    mine = Q(author_id=_user_id(request))
+    mine = shared_or_own(_user_id(request))
     if supervisor:
         mine |= Q(submitted_by_id=_user_id(request))
     qs = a.submissions.filter(mine).select_related("author", "submitted_by", "assignment__course")
@@ -191,12 +199,13 @@ def submissions_partial(request: HttpRequest, slug: str, assignment_slug: str) -
     """The live list of one's submissions (htmx)."""
     c = course_or_404(slug, request.user)
     a = assignment_or_404(c, assignment_slug, request.user)
-    rows = _submission_rows(request, a, can_supervise(request.user, c))
-    return render(
-        request,
-        "web/partials/submission_rows.html",
-        {"course": c, "a": a, "rows": rows, "polling": any(r["status"] not in FINAL for r in rows)},
-    )
+    supervisor = can_supervise(request.user, c)
+    rows = _submission_rows(request, a, supervisor)
+    context = {
+        "course": c, "a": a, "rows": rows, "supervisor": supervisor,
+        "polling": any(r["status"] not in FINAL for r in rows),
+    }  # fmt: skip
+    return render(request, "web/partials/submission_rows.html", context)
 
 
 JUDGED = ("WA", "PA")  # the verdicts of an output that was compared with the expected one
@@ -259,7 +268,8 @@ def _details(s: Submission, doc: dict[str, Any], job: Job | None, user: Any) -> 
 @login_required
 def submission(request: HttpRequest, submission_id: int) -> HttpResponse:
     s = submission_or_404(submission_id, request.user)
-    return render(request, "web/submission.html", _submission_context(request, s))
+    context = {**_submission_context(request, s), "shared_with": shares_of(s.id)}
+    return render(request, "web/submission.html", context)
 
 
 LONG_POLL_S = 20.0  # how long the page's poll waits for a change before a 204
