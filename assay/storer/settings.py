@@ -198,7 +198,10 @@ AUTHENTICATION_BACKENDS = [
 SESSION_ENGINE = "assay.storer.accounts.sessions"
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as axes requires
 # a course's pages in its time zone (web/timezones.py); each request starts in TIME_ZONE
-MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "assay.storer.web.timezones.TimeZoneMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("axes.middleware.AxesMiddleware"),
+    "assay.storer.web.timezones.TimeZoneMiddleware",
+)
 AXES_HANDLER = "assay.storer.security.LoginLimits"
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own, not the pair
 AXES_FAILURE_LIMIT = env_int("ASSAY_LOGIN_FAILURE_LIMIT", 5)

@@ -267,7 +267,9 @@ def graded_students(cast, n: int) -> None:
             )
 
 
-@pytest.mark.parametrize("page", ["/courses/prog1/grades/", "/courses/prog1/assignments/sum/stats/"])
+@pytest.mark.parametrize(
+    "page", ["/courses/prog1/grades/", "/courses/prog1/assignments/sum/stats/"]
+)
 def test_the_grades_and_statistics_cost_the_same_for_5_and_40_graded_students(cast, page):
     web = login(cast, "teacher")
     few, many = grow(
@@ -284,4 +286,4 @@ def test_the_grades_come_in_pages_of_students(cast):
     assert "page 2 of 2" in second and 'href="?page=1"' in second
     marked = 'class="late" title='  # a cell's marker (the caption explains it once)
     assert first.count(marked) + second.count(marked) == 30  # those without an extension
-    assert first.count("<th scope=\"row\">") == 50
+    assert first.count('<th scope="row">') == 50

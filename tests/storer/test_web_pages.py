@@ -235,7 +235,11 @@ def test_members_are_added_by_username_and_by_a_roster_csv(cast):
     c.post("/courses/prog1/members/", {"add-username": "dave", "add-role": "student"})
     preview = c.post(
         "/courses/prog1/members/import/",
-        {"roster": SimpleUploadedFile("m.csv", b"username,email,role\nerin,erin@ex.org,supervisor\n")},
+        {
+            "roster": SimpleUploadedFile(
+                "m.csv", b"username,email,role\nerin,erin@ex.org,supervisor\n"
+            )
+        },
     ).content.decode()
     data = re.search(r'name="data" value="([^"]+)"', preview)
     assert data is not None, preview

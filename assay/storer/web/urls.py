@@ -29,17 +29,33 @@ urlpatterns = [
         name="delete_group",
     ),
     path(f"{A}/manage/teams/", group_pages.teams, name="assignment_teams"),
-    path("courses/<slug:slug>/members/<int:user_id>/role/", members.change_role, name="member_role"),
-    path("courses/<slug:slug>/members/<int:user_id>/remove/", members.remove_member, name="member_remove"),
+    path(
+        "courses/<slug:slug>/members/<int:user_id>/role/", members.change_role, name="member_role"
+    ),
+    path(
+        "courses/<slug:slug>/members/<int:user_id>/remove/",
+        members.remove_member,
+        name="member_remove",
+    ),
     path("courses/<slug:slug>/members/enrolment/", members.enrolment, name="enrolment"),
     path("courses/<slug:slug>/members/import/", members.import_roster, name="import_roster"),
     path("join/", join.join, name="join"),
     path("join/<str:key>/", join.join_key, name="join_key"),
-    path("account/set-password/<uidb64>/<token>/", join.SetPasswordView.as_view(), name="set_password"),
+    path(
+        "account/set-password/<uidb64>/<token>/",
+        join.SetPasswordView.as_view(),
+        name="set_password",
+    ),
     path("manage/courses/", administration.courses, name="admin_courses"),
     path("manage/users/", administration.users, name="admin_users"),
-    path("manage/users/<int:user_id>/active/", administration.user_active, name="admin_user_active"),
-    path("manage/users/<int:user_id>/set-password-mail/", administration.user_mail, name="admin_user_mail"),
+    path(
+        "manage/users/<int:user_id>/active/", administration.user_active, name="admin_user_active"
+    ),
+    path(
+        "manage/users/<int:user_id>/set-password-mail/",
+        administration.user_mail,
+        name="admin_user_mail",
+    ),
     path("courses/<slug:slug>/settings/", rules_pages.course_settings, name="course_settings"),
     path(f"{A}/", views.assignment, name="assignment"),
     path(f"{A}/submissions/", views.submissions_partial, name="submission_rows"),
