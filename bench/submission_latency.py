@@ -129,9 +129,8 @@ def main() -> None:
     print(f"{'step':<40} {'median':>10}")
     for key, label in [
         ("queue_s", "queue (POST committed -> claimed)"),
-        ("tester_claim_s", "  tester: claim request -> answer"),
-        ("bundle_s", "bundle download (claimed -> bundle sent)"),
-        ("tester_download_s", "  tester: bundle request -> received"),
+        ("tester_claim_s", "  tester: claim request -> bundle received"),
+        ("bundle_s", "bundle (claimed -> bundle sent)"),
         ("evaluation_s", "evaluation (bundle sent -> result up)"),
         ("tester_unpack_s", "  tester: unpack the bundle"),
         ("tester_build_s", "  tester: build (python3 compile)"),

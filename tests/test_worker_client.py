@@ -1,5 +1,6 @@
 """The tester's HTTP client is per process (Celery's prefork children fork from the tester);
-its heartbeats carry a job's progress, at most every PROGRESS_S."""
+its heartbeats carry a job's progress, at most every PROGRESS_S, the first after PROGRESS_S (a
+shorter job sends none)."""
 
 import itertools
 import os
@@ -38,7 +39,9 @@ def test_progress_rides_the_heartbeat_at_most_twice_a_second(monkeypatch):
     monkeypatch.setattr(worker, "HEARTBEAT_S", 60.0)
     with worker.beating(7, attempt=2) as report:
         report(0, 20)
-        time.sleep(0.1)  # the first report goes at once
+        time.sleep(worker.PROGRESS_S / 2)
+        assert storer.beats == []  # nothing while the job is young
+        time.sleep(worker.PROGRESS_S / 2 + 0.1)  # then the first report goes
         assert storer.beats[0][2] == [{"job": 7, "attempt": 2, "tests_done": 0, "tests_total": 20}]
         started = time.monotonic()
         for done in range(1, 21):  # 20 tests in 1.2 s
@@ -59,5 +62,16 @@ def test_without_progress_the_heartbeat_keeps_its_pace(monkeypatch):
     monkeypatch.setattr(worker, "client", lambda: storer)
     monkeypatch.setattr(worker, "HEARTBEAT_S", 0.2)
     with worker.beating(7):
-        time.sleep(0.5)
+        time.sleep(worker.PROGRESS_S + 0.5)
     assert 1 <= len(storer.beats) <= 3 and all(p is None for _, _, p in storer.beats)
+
+
+def test_a_short_job_sends_no_heartbeat(monkeypatch):
+    storer = Recorder()
+    monkeypatch.setattr(worker, "client", lambda: storer)
+    with worker.beating(7) as report:
+        for done in range(1, 5):
+            report(done, 4)
+        time.sleep(worker.PROGRESS_S / 3)
+    time.sleep(worker.PROGRESS_S)
+    assert storer.beats == []

@@ -93,6 +93,15 @@ class StorerClient:
             return None  # already taken, finished or given up: drop the message
         return self._check(r).json()
 
+    def claim_bundle(self, job_id: int, attempt: int) -> bytes | None:
+        """Claim the job and receive its bundle in one request; None: already taken."""
+        r = self._send(
+            "POST", f"/jobs/{job_id}/claim", json={"attempt": attempt, "bundle": True}
+        )
+        if r.status_code == 409:
+            return None
+        return self._check(r).content
+
     def bundle(self, job_id: int, attempt: int) -> bytes:
         return self._check(
             self._send("GET", f"/jobs/{job_id}/bundle", params={"attempt": attempt})
@@ -162,7 +171,8 @@ ProgressReport = Callable[[int, int], None]  # (tests done, tests in all)
 def beating(job_id: int, attempt: int = 1) -> Iterator[ProgressReport]:
     """Send the job's heartbeat every few seconds while the block runs. The block reports its
     progress through the function it gets; the heartbeat carries it to the storer at once, but
-    at most every PROGRESS_S (the evaluation never waits for the storer)."""
+    at most every PROGRESS_S and not before the job has run that long (the claim told the
+    storer it runs; the evaluation never waits for the storer)."""
     stop, moved = threading.Event(), threading.Event()
     latest: dict[str, int] = {}
 
@@ -172,6 +182,9 @@ def beating(job_id: int, attempt: int = 1) -> Iterator[ProgressReport]:
 
     def loop() -> None:
         sent: dict[str, int] = {}
+        # a job done within PROGRESS_S needs no progress shown: its result is the next news
+        if stop.wait(PROGRESS_S):
+            return
         while True:
             moved.wait(HEARTBEAT_S)
             if stop.is_set():
@@ -196,19 +209,20 @@ def beating(job_id: int, attempt: int = 1) -> Iterator[ProgressReport]:
 
 
 def _run_claimed(job_id: int, attempt: int, work_prefix: str, body: Any) -> str:
-    """Claim the job, then run ``body(client, work_dir, steps, report)`` with heartbeats going
-    (steps: the tester's timings so far, in seconds; report: the evaluation's progress, for the
-    heartbeats). A job given up meanwhile (409 from the storer, at the claim or later) is
+    """Claim the job and receive its bundle (one request), then run ``body(client, work_dir,
+    steps, report, bundle)`` with heartbeats going (steps: the tester's timings so far, in
+    seconds; report: the evaluation's progress, for the heartbeats). A job given up meanwhile (409 from the storer, at the claim or later) is
     dropped as "stale"."""
     c = client()
     started = time.monotonic()
-    if c.claim(job_id, attempt) is None:
+    bundle = c.claim_bundle(job_id, attempt)
+    if bundle is None:
         return "stale"
-    steps = {"claim_s": round(time.monotonic() - started, 4)}
+    steps = {"claim_s": round(time.monotonic() - started, 4)}  # the bundle's download included
     work = scratch_dir(f"{work_prefix}-{job_id}-")
     try:
         with beating(job_id, attempt) as report:
-            return body(c, work, steps, report)
+            return body(c, work, steps, report, bundle)
     except StorerRefused as e:
         if e.status == 409:
             return "stale"  # given up meanwhile: another attempt owns it now
@@ -223,14 +237,12 @@ def run_evaluation(job_id: int, attempt: int) -> str:
     from assay.tester.executor import Executor
 
     def evaluate(
-        c: StorerClient, work: Path, steps: dict[str, float], report: ProgressReport
+        c: StorerClient, work: Path, steps: dict[str, float], report: ProgressReport, bundle: bytes
     ) -> str:
         started = time.monotonic()
-        bundle = c.bundle(job_id, attempt)
-        steps["download_s"] = round(time.monotonic() - started, 4)
         try:
             opened = open_bundle(bundle, work / "bundle")
-            steps["unpack_s"] = round(time.monotonic() - started - steps["download_s"], 4)
+            steps["unpack_s"] = round(time.monotonic() - started, 4)
         except BundleError as e:
             c.fail(job_id, attempt, str(e), retry=False)
             return "failed"
@@ -262,9 +274,11 @@ def run_validation(job_id: int, attempt: int) -> str:
     from assay.check import check_package
     from assay.package import PackageError, open_package
 
-    def validate(c: StorerClient, work: Path, steps: dict[str, float], _: ProgressReport) -> str:
+    def validate(
+        c: StorerClient, work: Path, steps: dict[str, float], _: ProgressReport, bundle: bytes
+    ) -> str:
         package = work / "package.zip"
-        package.write_bytes(c.bundle(job_id, attempt))
+        package.write_bytes(bundle)
         try:
             with open_package(package) as assignment:
                 report = check_package(assignment, get_host()).to_dict()

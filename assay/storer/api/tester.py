@@ -8,6 +8,7 @@ from ninja import Field, File, Router, Schema
 from ninja.files import UploadedFile
 
 from assay.storer.evaluation import progress, services
+from assay.storer.evaluation.models import Job
 
 from .auth import TESTER_AUTH
 from .schemas import BodyCount, BodyId, Count, Id, errors
@@ -17,6 +18,9 @@ router = Router(auth=TESTER_AUTH, tags=["tester"])
 
 class ClaimIn(Schema):
     attempt: BodyCount
+    bundle: bool = Field(
+        False, strict=True, description="answer with the job's bundle (a zip), as GET …/bundle"
+    )
 
 
 class FailIn(Schema):
@@ -66,7 +70,13 @@ def heartbeat(request, body: HeartbeatIn):
     summary="Take a job announced by the broker",
 )
 def claim(request, job_id: Id, body: ClaimIn):
+    """With ``bundle``, the answer is the bundle itself (a tester's one request per job before
+    its result), its kind in the ``X-Assay-Job-Kind`` header."""
     job = services.claim(job_id, body.attempt, request.auth)
+    if body.bundle:
+        response = _bundle_response(services.held_job(job.id, job.attempt, request.auth))
+        response["X-Assay-Job-Kind"] = job.kind
+        return response
     return {"job": job.id, "attempt": job.attempt, "kind": job.kind}
 
 
@@ -84,9 +94,11 @@ def claim(request, job_id: Id, body: ClaimIn):
     summary="Download the job bundle (or, to validate, the package)",
 )
 def bundle(request, job_id: Id, attempt: Count):
-    job = services.held_job(job_id, attempt, request.auth)
-    data = services.job_bundle(job)
-    response = HttpResponse(data, content_type="application/zip")
+    return _bundle_response(services.held_job(job_id, attempt, request.auth))
+
+
+def _bundle_response(job: Job) -> HttpResponse:
+    response = HttpResponse(services.job_bundle(job), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="job-{job.id}-{job.attempt}.zip"'
     return response
 
