@@ -152,3 +152,26 @@ def test_errors_name_the_field_in_the_apis_error_shape(cast):
     assert r.status_code == 400 and r.json()["error"]["field"] == "tests_zip"
     r = put(api, D(cast) + "/statement", {"statement": "a\u0000b"})
     assert r.status_code == 400
+
+
+def test_group_points_through_the_api(cast):
+    api = cast.api("teacher")
+    r = api.post(
+        "/courses/prog1/drafts", json={"slug": "tri", "title": "Tri", "template": "groups"}
+    )
+    a = Assignment.objects.get(slug="tri")
+    base = f"/assignments/{a.id}/draft"
+    r = put(
+        api,
+        f"{base}/groups",
+        {"groups": [{"name": "hard", "points": 16, "scoring": "proportional"}]},
+    )
+    assert r.status_code == 200
+    assert [(g["name"], g["points"], g["scoring"]) for g in r.json()["groups"]] == [
+        ("easy", 4, "proportional"), ("hard", 16, "proportional"),
+    ]  # fmt: skip
+    r = put(api, f"{base}/groups", {"groups": [{"name": "medium", "points": 1}]})
+    assert r.status_code == 404 and r.json()["error"]["field"] == "groups.0.name"
+    assert (
+        put(cast.api("alice"), f"{base}/groups", {"groups": []}).status_code == 404
+    )  # unpublished

@@ -270,3 +270,25 @@ def test_a_solution_path_too_long_to_store_is_refused_by_name(draft):
             draft, "accepted", {"a" * 190 + ".c": b"", "b.c": b""}, folder="f" * 100
         )
     assert e.value.field == "file" and "longer than 300" in e.value.message
+
+
+def test_group_points_and_scoring_are_edited_and_checked(cast, tmp_path):
+    d = drafts.create_assignment(cast.prog1, "g", "groups", cast.users["teacher"])
+    drafts.save_groups(
+        d, [{"name": "easy", "points": 5, "scoring": "all"}, {"name": "hard", "points": 15}]
+    )
+    meaning = zip_meaning(drafts.package_zip(d), tmp_path)
+    assert meaning["groups"][0][:3] == ("easy", 5, "all") and meaning["groups"][1][:3] == (
+        "hard",
+        15,
+        "all",
+    )
+    assert meaning["points"] == 20
+    for change, field in (
+        ({"name": "easy", "points": -1}, "groups.0.points"),
+        ({"name": "easy", "scoring": "some"}, "groups.0.scoring"),
+        ({"name": "nope", "points": 1}, "groups.0.name"),
+    ):
+        with pytest.raises(ServiceError) as e:
+            drafts.save_groups(d, [change])
+        assert e.value.field == field

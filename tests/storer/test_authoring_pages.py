@@ -229,3 +229,29 @@ def test_the_lists_cost_the_same_queries_for_5_and_40_rows(cast, editing, page):
         drafts.put_solution(editing, "accepted", {f"s{i}.c": b""})
     assert len(drafts.tests_of(editing)[0]) == 40
     assert cost() == few
+
+
+def test_a_supervisor_changes_the_groups_points_in_the_page(cast):
+    teacher = login(cast, "teacher")
+    teacher.post(
+        "/courses/prog1/new-assignment/editor/",
+        {"slug": "tri", "title": "Tri", "template": "groups"},
+    )
+    base = "/courses/prog1/assignments/tri/edit"
+    page = teacher.get(f"{base}/settings/").content.decode()
+    assert "Points of group easy" in page and "The tests whose names match e*." in page
+    data = {
+        "groups-points_0": "3",
+        "groups-scoring_0": "all",
+        "groups-points_1": "-2",
+        "groups-scoring_1": "all",
+    }
+    r = teacher.post(f"{base}/settings/", data)
+    assert r.status_code == 400 and "greater than or equal to 0" in r.content.decode()
+    data["groups-points_1"] = "7"
+    assert teacher.post(f"{base}/settings/", data).status_code == 302
+    d = Draft.objects.get(assignment__slug="tri")
+    assert [(g["points"], g["scoring"]) for g in drafts.settings_of(d)["groups"]] == [
+        (3, "all"),
+        (7, "all"),
+    ]

@@ -84,6 +84,16 @@ class SettingsIn(Schema):
     output_kib: int | None = None
 
 
+class GroupIn(Schema):
+    name: str = Field(..., max_length=200)
+    points: float | None = Field(None, ge=0, le=1e9, allow_inf_nan=False)
+    scoring: Literal["proportional", "all"] | None = None
+
+
+class GroupsIn(Schema):
+    groups: list[GroupIn] = Field(..., max_length=100)
+
+
 class JudgeIn(Schema):
     type: str = Field(..., description=", ".join(drafts.JUDGE_TYPES))
     abs_tol: float | None = Field(None, ge=0, allow_inf_nan=False)
@@ -170,6 +180,13 @@ def get_settings(request, assignment_id: Id):
 def put_settings(request, assignment_id: Id, body: SettingsIn):
     d = _draft(assignment_id, request.auth)
     drafts.save_settings(d, {k: getattr(body, k) for k in body.model_fields_set})
+    return drafts.settings_of(d)
+
+
+@router.put(f"{D}/groups", response={200: dict, **errors(400, 401, 403, 404)}, summary="Change the points and scoring of the package's test groups")  # fmt: skip
+def put_groups(request, assignment_id: Id, body: GroupsIn):
+    d = _draft(assignment_id, request.auth)
+    drafts.save_groups(d, [g.model_dump() for g in body.groups])
     return drafts.settings_of(d)
 
 

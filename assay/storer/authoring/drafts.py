@@ -301,6 +301,26 @@ def save_settings(draft: Draft, values: dict[str, Any]) -> None:
         raise
 
 
+def save_groups(draft: Draft, changes: list[dict[str, Any]]) -> None:
+    """Change the points and scoring of the package's test groups (by name); which tests a
+    group holds stays as the package says (its name patterns)."""
+    doc = spec_doc(draft)
+    groups = [dict(g) for g in doc.get("groups") or []]
+    by_name = {g.get("name"): g for g in groups}
+    for i, change in enumerate(changes):
+        name = change.get("name")
+        if name not in by_name:
+            raise refuse(
+                f"no test group named {str(name)[:80]!r}", f"groups.{i}.name", 404, "not_found"
+            )
+        group = by_name[name]
+        for key in ("points", "scoring"):
+            if change.get(key) is not None:
+                group[key] = change[key]
+    doc["groups"] = groups
+    save_spec(draft, doc)
+
+
 # -- the judge ------------------------------------------------------------------------------
 
 

@@ -171,3 +171,36 @@ class BuildForm(forms.Form):
     publish = forms.BooleanField(
         required=False, initial=True, label="Publish as soon as the reference solutions pass"
     )
+
+
+class GroupsForm(forms.Form):
+    """The points and scoring of each of the package's test groups."""
+
+    SCORING = [("proportional", "proportional: each passed test counts"), ("all", "all or nothing")]
+
+    def __init__(self, *args: Any, groups: list[dict[str, Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.groups = groups
+        for i, g in enumerate(groups):
+            self.fields[f"points_{i}"] = forms.FloatField(
+                min_value=0, label=f"Points of group {g['name']}", initial=g["points"],
+                help_text=f"The tests whose names match {', '.join(g['tests'])}.",
+            )  # fmt: skip
+            self.fields[f"scoring_{i}"] = forms.ChoiceField(
+                choices=self.SCORING, label=f"Scoring of group {g['name']}", initial=g["scoring"]
+            )
+
+    def changes(self) -> list[dict[str, Any]]:
+        data = self.cleaned_data
+        return [
+            {"name": g["name"], "points": data[f"points_{i}"], "scoring": data[f"scoring_{i}"]}
+            for i, g in enumerate(self.groups)
+        ]
+
+    def aliases(self) -> dict[str, str]:
+        """The drafts' field names (``groups.0.points``) to this form's."""
+        return {
+            f"groups.{i}.{key}": f"{key}_{i}"
+            for i in range(len(self.groups))
+            for key in ("points", "scoring")
+        }

@@ -32,6 +32,7 @@ from assay.storer.web.views import _bound, assignment_or_404
 from . import drafts
 from .forms import (
     BuildForm,
+    GroupsForm,
     JudgeForm,
     NewForm,
     SettingsForm,
@@ -199,12 +200,23 @@ def settings_page(
 ) -> HttpResponse:
     current = drafts.settings_of(draft)
     groups = current.pop("groups")
+    posted = request.method == "POST"
+    posted_groups = posted and "groups-points_0" in request.POST
     form = SettingsForm(
-        *_bound(request)[:1], groups=bool(groups),
+        request.POST if posted and not posted_groups else None, groups=bool(groups),
         initial={**current, "runtime": current["runtime"] or "",
                  "points": sum(g["points"] for g in groups) if groups else current["points"]},
     )  # fmt: skip
-    if request.method == "POST" and form.is_valid():
+    group_form = GroupsForm(request.POST if posted_groups else None, groups=groups, prefix="groups")
+    if posted_groups and group_form.is_valid():
+        try:
+            drafts.save_groups(draft, group_form.changes())
+        except ServiceError as e:
+            show_error(group_form, e, group_form.aliases())
+        else:
+            messages.success(request, "Test groups saved.")
+            return redirect(_url("authoring_settings", a))
+    elif posted and not posted_groups and form.is_valid():
         values = {k: v for k, v in form.cleaned_data.items() if not (k == "points" and groups)}
         try:
             drafts.save_settings(draft, values)
@@ -213,8 +225,9 @@ def settings_page(
         else:
             messages.success(request, "Settings saved.")
             return redirect(_url("authoring_settings", a))
+    bad = bool(form.errors or group_form.errors)
     return page(request, "authoring/settings.html", "settings", a, draft, form=form, groups=groups,
-                status=400 if form.errors else 200)  # fmt: skip
+                group_form=group_form, status=400 if bad else 200)  # fmt: skip
 
 
 def _content(form: TestForm, key: str, editable: bool) -> bytes | None:
