@@ -54,6 +54,8 @@ def test_the_queue_page_shows_queued_running_finished_and_failed_jobs(cast):
 
 def test_the_live_part_is_a_204_until_a_job_changes_state(cast):
     alice = cast.users["alice"]
+    failed = services.create_submission(cast.sum, alice, alice, {"sum.c": SUM_OK}).jobs.get()
+    Job.objects.filter(pk=failed.pk).update(state=Job.FAILED, error="lost")  # a form: a CSRF token
     job = services.create_submission(cast.sum, alice, alice, {"sum.c": SUM_OK}).jobs.get()
     admin = login(cast, "admin")
     since = _digest(admin.get("/manage/queue/").content.decode())

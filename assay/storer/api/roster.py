@@ -287,7 +287,7 @@ def import_roster(
 
 @router.post(
     "/join",
-    response={200: dict, **errors(400, 401, 404, 409)},
+    response={200: dict, **errors(400, 401, 403, 404, 409)},
     summary="Join a course as a student with its key",
 )
 def join(request, body: JoinIn):
