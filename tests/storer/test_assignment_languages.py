@@ -114,3 +114,14 @@ def test_a_language_the_testers_do_not_run_or_that_does_not_fit_the_files_is_ref
     r = web.post(PAGE, {"language": "c", "files": [SimpleUploadedFile("solve.py", DISTANCE_PY)]})
     assert r.status_code == 400 and "no C (gcc, C17) source among solve.py" in r.content.decode()
     assert not Submission.objects.filter(assignment=distance).exists()
+
+
+def test_the_forms_guesses_are_the_servers_choices():
+    from assay.runtimes import get_runtime
+    from assay.storer.languages import guesses
+
+    runtimes = [get_runtime(n) for n in ("c", "cpp", "python3", "pypy3", "perl", "prolog")]
+    found = guesses(runtimes)
+    assert found[".py"] == "python3"  # shared with pypy3: the core one, as detect_runtime
+    assert found[".pl"] == "prolog"  # Perl leaves .pl undetected
+    assert (found[".c"], found[".cpp"], found[".C"]) == ("c", "cpp", "cpp")
