@@ -162,13 +162,19 @@ def test_a_refused_account_names_the_field(cast, data, field, message):
 
 
 def test_a_deactivated_account_can_neither_log_in_nor_use_its_token(cast):
+    from django.test import Client
+
     admin = login(cast, "admin")
     alice = cast.users["alice"]
+    session = Client()
+    assert session.post("/login/", {"username": "alice", "password": "pw"}).status_code == 302
     assert cast.api("alice").get("/me").status_code == 200
     admin.post(f"/manage/users/{alice.pk}/active/", {"active": "no"})
     alice.refresh_from_db()
     assert not alice.is_active
     assert cast.api("alice").get("/me").status_code == 401
+    assert session.get("/").status_code == 302  # her session ended
+    assert Client().post("/login/", {"username": "alice", "password": "pw"}).status_code == 200
     assert "deactivated" in admin.get("/manage/users/?q=alice").content.decode()
     # and nobody deactivates themself
     me = cast.users["admin"]
