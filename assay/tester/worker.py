@@ -95,9 +95,7 @@ class StorerClient:
 
     def claim_bundle(self, job_id: int, attempt: int) -> bytes | None:
         """Claim the job and receive its bundle in one request; None: already taken."""
-        r = self._send(
-            "POST", f"/jobs/{job_id}/claim", json={"attempt": attempt, "bundle": True}
-        )
+        r = self._send("POST", f"/jobs/{job_id}/claim", json={"attempt": attempt, "bundle": True})
         if r.status_code == 409:
             return None
         return self._check(r).content

@@ -113,17 +113,13 @@ def test_a_student_sees_hidden_tests_verdicts_only(cast, job, tmp_path):
 
 
 def test_a_claim_can_bring_the_bundle_in_the_same_answer(cast, job, tmp_path):
-    r = cast.api("tester").post(
-        f"/tester/jobs/{job.id}/claim", json={"attempt": 1, "bundle": True}
-    )
+    r = cast.api("tester").post(f"/tester/jobs/{job.id}/claim", json={"attempt": 1, "bundle": True})
     assert r.status_code == 200 and r["Content-Type"] == "application/zip"
     assert r["X-Assay-Job-Kind"] == "evaluation"
     assert r.content == fetch(cast, job).content  # the bundle GET …/bundle serves
     assert upload(cast, job, evaluate(r.content, tmp_path)).json()["state"] == "done"
     # a second claim gets no bundle, only the refusal
-    r = cast.api("tester").post(
-        f"/tester/jobs/{job.id}/claim", json={"attempt": 1, "bundle": True}
-    )
+    r = cast.api("tester").post(f"/tester/jobs/{job.id}/claim", json={"attempt": 1, "bundle": True})
     assert r.status_code == 409 and r.json()["error"]["code"] == "stale"
 
 

@@ -59,7 +59,7 @@ def _group(slug: str, group_id: int, user: Any) -> Group:
 
 @router.get(
     "/courses/{slug}/groups",
-    response={200: list[dict], **errors(401, 404)},
+    response={200: list[dict], **errors(400, 401, 404)},
     summary="A course's groups (a student: the ones they are in)",
 )
 def list_groups(request, slug: str):
@@ -84,7 +84,7 @@ def create_group(request, slug: str, body: GroupIn):
 
 @router.get(
     "/courses/{slug}/groups/{group_id}",
-    response={200: dict, **errors(401, 403, 404)},
+    response={200: dict, **errors(400, 401, 403, 404)},
     summary="One group (supervisors)",
 )
 def group_detail(request, slug: str, group_id: Id):
@@ -105,7 +105,7 @@ def update_group(request, slug: str, group_id: Id, patch: GroupPatch):
 
 @router.delete(
     "/courses/{slug}/groups/{group_id}",
-    response={204: None, **errors(401, 403, 404)},
+    response={204: None, **errors(400, 401, 403, 404)},
     summary="Delete a group (the submissions its team shared stay shared)",
 )
 def delete_group(request, slug: str, group_id: Id):

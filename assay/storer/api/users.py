@@ -269,7 +269,7 @@ def get_assignment(assignment_id: int, user: Any) -> Assignment:
 
 def get_submission(submission_id: int, user: Any) -> Submission:
     s = queries.submission(submission_id)
-    if s is None or not (may_read(user, s) or can_supervise(user, s.assignment.course)):
+    if s is None or not may_read(user, s):
         raise not_found(f"submission {submission_id}")
     return s
 

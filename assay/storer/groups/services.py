@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from assay.storer.courses.models import Assignment, Course, Membership
+from assay.storer.courses.permissions import can_supervise
 from assay.storer.evaluation.models import Submission
 from assay.storer.evaluation.services import ServiceError
 
@@ -136,18 +137,24 @@ def set_in_teams(assignment: Assignment, enabled: bool) -> None:
 
 
 def share(submission: Submission) -> list[int]:
-    """Share a new submission of a team assignment with its author's team (in the caller's
-    transaction): the ids of the members it is shared with."""
-    if not in_teams(submission.assignment):
-        return []
-    team = team_of(submission.author_id, submission.assignment.course_id)
-    if team is None:
-        return []
-    others = [u.pk for u in team.members.all() if u.pk != submission.author_id]
-    SharedSubmission.objects.bulk_create(
-        SharedSubmission(submission=submission, user_id=uid, group=team) for uid in others
+    """Share a new submission with its author's team if the assignment is evaluated in teams
+    (in the caller's transaction; one query when there is nothing to share): the ids of the
+    members it is shared with."""
+    Member = Group.members.through
+    rows = list(
+        Member.objects.filter(
+            group__course_id=submission.assignment.course_id,
+            group__kind=Group.TEAM,
+            group__members__id=submission.author_id,
+            group__course__assignments__teams__assignment_id=submission.assignment_id,
+        )
+        .exclude(user_id=submission.author_id)
+        .values_list("group_id", "user_id")
     )
-    return others
+    SharedSubmission.objects.bulk_create(
+        SharedSubmission(submission=submission, user_id=uid, group_id=gid) for gid, uid in rows
+    )
+    return [uid for _, uid in rows]
 
 
 def shares_of(submission_id: int) -> list[Any]:
@@ -157,10 +164,11 @@ def shares_of(submission_id: int) -> list[Any]:
 
 
 def may_read(user: Any, submission: Submission) -> bool:
-    """Its author and the team members it was shared with (the staff are checked elsewhere)."""
+    """Its author, the course's staff, and the team members it was shared with, asked in this
+    order: the author's poll costs no query, the staff's the role the request already knows."""
     if not user or not user.is_authenticated:
         return False
-    if submission.author_id == user.pk:
+    if submission.author_id == user.pk or can_supervise(user, submission.assignment.course):
         return True
     return SharedSubmission.objects.filter(submission_id=submission.pk, user_id=user.pk).exists()
 

@@ -59,7 +59,7 @@ def assignment_or_404(course: Course, slug: str, user: Any) -> Assignment:
 
 def submission_or_404(submission_id: int, user: Any) -> Submission:
     s = queries.submission(submission_id)
-    if s is None or not (may_read(user, s) or can_supervise(user, s.assignment.course)):
+    if s is None or not may_read(user, s):
         raise Http404("no such submission")
     use_course_time_zone(s.assignment.course)
     return s
