@@ -2,10 +2,11 @@
 takes with their compiler and build command, the files it expects, and the limits of each test
 run and of an upload. The assignment page and the API's assignment document show the same.
 
-The versions the testers' toolchains have are not known to the storer (a tester verifies its
-runtimes with ``assay runtimes`` but reports only their names): a runtime is described by its
-definition — its title names the compiler and the standard (``C (gcc, C17)``), its build
-command, and the Debian packages it comes from."""
+A runtime is described by its definition — its title names the compiler and the standard
+(``C (gcc, C17)``), its build command, and the Debian packages it comes from — and by the
+versions the testers found: each tester runs the runtime's version command in its sandbox when it
+starts (``assay runtimes``) and reports the first line with its first heartbeat
+(``Tester.runtime_versions``); testers with different toolchains show as several versions."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from assay.storer.request_cache import remember
 
 def runtime_doc(r: Runtime) -> dict[str, Any]:
     return {
+        "versions": reported_versions().get(r.name, []),
         "name": r.name,
         "title": r.title,
         "extensions": list(r.extensions),
@@ -28,6 +30,21 @@ def runtime_doc(r: Runtime) -> dict[str, Any]:
         "debian": list(r.debian),
         "version_command": r.version,
     }
+
+
+def reported_versions() -> dict[str, list[str]]:
+    """runtime -> the versions the testers (not revoked) reported for it; once per request."""
+    return remember(("runtime_versions",), _reported)
+
+
+def _reported() -> dict[str, list[str]]:
+    from assay.storer.evaluation.models import Tester
+
+    found: dict[str, set[str]] = {}
+    for versions in Tester.objects.filter(revoked=False).values_list("runtime_versions", flat=True):
+        for name, version in (versions or {}).items():
+            found.setdefault(name, set()).add(str(version))
+    return {name: sorted(v) for name, v in found.items()}
 
 
 def offered_runtimes() -> list[Runtime]:

@@ -126,11 +126,15 @@ class StorerClient:
         runtimes: list[str] | None = None,
         slots: int | None = None,
         progress: list[dict[str, int]] | None = None,
+        versions: dict[str, str] | None = None,
     ) -> None:
-        """``progress``: per running job, ``{job, attempt, tests_done, tests_total}``."""
+        """``progress``: per running job, ``{job, attempt, tests_done, tests_total}``;
+        ``versions``: per offered runtime, what its version command printed."""
         body: dict[str, Any] = {"jobs": jobs}
         if runtimes is not None:
             body["runtimes"] = runtimes
+        if versions is not None:
+            body["versions"] = versions
         if slots is not None:
             body["slots"] = slots
         if progress:
@@ -338,11 +342,15 @@ def queues_for(pool: str, runtimes: list[str], validate: bool = True) -> list[st
     return queues
 
 
+VERSIONS: dict[str, str] = {}  # runtime -> the first line its version command printed
+
+
 def offered_runtimes(requested: list[str]) -> list[str]:
     """The runtimes this tester offers: those requested (default: all) that work in the sandbox.
 
     A runtime that fails verification is left out with a warning, so its jobs go to testers
-    that have it; if none works the tester cannot start."""
+    that have it; if none works the tester cannot start. The versions the sandbox reported for
+    them go into VERSIONS (the first heartbeat tells the storer)."""
     from assay.runtimes.verify import verify_runtimes
 
     known = all_runtimes()
@@ -355,6 +363,8 @@ def offered_runtimes(requested: list[str]) -> list[str]:
             log.warning("not offering runtime %s: %s", s.name, s.message)
             sys.stderr.write(f"assay worker: not offering runtime {s.name}: {s.message}\n")
     offered = [s.name for s in results if s.ok]
+    VERSIONS.clear()
+    VERSIONS.update({s.name: s.version[:200] for s in results if s.ok and s.version})
     if not offered:
         raise ValueError("no runtime works in the sandbox on this machine (see `assay runtimes`)")
     return offered
@@ -377,7 +387,8 @@ def start_worker(
     get_host()  # fail now, with the reason, if this machine cannot sandbox
     restricted = bool(runtimes)
     runtimes = offered_runtimes(runtimes or [])
-    client().heartbeat([], runtimes=runtimes, slots=slots)  # fail now if the credential is bad
+    # fail now if the credential is bad
+    client().heartbeat([], runtimes=runtimes, slots=slots, versions=VERSIONS)
 
     def idle_beat() -> None:
         while True:

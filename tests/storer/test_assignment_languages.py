@@ -125,3 +125,37 @@ def test_the_forms_guesses_are_the_servers_choices():
     assert found[".py"] == "python3"  # shared with pypy3: the core one, as detect_runtime
     assert found[".pl"] == "prolog"  # Perl leaves .pl undetected
     assert (found[".c"], found[".cpp"], found[".C"]) == ("c", "cpp", "cpp")
+
+
+def test_the_versions_the_testers_report_are_shown(cast, distance):
+    tester = cast.api("tester")
+    gcc = "gcc (Debian 12.2.0-14+deb12u1) 12.2.0"
+    r = tester.post(
+        "/tester/heartbeat", json={"jobs": [], "versions": {"c": gcc, "python3": "Python 3.11.2"}}
+    )
+    assert r.status_code == 200, r.content
+    other = cast.api("tester")
+    other.headers = {"HTTP_AUTHORIZATION": f"Bearer {cast.other_tester_token}"}
+    other.post(
+        "/tester/heartbeat", json={"jobs": [], "versions": {"c": "gcc (Debian 14.2.0-19) 14.2.0"}}
+    )
+    doc = cast.api("alice").get(f"/assignments/{cast.sum.id}").json()
+    assert doc["languages"][0]["versions"] == [gcc, "gcc (Debian 14.2.0-19) 14.2.0"]
+    html = login(cast, "alice").get("/courses/prog1/assignments/sum/").content.decode()
+    assert f'on the testers: <code class="version">{gcc}</code>' in html
+    table = login(cast, "alice").get(PAGE).content.decode()  # several languages: a table
+    assert "<code>Python 3.11.2</code>" in table and "not reported yet" in table  # cpp: no version
+    # a revoked tester's toolchain is no longer what students get
+    evaluation_models.Tester.objects.filter(name="t2").update(revoked=True)
+    assert cast.api("alice").get(f"/assignments/{cast.sum.id}").json()["languages"][0][
+        "versions"
+    ] == [gcc]
+
+
+def test_a_heartbeat_refuses_versions_that_are_not_text(cast):
+    r = cast.api("tester").post("/tester/heartbeat", json={"jobs": [], "versions": {"c": 12}})
+    assert r.status_code == 400
+    r = cast.api("tester").post(
+        "/tester/heartbeat", json={"jobs": [], "versions": {"c": "x" * 201}}
+    )
+    assert r.status_code == 400

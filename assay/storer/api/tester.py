@@ -3,6 +3,8 @@ claim, fetch and report only the jobs dispatched to it."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from django.http import HttpResponse
 from ninja import Field, File, Router, Schema
 from ninja.files import UploadedFile
@@ -40,6 +42,9 @@ class HeartbeatIn(Schema):
     jobs: list[BodyId] = Field([], max_length=10_000)
     runtimes: list[str] | None = Field(None, max_length=1000)
     slots: int | None = Field(None, ge=1, le=10_000, strict=True, description="jobs at once")
+    versions: (
+        dict[Annotated[str, Field(max_length=30)], Annotated[str, Field(max_length=200)]] | None
+    ) = Field(None, max_length=1000, description="per runtime, what its version command printed")
     progress: list[ProgressIn] = Field(
         [], max_length=10_000, description="running jobs' progress: tests done of tests in all"
     )
@@ -52,12 +57,14 @@ class HeartbeatIn(Schema):
 )
 def heartbeat(request, body: HeartbeatIn):
     tester = request.auth
-    if body.runtimes is not None or body.slots is not None:
+    if body.runtimes is not None or body.slots is not None or body.versions is not None:
         if body.runtimes is not None:
             tester.runtimes = body.runtimes
         if body.slots is not None:
             tester.slots = body.slots
-        tester.save(update_fields=["runtimes", "slots"])
+        if body.versions is not None:
+            tester.runtime_versions = body.versions
+        tester.save(update_fields=["runtimes", "slots", "runtime_versions"])
     services.heartbeat(tester, body.jobs)
     for p in body.progress:
         progress.record(tester, p.job, p.attempt, p.tests_done, p.tests_total)

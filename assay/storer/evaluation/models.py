@@ -21,6 +21,8 @@ class Tester(models.Model):
     name = models.CharField(max_length=100, unique=True)
     token_hash = models.CharField(max_length=64, unique=True)
     runtimes = models.JSONField(default=list, blank=True)  # empty: every runtime
+    # runtime -> the first line of its version command, as the tester's sandbox printed it
+    runtime_versions = models.JSONField(default=dict, blank=True)
     pool = models.CharField(max_length=50, default="default")
     slots = models.PositiveIntegerField(default=1)
     revoked = models.BooleanField(default=False)
