@@ -7,9 +7,9 @@ import pytest
 
 from assay.package import open_package
 from assay.runtimes import verify
+from assay.tester import worker
 from assay.tester.executor import Executor
 from assay.tester.spec import make_spec, read_files
-from assay.tester import worker
 from assay.tester.worker import offered_runtimes
 
 from .conftest import EXAMPLES
@@ -68,7 +68,9 @@ def test_a_tester_offers_only_the_runtimes_that_work_in_its_sandbox(host, broken
     assert offered_runtimes(["python3", "ghost"]) == ["python3"]
     assert "not offering runtime ghost" in capsys.readouterr().err
     # what the first heartbeat tells the storer: the version the sandbox printed
-    assert set(worker.VERSIONS) == {"python3"} and worker.VERSIONS["python3"].startswith("Python 3.")
+    assert set(worker.VERSIONS) == {"python3"} and worker.VERSIONS["python3"].startswith(
+        "Python 3."
+    )
     with pytest.raises(ValueError, match="no runtime works"):
         offered_runtimes(["ghost"])
     with pytest.raises(ValueError, match="unknown runtime"):
