@@ -355,6 +355,7 @@ def test_the_course_time_zone_is_validated(cast):
     assert r.status_code == 400 and "not a time zone" in r.content.decode()
     r = login(cast, "teacher").post("/courses/prog1/settings/", {"time_zone": "America/New_York"})
     assert r.status_code == 302
+    assert cast.api("alice").get("/courses/prog1").json()["time_zone"] == "America/New_York"
     assert (
         login(cast, "alice").post("/courses/prog1/settings/", {"time_zone": "UTC"}).status_code
         == 403

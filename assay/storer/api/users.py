@@ -47,7 +47,7 @@ def course_json(c: Course, user: Any, roles: dict[int, str] | None = None) -> di
         role = roles.get(c.id)
     else:
         role = Membership.objects.filter(course=c, user=user).values_list("role", flat=True).first()
-    return {"slug": c.slug, "title": c.title, "role": role}
+    return {"slug": c.slug, "title": c.title, "role": role, "time_zone": c.time_zone}
 
 
 def assignment_json(a: Assignment) -> dict[str, Any]:
