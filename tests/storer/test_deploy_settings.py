@@ -20,9 +20,13 @@ from django.template import engines
 from django.test import Client
 from django.urls import get_resolver
 
+from assay.storer.authoring.drafts import start_from_version
 from assay.storer.evaluation import services
 from assay.storer.evaluation.models import SubmissionFile
 from assay.storer.feedback import services as feedback
+from assay.storer.groups.services import save_group
+from assay.storer.roster.accounts import set_password_url
+from assay.storer.roster.members import set_open
 from assay.storer.serve import serving_settings
 from assay.storer.settings import deployment_settings
 from assay.storer.web.templatetags.assay_web import printable
@@ -210,21 +214,58 @@ PAGES = {
     "feedback_unread": "/feedback/",
     "feedback_badge": "/feedback/badge/",
     "queue": "/manage/queue/",
+    "queue_live": "/manage/queue/live/",
+    "groups": "/courses/prog1/groups/",
+    "group": "/courses/prog1/groups/{g}/",
+    "member_remove": "/courses/prog1/members/{u}/remove/",
+    "join": "/join/",
+    "join_key": "/join/{key}/",
+    "admin_courses": "/manage/courses/",
+    "admin_users": "/manage/users/",
+    "course_settings": "/courses/prog1/settings/",
+    "grade": f"{A}/grades/alice/",
+    "grade_of": "/grades/{a}/{u}/",
+    "rubric": f"{A}/manage/rubric/",
+    "grade_pick": f"{A}/manage/grade/?student=alice",
+    "extensions": f"{A}/manage/extensions/",
+    "authoring_new": "/courses/prog1/new-assignment/editor/",
+    "authoring_start": f"{A}/edit/",
+    "authoring_statement": f"{A}/edit/statement/",
+    "authoring_settings": f"{A}/edit/settings/",
+    "authoring_tests": f"{A}/edit/tests/",
+    "authoring_test": f"{A}/edit/tests/1/",
+    "authoring_judge": f"{A}/edit/judge/",
+    "authoring_solutions": f"{A}/edit/solutions/",
+    "authoring_package": f"{A}/edit/package/",
+    "authoring_download": f"{A}/edit/package.zip",
 }
 POST_ONLY = {"login", "logout", "upload_version", "publish_version", "reevaluate_all", "evaluate",
-             "reevaluate", "retry", "feedback_add", "comment_delete"}  # fmt: skip
+             "reevaluate", "retry", "feedback_add", "comment_delete", "delete_group",
+             "assignment_teams", "member_role", "enrolment", "import_roster", "admin_user_active",
+             "admin_user_mail", "rubric_add", "rubric_edit", "rubric_delete", "revoke_extension", "unpublish",
+             "authoring_preview", "authoring_delete_test"}  # fmt: skip
 OTHER_PAGES = ["/admin/", "/admin/auth/user/", "/admin/auth/user/add/", "/api/docs"]
 
 
 def test_every_page_sends_the_csp_and_none_has_inline_script_or_style(cast, done):
     names = {p.name for p in get_resolver("assay.storer.web.urls").url_patterns}
-    assert names == set(PAGES) | POST_ONLY, "a new page: add it to PAGES"
+    assert names == set(PAGES) | POST_ONLY | {"set_password"}, "a new page: add it to PAGES"
     admin = Client()
     admin.force_login(cast.users["admin"])
     responses = {"/login/ (anonymous)": Client().get("/login/")}
     comment = feedback.add(done, cast.users["admin"], "A *comment*.", "sum.c", 1)
+    alice = cast.users["alice"]
+    made = {
+        "s": done.id, "c": comment.id, "a": cast.sum.id, "u": alice.pk,
+        "g": save_group(cast.prog1, name="Lab 1", kind="lab", members=["alice"]).id,
+        "key": set_open(cast.prog1, True).key,
+    }  # fmt: skip
+    start_from_version(cast.sum, cast.users["admin"])
     for path in [*PAGES.values(), *OTHER_PAGES]:
-        responses[path] = admin.get(path.format(s=done.id, c=comment.id))
+        responses[path] = admin.get(path.format(**made), follow=True)  # grade_of redirects
+    # the set-password link, as its e-mail's reader follows it (to the form, without the token)
+    link = set_password_url(alice).split("://", 1)[1].split("/", 1)[1]
+    responses["set_password"] = Client().get("/" + link, follow=True)
     for _ in range(5):  # the lockout page
         locked = Client().post("/login/", {"username": "bob", "password": "guess"})
     responses["the lockout page"] = locked
