@@ -145,6 +145,21 @@ def test_the_maximum_counts_the_students_own_submissions_only(cast):
     assert r.json()["error"]["message"] == "you have used all 2 submissions of Sum of two numbers"
 
 
+def test_a_submission_racing_for_the_last_one_is_refused_in_its_transaction(cast, monkeypatch):
+    """Both passed the first count (check_rules, before the upload is read); the second is told
+    apart in the transaction, under the assignment's row lock, and nothing of it is stored."""
+    rules_of(cast.sum, max_submissions=1)
+    monkeypatch.setattr(services, "check_rules", lambda *a: None)  # as if both had counted 0
+    alice = cast.users["alice"]
+    services.create_submission(cast.sum, alice, alice, {"sum.c": SUM_OK})
+    with pytest.raises(services.ServiceError, match="used all 1 submissions"):
+        services.create_submission(cast.sum, alice, alice, {"sum.c": SUM_OK})
+    assert cast.sum.submissions.filter(author=alice).count() == 1
+    # a supervisor's cross-submit is no student's own
+    services.create_submission(cast.sum, alice, cast.users["teacher"], {"sum.c": SUM_OK})
+    assert cast.sum.submissions.filter(author=alice).count() == 2
+
+
 def test_an_archived_assignment_takes_no_submissions_and_leaves_the_course_list(cast):
     rules_of(cast.sum, archived=True)
     r = cast.api("alice").post(f"/assignments/{cast.sum.id}/submissions", {"files": [upload()]})

@@ -412,17 +412,36 @@ def check_rules(assignment: Assignment, author: Any, supervisor: bool) -> None:
             "deadline_passed",
             f"the deadline ({rules.shown(due.last, assignment)}) has passed; submissions are closed",
         )
+    _check_limit(assignment, author)
+
+
+def _check_limit(assignment: Assignment, author: Any) -> None:
     limit = assignment.max_submissions
-    if limit is not None:
-        used = Submission.objects.filter(
-            assignment=assignment, author=author, submitted_by=author
-        ).count()
-        if used >= limit:
-            raise ServiceError(
-                403,
-                "too_many_submissions",
-                f"you have used all {limit} submissions of {assignment.title}",
-            )
+    if limit is None:
+        return
+    used = Submission.objects.filter(
+        assignment=assignment, author=author, submitted_by=author
+    ).count()
+    if used >= limit:
+        raise ServiceError(
+            403,
+            "too_many_submissions",
+            f"you have used all {limit} submissions of {assignment.title}",
+        )
+
+
+def _recheck_limit(assignment: Assignment, author: Any, submitted_by: Any) -> None:
+    """In the submission's transaction, the student's maximum once more: two submissions racing
+    for the last one are told apart here. The assignment's row is locked first (PostgreSQL;
+    SQLite's IMMEDIATE transactions write one at a time), so the count sees the other's."""
+    from assay.storer.courses.permissions import can_supervise
+
+    if assignment.max_submissions is None or submitted_by.pk != author.pk:
+        return
+    if can_supervise(author, assignment.course):
+        return
+    list(Assignment.objects.select_for_update().filter(pk=assignment.pk).values_list("pk"))
+    _check_limit(assignment, author)
 
 
 def create_submission(
@@ -454,6 +473,7 @@ def create_submission(
             )
             raise ServiceError(400, "bad_submission", str(e), field) from e
     with transaction.atomic():
+        _recheck_limit(assignment, author, submitted_by)
         submission = rawsql.create(
             Submission(
                 assignment=assignment,
