@@ -402,17 +402,18 @@ def judge_token_files(
             for k, (e, o) in enumerate(zip(e_slice, o_slice, strict=True)):
                 if e == o or (not case_sensitive and _same_ignoring_case(e, o)):
                     continue
-                line = out.line_of(oi + k)
                 if floats:
                     fe, fo = _parse_float(e), _parse_float(o)
                     if fe is not None and fo is not None:
                         if _close(fe, fo, abs_tol, rel_tol):
                             continue
+                        line = out.line_of(oi + k)  # only for the message: it scans the batch
                         return wrong(
                             f"line {line}: expected {exp.shown(ei + k)}, got {out.shown(oi + k)} "
                             f"(difference {abs(fe - fo):.3g} beyond the tolerance)",
                             f"line {line}: {out.shown(oi + k)} is not within the tolerance",
                         )
+                line = out.line_of(oi + k)
                 return wrong(
                     f"line {line}: expected {exp.shown(ei + k)}, got {out.shown(oi + k)}",
                     f"line {line}: {out.shown(oi + k)} is wrong",

@@ -1,3 +1,5 @@
+import io
+
 from assay.judges import judge_exact, judge_lines_unordered, judge_output, judge_tokens
 from assay.package.model import Judge, Verdict
 
@@ -202,3 +204,27 @@ def test_judging_a_huge_output_keeps_memory_flat(tmp_path, kind):
             assert peak < 4 * 1024 * 1024, (answer.name, output.name, peak)
     finally:
         tracemalloc.stop()
+
+
+def test_floats_within_the_tolerance_cost_no_line_search(monkeypatch):
+    """A line number is found (by scanning the batch) only for the difference that is reported:
+    it was found for every token that differed in its text, which made a float-tolerance
+    answer of 10^5 numbers quadratic (80 s of `assay check` for kattis-distance)."""
+    searched = []
+    original = judges.Batch.line_of
+
+    def counting(self, index):
+        searched.append(index)
+        return original(self, index)
+
+    monkeypatch.setattr(judges.Batch, "line_of", counting)
+    expected = "".join(f"{i / 7:.10f}\n" for i in range(20_000)).encode()
+    output = "".join(f"{i / 7:.12f}\n" for i in range(20_000)).encode()  # all within 1e-6
+    result = judges.judge_token_files(io.BytesIO(expected), io.BytesIO(output), abs_tol=1e-6)
+    assert result.verdict == Verdict.AC and searched == []
+    line = f"\n{10_000 / 7:.12f}\n".encode()  # line 10001
+    wrong = output.replace(line, b"\n1428.5\n")
+    assert wrong != output
+    result = judges.judge_token_files(io.BytesIO(expected), io.BytesIO(wrong), abs_tol=1e-6)
+    assert result.verdict == Verdict.WA and len(searched) == 1
+    assert result.message.startswith(f"line 10001: expected '{10_000 / 7:.10f}', got '1428.5'")
