@@ -25,8 +25,7 @@ from assay.storer.courses.permissions import can_supervise, can_view, is_admin, 
 from assay.storer.evaluation import changes, lists, progress, queries, services
 from assay.storer.evaluation.models import Job, Submission, Tester
 from assay.storer.evaluation.visibility import test_view
-from assay.storer.groups.services import may_read
-from assay.storer.groups.services import mine as shared_or_own
+from assay.storer.groups.services import may_read, shared_or_own
 from assay.storer.languages import submission_rules
 
 from .auth import USER_AUTH

@@ -4,7 +4,6 @@ counts for. The pages and the API both go through here (docs/groups.md)."""
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -117,14 +116,6 @@ def save_group(
     return group
 
 
-def team_of(user_id: int, course_id: int) -> Group | None:
-    return (
-        Group.objects.filter(course_id=course_id, kind=Group.TEAM, members__id=user_id)
-        .prefetch_related("members")
-        .first()
-    )
-
-
 def in_teams(assignment: Assignment) -> bool:
     return TeamAssignment.objects.filter(assignment=assignment).exists()
 
@@ -173,22 +164,7 @@ def may_read(user: Any, submission: Submission) -> bool:
     return SharedSubmission.objects.filter(submission_id=submission.pk, user_id=user.pk).exists()
 
 
-def mine(user_id: int) -> Q:
+def shared_or_own(user_id: int) -> Q:
     """A filter of Submission rows: one's own and those shared with one."""
     shared = SharedSubmission.objects.filter(user_id=user_id).values("submission_id")
     return Q(author_id=user_id) | Q(id__in=shared)
-
-
-def credited(course: Course, submission_ids: Iterable[int] | None = None) -> dict[int, list[int]]:
-    """submission id -> the team members (not the author) it counts for, in one query."""
-    qs = SharedSubmission.objects.filter(submission__assignment__course=course)
-    if submission_ids is not None:
-        qs = qs.filter(submission_id__in=list(submission_ids))
-    out: dict[int, list[int]] = defaultdict(list)
-    for sid, uid in qs.values_list("submission_id", "user_id"):
-        out[sid].append(uid)
-    return dict(out)
-
-
-def member_ids(group: Group) -> set[int]:
-    return set(group.members.values_list("id", flat=True))

@@ -26,8 +26,7 @@ from assay.storer.evaluation import queries, services
 from assay.storer.evaluation.grades import course_grades
 from assay.storer.evaluation.models import Job, Submission
 from assay.storer.evaluation.visibility import shows_files
-from assay.storer.groups.services import groups_of, may_read, shares_of
-from assay.storer.groups.services import mine as shared_or_own
+from assay.storer.groups.services import groups_of, may_read, shared_or_own, shares_of
 
 from .forms import SubmitForm
 from .timezones import use_course_time_zone
