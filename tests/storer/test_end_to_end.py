@@ -24,8 +24,10 @@ from .server import Mailbox, Server, free_port
 
 SUM = EXAMPLES / "sum-c" / "solutions"
 SLOW_SUM = b"""#include <stdio.h>
+#include <time.h>
 int main(void) { long long a, b; scanf("%lld %lld", &a, &b);
-  volatile long long s = 0; for (long long i = 0; i < 250000000LL; i++) s += i;  /* ~0.3 s */
+  /* 0.3 s asleep: slow in wall time, cheap in cpu, so a loaded machine never makes it a TLE */
+  struct timespec t = {0, 300000000L}; nanosleep(&t, NULL);
   printf("%lld\\n", a + b); return 0; }
 """
 
