@@ -114,6 +114,32 @@ def insert(objects: Sequence[Model]) -> None:
         execute(_insert_sql(model, len(chunk)), _insert_params(chunk))
 
 
+def insert_select(
+    model: type[Model],
+    template: Model,
+    computed: dict[str, str],
+    source: str,
+    params: Sequence[Any],
+) -> int:
+    """``INSERT INTO model (…) SELECT … <source>``: one new row per row ``source`` (a FROM and
+    WHERE clause) selects, in one statement whatever their number (a multi-row ``VALUES`` is cut
+    into statements of at most 999 parameters on SQLite). The fields named in ``computed`` come
+    from its SQL expressions (``{"submission": "s.id"}``), every other field is ``template``'s
+    value (its default, as ``save`` would store it); the number of rows inserted."""
+    db = _db()
+    cast = db.vendor == "postgresql"  # a bare parameter in a SELECT list would be text there
+    select, values = [], []
+    for f in _inserted(model):
+        if f.name in computed or f.attname in computed:
+            select.append(computed.get(f.name) or computed[f.attname])
+            continue
+        select.append(f"CAST(%s AS {f.db_type(db)})" if cast else "%s")
+        values.append(f.get_db_prep_save(f.pre_save(template, True), db))
+    names = ", ".join(_column(f) for f in _inserted(model))
+    sql = f"INSERT INTO {table(model)} ({names}) SELECT {', '.join(select)} {source}"
+    return execute(sql, [*values, *params])
+
+
 def create(obj: M) -> M:
     """``INSERT`` one new row and give ``obj`` its id: ``obj.save()`` without the ORM's query
     building, and without its signals (the caller sends what its receivers would do)."""

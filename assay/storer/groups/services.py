@@ -39,6 +39,15 @@ def groups_of(user_id: int, course: Course) -> list[Group]:
     )
 
 
+def students(course: Course, group: Group | None = None) -> Any:
+    """The course's students as (user id, username), by username; only ``group``'s members when
+    given (the grades and statistics of one lab group). A query, not run yet."""
+    qs = Membership.objects.filter(course=course, role=Membership.STUDENT)
+    if group is not None:
+        qs = qs.filter(user__course_groups=group)
+    return qs.order_by("user__username").values_list("user_id", "user__username")
+
+
 def usernames(text: str | Iterable[str]) -> list[str]:
     """Usernames from a list, or from text: one per line, or separated by commas or spaces."""
     items = re.split(r"[\s,;]+", text) if isinstance(text, str) else list(text)

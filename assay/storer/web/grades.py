@@ -1,21 +1,21 @@
 """The grades page (students in pages, each cell linking to the submission that counts, late
 ones marked), its CSV (every student, a late column per assignment) and an assignment's
-statistics (students, not submissions): all from evaluation.grades.course_grades."""
+statistics (students, not submissions): all from evaluation.grades.course_grades (the
+statistics through evaluation.statistics)."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from assay.storer.courses.models import Assignment, Course, Membership
-from assay.storer.evaluation import lists
+from assay.storer.courses.models import Assignment, Course
 from assay.storer.evaluation.grades import Grade, course_grades
-from assay.storer.evaluation.models import Job
+from assay.storer.evaluation.statistics import assignment_statistics
+from assay.storer.groups import services as group_services
 from assay.storer.groups.models import Group
 
 from .paging import page_of
@@ -46,13 +46,6 @@ def _published(course: Course) -> list[Assignment]:
     return list(course.assignments.filter(current_version__isnull=False).order_by("id"))
 
 
-def _students(course: Course, group: Group | None) -> Any:
-    qs = Membership.objects.filter(course=course, role=Membership.STUDENT)
-    if group is not None:  # one group's members (groups/)
-        qs = qs.filter(user__course_groups=group)
-    return qs.order_by("user__username").values_list("user_id", "user__username")
-
-
 def _group(request: HttpRequest, course: Course) -> Group | None:
     """The group ``?group=`` chooses (none: every student); another course's is a 404."""
     chosen = request.GET.get("group", "")
@@ -77,7 +70,7 @@ def grades(request: HttpRequest, course: Course) -> HttpResponse:
     """50 students a page, at a fixed number of queries."""
     assignments = _published(course)
     chosen = _group_context(request, course)
-    paged = page_of(request, _students(course, chosen["group"]))
+    paged = page_of(request, group_services.students(course, chosen["group"]))
     rows = _rows(course, assignments, list(paged["page"]))
     context = {"course": course, "assignments": assignments, "rows": rows, **paged, **chosen}
     return render(request, "web/grades.html", context)
@@ -88,7 +81,9 @@ def grades_csv(request: HttpRequest, course: Course) -> HttpResponse:
     """Every student: the points of each assignment, and a ``<slug> late`` column saying
     ``late`` where the counted submission was late."""
     assignments = _published(course)
-    rows = _rows(course, assignments, list(_students(course, _group(request, course))))
+    rows = _rows(
+        course, assignments, list(group_services.students(course, _group(request, course)))
+    )
     buf = io.StringIO()
     writer = csv.writer(buf)
     header = ["student"]
@@ -108,53 +103,27 @@ def grades_csv(request: HttpRequest, course: Course) -> HttpResponse:
 
 @supervisor_required
 def stats(request: HttpRequest, course: Course, assignment_slug: str) -> HttpResponse:
-    """Students, not submissions: the distribution of each student's grade, and each test's
-    pass rate among the students' counted submissions."""
+    """Students, not submissions (evaluation/statistics.py), drawn: a bar per bin of the score
+    distribution, and each test's pass rate."""
     a = assignment_or_404(course, assignment_slug, request.user)
     chosen = _group_context(request, course)
-    members = (
-        None if chosen["group"] is None else [sid for sid, _ in _students(course, chosen["group"])]
-    )
-    graded = [g for g in course_grades(course, [a.id], members).values() if g.points is not None]
-    bins = 10
-    histogram = [0] * bins
-    for g in graded:
-        value = g.points or 0.0
-        index = min(max(int(value / a.points * bins), 0), bins - 1) if a.points else 0
-        histogram[index] += 1
-    counted = [g.submission_id for g in graded if g.submission_id is not None]
-    jobs = lists.latest_jobs(counted)
-    results = lists.test_results([j.id for j in jobs.values() if j.state == Job.DONE])
-    passed: Counter[str] = Counter()
-    runs: Counter[str] = Counter()
-    for job in jobs.values():
-        for t in results.get(job.id, []):
-            runs[t.name] += 1
-            passed[t.name] += t.verdict == "AC"
-    tests = [
-        {"name": n, "rate": passed[n] / runs[n], "passed": passed[n], "runs": runs[n]} for n in runs
-    ]
-    top = max(histogram) or 1
-    step = a.points / bins if a.points else 0
+    found = assignment_statistics(a, chosen["group"])
+    top = max(b.count for b in found.distribution) or 1
     distribution = [
         {
-            "low": round(i * step, 2),
-            "high": round((i + 1) * step, 2),
-            "count": c,
-            "height": round(100 * c / top),
+            "low": b.low,
+            "high": b.high,
+            "count": b.count,
+            "height": round(100 * b.count / top),
             "x": 30 + i * 38,
-            "y": 110 - round(100 * c / top),
+            "y": 110 - round(100 * b.count / top),
             "label_x": 30 + i * 38 + 16,
         }  # fmt: skip
-        for i, c in enumerate(histogram)
+        for i, b in enumerate(found.distribution)
     ]
-    enrolled = (
-        len(members)
-        if members is not None
-        else Membership.objects.filter(course=course, role=Membership.STUDENT).count()
-    )
     context = {
-        "course": course, "a": a, "distribution": distribution, "tests": tests,
-        "students": len(graded), "enrolled": enrolled, "counts": a.get_counts_display(), **chosen,
+        "course": course, "a": a, "distribution": distribution, "tests": found.tests,
+        "students": found.students, "enrolled": found.enrolled, "counts": a.get_counts_display(),
+        **chosen,
     }  # fmt: skip
     return render(request, "web/stats.html", context)

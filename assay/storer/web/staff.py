@@ -5,7 +5,6 @@ queue page: queue.py)."""
 
 from __future__ import annotations
 
-import uuid
 from functools import wraps
 from typing import Any
 
@@ -20,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from assay.storer.courses.models import Assignment, AssignmentVersion, Course, Membership
 from assay.storer.courses.permissions import can_supervise, is_admin
-from assay.storer.evaluation import lists, services
+from assay.storer.evaluation import batches, lists, services
 from assay.storer.evaluation.models import Job, Submission
 from assay.storer.groups.services import in_teams
 
@@ -173,16 +172,20 @@ def publish_version(
 def reevaluate_all(request: HttpRequest, course: Course, assignment_slug: str) -> HttpResponse:
     a = assignment_or_404(course, assignment_slug, request.user)
     if request.POST.get("confirm") != "yes":  # it queues an evaluation per submission: ask first
-        context = {"course": course, "a": a, "count": a.submissions.count()}
+        context = {"course": course, "a": a, "count": batches.count(a)}
         return render(request, "web/confirm_reevaluate.html", context)
-    batch = uuid.uuid4().hex
-    with transaction.atomic():
-        for s in a.submissions.all():
-            job = services.start_evaluation(s, request.user)
-            Job.objects.filter(pk=job.pk).update(batch=batch)
-    messages.success(request, f"Re-evaluating {a.submissions.count()} submission(s).")
+    shown = request.POST.get("count", "")  # the number the confirmation named
+    try:
+        batch = batches.reevaluate_all(
+            a, request.user, int(shown) if shown.isascii() and shown.isdigit() else None
+        )
+    except batches.CountChanged as e:
+        messages.error(request, f"The number of submissions changed to {e.count}: confirm again.")
+        context = {"course": course, "a": a, "count": e.count}
+        return render(request, "web/confirm_reevaluate.html", context, status=409)
+    messages.success(request, f"Re-evaluating {batch.count} submission(s).")
     url = reverse("web:manage_assignment", kwargs={"slug": course.slug, "assignment_slug": a.slug})
-    return redirect(f"{url}?batch={batch}#reevaluation")
+    return redirect(f"{url}?batch={batch.id}#reevaluation")
 
 
 @supervisor_required

@@ -5,10 +5,10 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-import markdown as md
-import nh3
 from django import template
 from django.utils.safestring import mark_safe
+
+from assay.storer.markup import markdown_html
 
 register = template.Library()
 VERDICT_NAMES = {
@@ -21,8 +21,7 @@ VERDICT_NAMES = {
 @register.filter
 def markdown(text: str) -> str:
     """Markdown to HTML, sanitised: a description may not run scripts in students' browsers."""
-    html = md.markdown(text or "", extensions=["fenced_code", "tables"])
-    return mark_safe(nh3.clean(html))  # noqa: S308 - cleaned by nh3
+    return mark_safe(markdown_html(text))  # noqa: S308 - cleaned by nh3
 
 
 def _hidden(char: str) -> bool:
