@@ -85,6 +85,17 @@ MATRIX = [
         [401, 403, 404, 200, 404, 200, 401],
     ),
     ("get", "/courses/prog1/grades", None, [401, 200, 404, 200, 404, 200, 401]),
+    # the assignment as a whole (tests/storer/test_api_stats.py): one submission to re-evaluate
+    ("get", "/assignments/{a}/reevaluate", None, [401, 403, 404, 200, 404, 200, 401]),
+    ("post", "/assignments/{a}/reevaluate", {"confirm": 1}, [401, 403, 404, 202, 404, 202, 401]),
+    ("get", "/assignments/{a}/statistics", None, [401, 403, 404, 200, 404, 200, 401]),
+    # no draft started: the staff get 404 no_draft (with one: test_api_stats.py)
+    (
+        "post",
+        "/assignments/{a}/draft/statement/preview",
+        {"statement": "x"},
+        [401, 403, 404, 404, 404, 404, 401],
+    ),
     # running a course (docs/course-admin.md)
     ("post", "/courses", {"slug": "new", "title": "New"}, [401, 403, 403, 403, 403, 201, 401]),
     ("get", "/users", None, [401, 403, 403, 403, 403, 200, 401]),

@@ -9,6 +9,7 @@ from ninja.parser import Parser
 from . import authoring as authoring_api
 from . import code, errors, feedback, grading, groups, roster, tester, users
 from . import rules as rules_api
+from . import statistics as statistics_api
 
 
 def _has_nul(value: Any) -> bool:
@@ -75,5 +76,6 @@ api.add_router("/", groups.router)
 api.add_router("/", roster.router)
 api.add_router("/", grading.router)
 api.add_router("/", rules_api.router)
+api.add_router("/", statistics_api.router)
 api.add_router("/", authoring_api.router)
 api.add_router("/tester", tester.router)

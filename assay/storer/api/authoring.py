@@ -14,6 +14,7 @@ from ninja.files import UploadedFile
 from assay.storer.authoring import drafts
 from assay.storer.authoring.models import Draft
 from assay.storer.courses.models import Assignment
+from assay.storer.markup import markdown_html
 
 from .auth import USER_AUTH
 from .errors import ApiError
@@ -169,6 +170,16 @@ def put_statement(request, assignment_id: Id, body: StatementIn):
     d = _draft(assignment_id, request.auth)
     drafts.save_statement(d, body.statement)
     return {"statement": drafts.statement(d)}
+
+
+class PreviewOut(Schema):
+    html: str = Field(description="the statement as the assignment page shows it (sanitised)")
+
+
+@router.post(f"{D}/statement/preview", response={200: PreviewOut, **errors(400, 401, 403, 404)}, summary="The statement (Markdown, not saved) as HTML, sanitised as the pages show it")  # fmt: skip
+def preview_statement(request, assignment_id: Id, body: StatementIn):
+    _draft(assignment_id, request.auth)
+    return {"html": markdown_html(body.statement)}
 
 
 @router.get(f"{D}/settings", response={200: dict, **errors(400, 401, 403, 404)}, summary="Title, language, points, evaluation and limits")  # fmt: skip

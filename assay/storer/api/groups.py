@@ -7,12 +7,13 @@ from typing import Any
 
 from ninja import Field, Router, Schema, Status
 
+from assay.storer.courses.models import Course
 from assay.storer.courses.permissions import can_supervise
 from assay.storer.groups import services
 from assay.storer.groups.models import Group
 
 from .auth import USER_AUTH
-from .errors import not_found
+from .errors import ApiError, not_found
 from .schemas import Id, errors
 from .users import get_assignment, get_course, require_supervisor
 
@@ -54,6 +55,20 @@ def _group(slug: str, group_id: int, user: Any) -> Group:
     g = Group.objects.filter(pk=group_id, course=course).select_related("course").first()
     if g is None:
         raise not_found(f"group {group_id}")
+    return g
+
+
+def chosen_group(course: Course, group_id: int | None, user: Any) -> Group | None:
+    """The group a ``?group=ID`` filter names (none: every student): one of the course's, for a
+    student one they are in; any other is a 404 naming ``group``."""
+    if group_id is None:
+        return None
+    qs = Group.objects.filter(pk=group_id, course=course)
+    if not can_supervise(user, course):
+        qs = qs.filter(members=user)
+    g = qs.first()
+    if g is None:
+        raise ApiError(404, "not_found", f"group {group_id} not found", "group")
     return g
 
 

@@ -12,14 +12,16 @@ from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 
 from assay.storer.courses import extensions
-from assay.storer.courses.models import Assignment, Membership, validate_time_zone
+from assay.storer.courses.models import Assignment, validate_time_zone
 from assay.storer.courses.permissions import can_supervise
 from assay.storer.evaluation import lists
 from assay.storer.evaluation.grades import Grade, course_grades
+from assay.storer.groups.services import students
 
 from . import users
 from .auth import USER_AUTH
 from .errors import ApiError, not_found
+from .groups import chosen_group
 from .schemas import Id, errors
 from .users import (
     AssignmentPatch,
@@ -144,6 +146,21 @@ def delete_extension(request, assignment_id: Id, username: str):
 # -- grades ---------------------------------------------------------------------------------
 
 
+class GradeOut(Schema):
+    student: str
+    assignment: str = Field(description="the assignment's slug")
+    points: float | None = Field(description="the grade, the staff's adjustments included")
+    automatic: float | None = Field(description="the counted submission's, after the late factor")
+    unfactored: float | None = Field(description="its points before the late factor")
+    late: bool
+    late_factor: float
+    submission: int | None = Field(description="the submission that counts")
+    adjusted: bool = Field(description="changed by hand: an override, a bonus or rubric points")
+    override: float | None = Field(description="the staff's points instead of `automatic`")
+    bonus: float = Field(description="added by the staff (negative: a penalty)")
+    rubric_points: float = Field(description="the rubric items awarded")
+
+
 def grade_json(g: Grade, student: str, assignment: str) -> dict[str, Any]:
     return {
         "student": student,
@@ -154,39 +171,42 @@ def grade_json(g: Grade, student: str, assignment: str) -> dict[str, Any]:
         "late": g.late,
         "late_factor": g.late_factor,
         "submission": g.submission_id,
+        "adjusted": g.adjusted,
+        "override": g.override,
+        "bonus": g.bonus,
+        "rubric_points": g.rubric,
     }
 
 
 @router.get(
     "/courses/{slug}/grades",
-    response={200: list[dict], **errors(400, 401, 404)},
+    response={200: list[GradeOut], **errors(400, 401, 404)},
     summary="Grades: a supervisor's of every student (in pages), a student's own",
 )
-def list_grades(request, response: HttpResponse, slug: str, page: Id = 1):
+def list_grades(request, response: HttpResponse, slug: str, page: Id = 1, group: Id | None = None):
     """One entry per student and published assignment with something to grade: the points, the
-    submission that counts (by the assignment's rule, last or best) and whether it was late.
-    Supervisors get the students 50 a page (``X-Total-Count`` students in all)."""
+    submission that counts (by the assignment's rule, last or best), whether it was late and
+    whether the staff adjusted it. Supervisors get the students 50 a page (``X-Total-Count``
+    students in all); ``group``: one group's members only (a student: a group they are in)."""
     course = get_course(slug, request.auth)
+    chosen = chosen_group(course, group, request.auth)
     published = course.assignments.filter(current_version__isnull=False)
     supervisor = can_supervise(request.auth, course)
     if not supervisor:  # not what is not released yet
         published = published.exclude(release_at__gt=timezone.now())
     assignments = dict(published.values_list("id", "slug"))
     if supervisor:
-        members = (
-            Membership.objects.filter(course=course, role=Membership.STUDENT)
-            .order_by("user__username")
-            .values_list("user_id", "user__username")
-        )
-        found = lists.paginate(members, page)
+        found = lists.paginate(students(course, chosen), page)
         response["X-Total-Count"] = str(found.paginator.count)
-        students = dict(found) if found.number == page else {}
+        students_shown = dict(found) if found.number == page else {}
     else:
-        students = {request.auth.id: request.auth.username}
-    if not students:
+        students_shown = {request.auth.id: request.auth.username}
+    if not students_shown:
         return []
-    graded = course_grades(course, assignments, students)
+    graded = course_grades(course, assignments, students_shown)
     return [
-        grade_json(g, students[sid], assignments[aid])
-        for (sid, aid), g in sorted(graded.items(), key=lambda kv: (students[kv[0][0]], kv[0][1]))
+        grade_json(g, students_shown[sid], assignments[aid])
+        for (sid, aid), g in sorted(
+            graded.items(), key=lambda kv: (students_shown[kv[0][0]], kv[0][1])
+        )
     ]
