@@ -20,6 +20,7 @@ from assay.storer.evaluation.grades import Grade, course_grades
 from . import users
 from .auth import USER_AUTH
 from .errors import ApiError, not_found
+from .paging import PAGE_SIZE, PAGED, page_of
 from .schemas import Id, errors
 from .users import (
     AssignmentPatch,
@@ -99,12 +100,15 @@ def update_course(request, slug: str, patch: TimeZonePatch):
 @router.get(
     "/assignments/{assignment_id}/extensions",
     response={200: list[dict], **errors(400, 401, 403, 404)},
+    openapi_extra=PAGED,
     summary="The assignment's per-student extensions (supervisors)",
 )
-def list_extensions(request, assignment_id: Id):
+def list_extensions(request, response: HttpResponse, assignment_id: Id, page: Id = 1):
+    """By student, in pages of 100 (``X-Total-Count``, ``Link``)."""
     a = get_assignment(assignment_id, request.auth)
     require_supervisor(request.auth, a.course)
-    return [extensions.extension_json(e) for e in extensions.of_assignment(a)]
+    shown = page_of(request, response, extensions.of_assignment(a), page, PAGE_SIZE)
+    return [extensions.extension_json(e) for e in shown]
 
 
 class ExtensionIn(Schema):
@@ -160,12 +164,13 @@ def grade_json(g: Grade, student: str, assignment: str) -> dict[str, Any]:
 @router.get(
     "/courses/{slug}/grades",
     response={200: list[dict], **errors(400, 401, 404)},
+    openapi_extra=PAGED,
     summary="Grades: a supervisor's of every student (in pages), a student's own",
 )
 def list_grades(request, response: HttpResponse, slug: str, page: Id = 1):
     """One entry per student and published assignment with something to grade: the points, the
     submission that counts (by the assignment's rule, last or best) and whether it was late.
-    Supervisors get the students 50 a page (``X-Total-Count`` students in all)."""
+    Supervisors get the students 50 a page (``X-Total-Count`` students in all, ``Link``)."""
     course = get_course(slug, request.auth)
     published = course.assignments.filter(current_version__isnull=False)
     supervisor = can_supervise(request.auth, course)
@@ -178,9 +183,7 @@ def list_grades(request, response: HttpResponse, slug: str, page: Id = 1):
             .order_by("user__username")
             .values_list("user_id", "user__username")
         )
-        found = lists.paginate(members, page)
-        response["X-Total-Count"] = str(found.paginator.count)
-        students = dict(found) if found.number == page else {}
+        students = dict(page_of(request, response, members, page, lists.PAGE_SIZE))
     else:
         students = {request.auth.id: request.auth.username}
     if not students:
