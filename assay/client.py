@@ -48,9 +48,15 @@ class Client:
             raise ApiError(
                 400, "invalid", f"name the assignment as an id or COURSE/SLUG, not {ref!r}"
             )
-        for a in self._json(self.http.get(f"/courses/{course}/assignments")):
-            if a["slug"] == slug:
-                return int(a["id"])
+        page = 1
+        while True:  # the list comes in pages of 100; a storer before pages sends one, whole
+            response = self.http.get(f"/courses/{course}/assignments", params={"page": page})
+            for a in self._json(response):
+                if a["slug"] == slug:
+                    return int(a["id"])
+            if "next" not in response.links:
+                break
+            page += 1
         raise ApiError(404, "not_found", f"no assignment {slug!r} in course {course!r}")
 
     def submit(

@@ -19,8 +19,8 @@ from assay.storer.evaluation.grades import course_grades
 from assay.storer.grading import services
 from assay.storer.grading.models import AdjustmentChange, RubricItem
 
+from .rows import students
 from .test_code_view import login
-from .test_list_cost import students
 
 WHO = [None, "alice", "bob", "carol", "teacher", "tina", "admin"]
 READS_ALICES = {"alice", "teacher", "admin"}

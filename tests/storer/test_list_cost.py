@@ -1,22 +1,29 @@
 """Every list costs a fixed number of queries, however many rows it shows (healthchecks' habit;
 issue 11 found 288 queries for 40 rows), and long lists come in pages: the course's submissions,
-the members, the grades, one's submissions on the assignment page, and the API's lists."""
+the members, the grades, one's submissions on the assignment page, and the API's lists
+(``test_list_pages.py`` has the pages of the others)."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.db import connection
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
-from assay.storer.courses.models import Assignment, AssignmentVersion, Course, Membership
-from assay.storer.evaluation import models, queries, services
-from assay.storer.evaluation.models import Job, Submission
+from assay.storer.evaluation import queries, services
 
+from . import rows
 from .conftest import SUM_OK
+from .rows import (
+    courses,
+    graded_students,
+    grow,
+    login,
+    queries_of,
+    some_testers,
+    students,
+    submissions,
+    versions,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -24,54 +31,6 @@ def testers_cached_through_the_test(monkeypatch):
     """The live testers are read once a second per process: on a loaded machine the warm-up
     and the counted request can be more than a second apart, and count one query more."""
     monkeypatch.setattr(queries, "TESTERS_TTL_S", 3600.0)
-
-
-def login(cast, who: str) -> Client:
-    c = Client()
-    c.force_login(cast.users[who])
-    return c
-
-
-def queries_of(fn) -> int:
-    fn()  # caches (the testers, a session) warm up once
-    with CaptureQueriesContext(connection) as captured:
-        response = fn()
-    assert response.status_code == 200, response.content[:500]
-    return len(captured.captured_queries)
-
-
-def students(cast, n: int) -> list:
-    User = get_user_model()
-    found = []
-    start = User.objects.count()
-    for i in range(start, start + n):
-        u = User.objects.create_user(f"s{i:03}", f"s{i}@example.org", "pw")
-        Membership.objects.create(user=u, course=cast.prog1, role=Membership.STUDENT)
-        found.append(u)
-    return found
-
-
-def submissions(cast, n: int, author=None) -> list[Submission]:
-    """n submissions in every state: queued, running, done (with points), failed, and one never
-    evaluated."""
-    made = []
-    for i in range(n):
-        who = author or cast.users["alice" if i % 2 else "bob"]
-        s = services.create_submission(cast.sum, who, who, {"sum.c": SUM_OK})
-        state = [Job.QUEUED, Job.RUNNING, Job.DONE, Job.FAILED, None][i % 5]
-        if state is None:
-            s.jobs.all().delete()
-        elif state != Job.QUEUED:
-            s.jobs.update(state=state, points=5.0 if state == Job.DONE else None, verdict="AC")
-        made.append(s)
-    return made
-
-
-def grow(cast, first: int, then: int, make, count) -> tuple[int, int]:
-    make(first)
-    few = count()
-    make(then - first)
-    return few, count()
 
 
 PAGES = {
@@ -171,41 +130,41 @@ def test_the_api_lists_submissions_in_pages(cast):
     assert api.get("/submissions", page=0).status_code == 400
 
 
-def versions(cast, n: int) -> None:
-    start = cast.sum.versions.count()
-    v = cast.sum.versions.get(number=1)
-    for number in range(start + 1, start + n + 1):
-        extra = AssignmentVersion.objects.create(
-            assignment=cast.sum, number=number, package=v.package.name, format=v.format, meta=v.meta
-        )
-        Job.objects.create(kind=Job.VALIDATION, version=extra, queue="assay.default.validate")
+def group_path(cast) -> str:
+    return f"/courses/prog1/groups/{rows.one_group(cast).id}"
 
 
-def courses(cast, n: int) -> None:
-    start = Course.objects.count()
-    for i in range(start, start + n):
-        c = Course.objects.create(slug=f"c{i}", title=f"Course {i}")
-        Membership.objects.create(course=c, user=cast.users["teacher"], role="supervisor")
-
-
-def some_testers(cast, n: int) -> None:
-    start = models.Tester.objects.count()
-    for i in range(start, start + n):
-        models.Tester.register(f"x{i}")
+def api_grades_of(who: str):
+    return lambda cast, n: (
+        graded_students(cast, n) if who == "teacher" else rows.assignments(cast, n)
+    )
 
 
 OTHER_LISTS = {
-    # who asks, the path, what makes rows
+    # who asks, the path (a str with {a}, sum's id, or a function of the cast), what makes rows
     "courses": ("teacher", "/courses", courses),
+    "a student's courses": ("alice", "/courses", courses),
     "versions": ("teacher", "/assignments/{a}/versions", versions),
     "testers": ("admin", "/testers", some_testers),
     "accounts": ("admin", "/users", lambda cast, n: students(cast, n)),
     "members": ("teacher", "/courses/prog1/members", lambda cast, n: students(cast, n)),
     "jobs": ("admin", "/jobs", lambda cast, n: submissions(cast, n)),
-    "assignments": ("teacher", "/courses/prog1/assignments", lambda cast, n: [
-        Assignment.objects.create(course=cast.prog1, slug=f"a{i}-{n}", title="a")
-        for i in range(n)
-    ]),
+    "jobs, page 2": ("admin", "/jobs?limit=3&page=2", lambda cast, n: submissions(cast, n)),
+    "assignments": ("teacher", "/courses/prog1/assignments", lambda cast, n: rows.assignments(cast, n)),
+    "a student's assignments": ("alice", "/courses/prog1/assignments", lambda cast, n: rows.assignments(cast, n)),
+    "groups": ("teacher", "/courses/prog1/groups", lambda cast, n: rows.groups(cast, n)),
+    "teams": ("teacher", "/courses/prog1/groups", lambda cast, n: rows.teams(cast, n)),
+    "a student's groups": ("alice", "/courses/prog1/groups", lambda cast, n: rows.groups(cast, n)),
+    "a group": ("teacher", group_path, rows.group_members),
+    "extensions": ("teacher", "/assignments/{a}/extensions", rows.extensions),
+    "rubric": ("teacher", "/assignments/{a}/rubric", rows.rubric_items),
+    "a student's rubric": ("alice", "/assignments/{a}/rubric", rows.rubric_items),
+    "grades": ("teacher", "/courses/prog1/grades", api_grades_of("teacher")),
+    "a student's grades": ("alice", "/courses/prog1/grades", api_grades_of("alice")),
+    "queues": ("teacher", "/queues", rows.queues),
+    "a draft's files": ("teacher", "/assignments/{a}/draft", rows.draft_tests),
+    "a draft's tests": ("teacher", "/assignments/{a}/draft/tests", rows.draft_tests),
+    "a draft's solutions": ("teacher", "/assignments/{a}/draft/solutions", rows.draft_solutions),
 }  # fmt: skip
 
 
@@ -213,58 +172,48 @@ OTHER_LISTS = {
 def test_the_other_api_lists_cost_the_same_for_5_and_40_rows(cast, endpoint):
     who, path, make = OTHER_LISTS[endpoint]
     api = cast.api(who)
-    path = path.format(a=cast.sum.id)
+    path = path(cast) if callable(path) else path.format(a=cast.sum.id)
     few, many = grow(
         cast, 5, 40, lambda n: make(cast, n), lambda: queries_of(lambda: api.get(path))
     )
     assert few == many
 
 
+def group_page(cast) -> str:
+    return group_path(cast) + "/"
+
+
+A = "/courses/prog1/assignments/sum"
 OTHER_PAGES = {
-    "manage page": ("teacher", "/courses/prog1/assignments/sum/manage/", versions),
+    "manage page": ("teacher", f"{A}/manage/", versions),
     "queue page": ("admin", "/manage/queue/", some_testers),
     "queue page's jobs": ("admin", "/manage/queue/", lambda cast, n: submissions(cast, n)),
-    "queue page's live part": (
-        "admin",
-        "/manage/queue/live/",
-        lambda cast, n: submissions(cast, n),
-    ),
+    "queue page's queues": ("admin", "/manage/queue/", rows.queues),
+    "queue page's live part": ("admin", "/manage/queue/live/", lambda cast, n: submissions(cast, n)),
     "accounts page": ("admin", "/manage/users/", lambda cast, n: students(cast, n)),
     "courses page": ("admin", "/manage/courses/", courses),
-}
+    "home page": ("teacher", "/", courses),
+    "a student's home page": ("alice", "/", courses),
+    "course page": ("teacher", "/courses/prog1/", lambda cast, n: rows.assignments(cast, n)),
+    "a student's course page": ("alice", "/courses/prog1/", lambda cast, n: rows.assignments(cast, n)),
+    "a student's course page, their groups": ("alice", "/courses/prog1/", lambda cast, n: rows.groups(cast, n)),
+    "groups page": ("teacher", "/courses/prog1/groups/", lambda cast, n: rows.groups(cast, n)),
+    "groups page, teams": ("teacher", "/courses/prog1/groups/", lambda cast, n: rows.teams(cast, n)),
+    "a group's page": ("teacher", group_page, rows.group_members),
+    "extensions page": ("teacher", f"{A}/manage/extensions/", rows.extensions),
+    "rubric page": ("teacher", f"{A}/manage/rubric/", rows.rubric_items),
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("page", OTHER_PAGES)
-def test_the_manage_and_queue_pages_cost_the_same_for_5_and_40_rows(cast, page):
+def test_the_other_pages_cost_the_same_for_5_and_40_rows(cast, page):
     who, path, make = OTHER_PAGES[page]
     web = login(cast, who)
+    path = path(cast) if callable(path) else path
     few, many = grow(
         cast, 5, 40, lambda n: make(cast, n), lambda: queries_of(lambda: web.get(path))
     )
     assert few == many
-
-
-def graded_students(cast, n: int) -> None:
-    """n students, each with an evaluated submission made after the first deadline (late, with
-    the factor) and an extension for every other one (the rules of docs/deadlines.md)."""
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from assay.storer.courses.models import Extension
-
-    now = timezone.now()
-    Assignment.objects.filter(pk=cast.sum.pk).update(
-        deadline=now - dt.timedelta(days=1), second_deadline=now + dt.timedelta(days=1)
-    )
-    cast.sum.refresh_from_db()
-    for i, u in enumerate(students(cast, n)):
-        s = services.create_submission(cast.sum, u, u, {"sum.c": SUM_OK})
-        s.jobs.update(state=Job.DONE, points=8.0, verdict="AC")
-        if i % 2:
-            Extension.objects.create(
-                assignment=cast.sum, student=u, deadline=now + dt.timedelta(days=2)
-            )
 
 
 @pytest.mark.parametrize(

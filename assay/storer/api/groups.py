@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponse
 from ninja import Field, Router, Schema, Status
 
 from assay.storer.courses.models import Course
@@ -14,6 +15,7 @@ from assay.storer.groups.models import Group
 
 from .auth import USER_AUTH
 from .errors import ApiError, not_found
+from .paging import PAGE_SIZE, PAGED, page_of
 from .schemas import Id, errors
 from .users import get_assignment, get_course, require_supervisor
 
@@ -75,14 +77,18 @@ def chosen_group(course: Course, group_id: int | None, user: Any) -> Group | Non
 @router.get(
     "/courses/{slug}/groups",
     response={200: list[dict], **errors(400, 401, 404)},
+    openapi_extra=PAGED,
     summary="A course's groups (a student: the ones they are in)",
 )
-def list_groups(request, slug: str):
+def list_groups(request, response: HttpResponse, slug: str, page: Id = 1):
+    """Supervisors: labs, then teams, by name; in pages of 100 (``X-Total-Count``, ``Link``)."""
     user = request.auth
     course = get_course(slug, user)
     if can_supervise(user, course):
-        return [group_json(g) for g in services.course_groups(course)]
-    return [group_json(g) for g in services.groups_of(user.pk, course)]
+        qs = services.course_groups(course)
+    else:
+        qs = services.groups_of(user.pk, course)
+    return [group_json(g) for g in page_of(request, response, qs, page, PAGE_SIZE)]
 
 
 @router.post(

@@ -17,12 +17,12 @@ from assay.storer.roster import members as roster
 
 from .auth import USER_AUTH
 from .errors import ApiError, not_found
-from .schemas import Count, errors
+from .paging import PAGE_SIZE, PAGED, page_of
+from .schemas import Count, Id, errors
 from .users import course_json, get_course, require_admin, require_supervisor
 from .users import router as people
 
 router = Router(auth=USER_AUTH)
-USERS_PAGE = 100
 
 
 class CourseIn(Schema):
@@ -106,19 +106,18 @@ def create_course(request, body: CourseIn):
 @router.get(
     "/users",
     response={200: list[dict], **errors(400, 401, 403)},
+    openapi_extra=PAGED,
     summary="Accounts (administrators)",
 )
 def list_users(
     request, response: HttpResponse, page: Count = 1, q: Annotated[str, Field(max_length=150)] = ""
 ):
-    """By username, ``USERS_PAGE`` (100) a page; ``X-Total-Count`` has the number of all."""
+    """By username, 100 a page (``X-Total-Count``, ``Link``; page 0 is page 1)."""
     require_admin(request.auth)
     qs = get_user_model().objects.order_by("username")
     if q:
         qs = qs.filter(username__icontains=q)
-    response["X-Total-Count"] = str(qs.count())
-    start = (max(page, 1) - 1) * USERS_PAGE
-    return [account_json(u) for u in qs[start : start + USERS_PAGE]]
+    return [account_json(u) for u in page_of(request, response, qs, max(page, 1), PAGE_SIZE)]
 
 
 @router.post(
@@ -160,10 +159,12 @@ def update_user(request, username: str, body: AccountPatch):
 
 @router.get(
     "/courses/{slug}/members",
-    response={200: list[dict], **errors(401, 403, 404)},
+    response={200: list[dict], **errors(400, 401, 403, 404)},
+    openapi_extra=PAGED,
     summary="A course's members (supervisors)",
 )
-def list_members(request, slug: str):
+def list_members(request, response: HttpResponse, slug: str, page: Id = 1):
+    """Supervisors first, then by username, in pages of 100 (``X-Total-Count``, ``Link``)."""
     course = get_course(slug, request.auth)
     require_supervisor(request.auth, course)
     qs = (
@@ -171,7 +172,7 @@ def list_members(request, slug: str):
         .select_related("user")
         .order_by("role", "user__username")
     )
-    return [member_json(m) for m in qs]
+    return [member_json(m) for m in page_of(request, response, qs, page, PAGE_SIZE)]
 
 
 @router.post(

@@ -22,6 +22,7 @@ from . import users
 from .auth import USER_AUTH
 from .errors import ApiError, not_found
 from .groups import chosen_group
+from .paging import PAGE_SIZE, PAGED, page_of
 from .schemas import Id, errors
 from .users import (
     AssignmentPatch,
@@ -101,12 +102,15 @@ def update_course(request, slug: str, patch: TimeZonePatch):
 @router.get(
     "/assignments/{assignment_id}/extensions",
     response={200: list[dict], **errors(400, 401, 403, 404)},
+    openapi_extra=PAGED,
     summary="The assignment's per-student extensions (supervisors)",
 )
-def list_extensions(request, assignment_id: Id):
+def list_extensions(request, response: HttpResponse, assignment_id: Id, page: Id = 1):
+    """By student, in pages of 100 (``X-Total-Count``, ``Link``)."""
     a = get_assignment(assignment_id, request.auth)
     require_supervisor(request.auth, a.course)
-    return [extensions.extension_json(e) for e in extensions.of_assignment(a)]
+    shown = page_of(request, response, extensions.of_assignment(a), page, PAGE_SIZE)
+    return [extensions.extension_json(e) for e in shown]
 
 
 class ExtensionIn(Schema):
@@ -181,13 +185,14 @@ def grade_json(g: Grade, student: str, assignment: str) -> dict[str, Any]:
 @router.get(
     "/courses/{slug}/grades",
     response={200: list[GradeOut], **errors(400, 401, 404)},
+    openapi_extra=PAGED,
     summary="Grades: a supervisor's of every student (in pages), a student's own",
 )
 def list_grades(request, response: HttpResponse, slug: str, page: Id = 1, group: Id | None = None):
     """One entry per student and published assignment with something to grade: the points, the
     submission that counts (by the assignment's rule, last or best), whether it was late and
     whether the staff adjusted it. Supervisors get the students 50 a page (``X-Total-Count``
-    students in all); ``group``: one group's members only (a student: a group they are in)."""
+    students in all, ``Link``); ``group``: one group's members only (a student: a group they are in)."""
     course = get_course(slug, request.auth)
     chosen = chosen_group(course, group, request.auth)
     published = course.assignments.filter(current_version__isnull=False)
@@ -196,9 +201,9 @@ def list_grades(request, response: HttpResponse, slug: str, page: Id = 1, group:
         published = published.exclude(release_at__gt=timezone.now())
     assignments = dict(published.values_list("id", "slug"))
     if supervisor:
-        found = lists.paginate(students(course, chosen), page)
-        response["X-Total-Count"] = str(found.paginator.count)
-        students_shown = dict(found) if found.number == page else {}
+        students_shown = dict(
+            page_of(request, response, students(course, chosen), page, lists.PAGE_SIZE)
+        )
     else:
         students_shown = {request.auth.id: request.auth.username}
     if not students_shown:

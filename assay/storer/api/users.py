@@ -30,9 +30,11 @@ from assay.storer.languages import submission_rules
 
 from .auth import USER_AUTH
 from .errors import ApiError, forbidden, not_found
+from .paging import PAGE_SIZE, PAGED, page_of
 from .schemas import Count, Id, errors
 
 router = Router(auth=USER_AUTH)
+MAX_LIMIT = 1000  # the most rows a page of submissions or jobs may have (`limit`)
 
 
 # -- serialisation --------------------------------------------------------------------------
@@ -289,14 +291,21 @@ def me(request):
 
 @router.get(
     "/courses",
-    response={200: list[dict], **errors(401)},
+    response={200: list[dict], **errors(400, 401)},
+    openapi_extra=PAGED,
     summary="Courses the user belongs to (all, for administrators)",
 )
-def list_courses(request):
-    roles = dict(Membership.objects.filter(user=request.auth).values_list("course_id", "role"))
-    return [
-        course_json(c, request.auth, roles) for c in visible_courses(request.auth).order_by("slug")
-    ]
+def list_courses(request, response: HttpResponse, page: Id = 1):
+    """By slug, in pages of 100 (``X-Total-Count``, ``Link``)."""
+    shown = page_of(
+        request, response, visible_courses(request.auth).order_by("slug"), page, PAGE_SIZE
+    )
+    roles = dict(
+        Membership.objects.filter(user=request.auth, course__in=shown).values_list(
+            "course_id", "role"
+        )
+    )
+    return [course_json(c, request.auth, roles) for c in shown]
 
 
 @router.get("/courses/{slug}", response={200: dict, **errors(401, 404)}, summary="One course")
@@ -306,17 +315,19 @@ def course_detail(request, slug: str):
 
 @router.get(
     "/courses/{slug}/assignments",
-    response={200: list[dict], **errors(401, 404)},
+    response={200: list[dict], **errors(400, 401, 404)},
+    openapi_extra=PAGED,
     summary="A course's assignments (published ones, for students)",
 )
-def list_assignments(request, slug: str):
+def list_assignments(request, response: HttpResponse, slug: str, page: Id = 1):
+    """By id (the order they were made in), in pages of 100 (``X-Total-Count``, ``Link``)."""
     course = get_course(slug, request.auth)
     qs = course.assignments.select_related("course", "current_version").order_by("id")
     if not can_supervise(request.auth, course):  # students: released, not archived
         qs = qs.filter(current_version__isnull=False, archived=False).exclude(
             release_at__gt=timezone.now()
         )
-    return [assignment_json(a) for a in qs]
+    return [assignment_json(a) for a in page_of(request, response, qs, page, PAGE_SIZE)]
 
 
 @router.post(
@@ -423,12 +434,14 @@ def patch_assignment(a: Assignment, patch: AssignmentPatch) -> dict[str, Any]:
 @router.get(
     "/assignments/{assignment_id}/versions",
     response={200: list[dict], **errors(400, 401, 403, 404)},
+    openapi_extra=PAGED,
     summary="Package versions with their validation",
 )
-def list_versions(request, assignment_id: Id):
+def list_versions(request, response: HttpResponse, assignment_id: Id, page: Id = 1):
+    """By number, in pages of 100 (``X-Total-Count``, ``Link``)."""
     a = get_assignment(assignment_id, request.auth)
     require_supervisor(request.auth, a.course)
-    return version_docs(list(a.versions.order_by("number")))
+    return version_docs(page_of(request, response, a.versions.order_by("number"), page, PAGE_SIZE))
 
 
 @router.post(
@@ -496,6 +509,7 @@ def submit(
 @router.get(
     "/submissions",
     response={200: list[dict], **errors(400, 401)},
+    openapi_extra=PAGED,
     summary="Submissions: one's own, or a course's for its supervisors",
 )
 def list_submissions(
@@ -520,18 +534,11 @@ def list_submissions(
         qs = qs.filter(assignment_id=assignment)
     if author:
         qs = qs.filter(author__username=author)
-    size = max(1, min(limit, 1000))
+    size = max(1, min(limit, MAX_LIMIT))
     qs = qs.order_by("-id")
     if page is None:
         return submission_docs(list(qs[:size]), user)
-    found = lists.paginate(qs, page, size)
-    rows = submission_docs(list(found), user) if found.number == page else []
-    response["X-Total-Count"] = str(found.paginator.count)
-    if found.has_next():
-        query = request.GET.copy()
-        query["page"] = str(page + 1)
-        response["Link"] = f'<{request.path}?{query.urlencode()}>; rel="next"'
-    return rows
+    return submission_docs(page_of(request, response, qs, page, size), user)
 
 
 MAX_WAIT_S = 30.0
@@ -656,9 +663,17 @@ def require_admin(user: Any) -> None:
 @router.get(
     "/jobs",
     response={200: list[dict], **errors(400, 401, 403)},
+    openapi_extra=PAGED,
     summary="Jobs, e.g. the failed ones (administrators)",
 )
-def list_jobs(request, state: str | None = None, limit: Count = 100):
+def list_jobs(
+    request,
+    response: HttpResponse,
+    state: str | None = None,
+    limit: Count = PAGE_SIZE,
+    page: Id = 1,
+):
+    """Newest first, ``limit`` (at most 1000) a page (``X-Total-Count``, ``Link``)."""
     require_admin(request.auth)
     qs = Job.objects.select_related("tester", "version__assignment__course")
     if state:
@@ -679,7 +694,7 @@ def list_jobs(request, state: str | None = None, limit: Count = 100):
             "created_at": j.created_at,
             "finished_at": j.finished_at,
         }  # fmt: skip
-        for j in qs.order_by("-id")[: max(1, min(limit, 1000))]
+        for j in page_of(request, response, qs.order_by("-id"), page, max(1, min(limit, MAX_LIMIT)))
     ]
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 
 from assay.storer.evaluation.services import ServiceError
 
@@ -81,7 +82,9 @@ def extension_json(e: Extension) -> dict[str, Any]:
     }
 
 
-def of_assignment(assignment: Assignment) -> list[Extension]:
-    return list(
-        assignment.extensions.select_related("student", "granted_by").order_by("student__username")
+def of_assignment(assignment: Assignment) -> QuerySet[Extension]:
+    """The assignment's extensions by student, with the student and who gave it (one query, for
+    all of them or a page)."""
+    return assignment.extensions.select_related("student", "granted_by").order_by(
+        "student__username", "id"
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from assay.storer.courses.models import Assignment, Course, Membership
 from assay.storer.courses.permissions import can_supervise
@@ -21,21 +21,24 @@ from .models import Group, SharedSubmission, TeamAssignment
 MAX_NAME = 100
 
 
-def course_groups(course: Course) -> list[Group]:
-    """The course's groups with their supervisors and members (three queries)."""
-    return list(
+def course_groups(course: Course) -> QuerySet[Group]:
+    """The course's groups, labs then teams, by name, with their course, supervisors and
+    members (three queries, for all of them or a page)."""
+    return (
         Group.objects.filter(course=course)
+        .select_related("course")
         .prefetch_related("supervisors", "members")
         .order_by("kind", "name", "id")
     )
 
 
-def groups_of(user_id: int, course: Course) -> list[Group]:
-    """The groups a student is in, with their supervisors and members."""
-    return list(
-        Group.objects.filter(course=course, members__id=user_id).prefetch_related(
-            "supervisors", "members"
-        )
+def groups_of(user_id: int, course: Course) -> QuerySet[Group]:
+    """The groups a student is in, by name, with their course, supervisors and members."""
+    return (
+        Group.objects.filter(course=course, members__id=user_id)
+        .select_related("course")
+        .prefetch_related("supervisors", "members")
+        .order_by("name", "id")
     )
 
 

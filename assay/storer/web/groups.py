@@ -16,6 +16,7 @@ from assay.storer.evaluation.services import ServiceError
 from assay.storer.groups import services
 from assay.storer.groups.models import Group
 
+from .paging import page_of
 from .staff import supervisor_required
 from .views import _bound, assignment_or_404
 
@@ -75,7 +76,9 @@ def groups(request: HttpRequest, course: Course) -> HttpResponse:
     if request.method == "POST" and _save(request, course, form, None):
         messages.success(request, f"Group {form.cleaned_data['name']} created.")
         return redirect("web:groups", slug=course.slug)
-    context = {"course": course, "groups": services.course_groups(course), "form": form}
+    # 50 groups a page, each with its supervisors and members (a count and three queries)
+    paged = page_of(request, services.course_groups(course))
+    context = {"course": course, "groups": list(paged["page"]), "form": form, **paged}
     return render(
         request, "web/groups.html", context, status=400 if request.method == "POST" else 200
     )

@@ -16,6 +16,7 @@ from assay.storer.courses.models import Course, Membership
 from assay.storer.evaluation.services import ServiceError
 
 from .forms import local_datetime
+from .paging import page_of
 from .staff import supervisor_required
 from .views import _bound, assignment_or_404
 
@@ -60,7 +61,8 @@ def extensions_page(request: HttpRequest, course: Course, assignment_slug: str) 
         else:
             messages.success(request, f"{e.student.username} has their own deadline now.")
             return redirect("web:extensions", slug=course.slug, assignment_slug=a.slug)
-    context = {"course": course, "a": a, "form": form, "rows": extensions.of_assignment(a)}
+    paged = page_of(request, extensions.of_assignment(a))  # 50 students a page
+    context = {"course": course, "a": a, "form": form, "rows": list(paged["page"]), **paged}
     status = 400 if request.method == "POST" else 200
     return render(request, "web/extensions.html", context, status=status)
 

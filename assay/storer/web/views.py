@@ -29,6 +29,7 @@ from assay.storer.evaluation.visibility import shows_files
 from assay.storer.groups.services import groups_of, may_read, shared_or_own, shares_of
 
 from .forms import SubmitForm
+from .paging import page_of
 from .timezones import use_course_time_zone
 
 FINAL = ("done", "failed", "not_evaluated")
@@ -73,14 +74,13 @@ def _user_id(request: HttpRequest) -> int:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    courses = []
-    for c in visible_courses(request.user).order_by("title"):
-        role = (
-            Membership.objects.filter(course=c, user_id=_user_id(request))
-            .values_list("role", flat=True)
-            .first()
-        )
-        courses.append({"course": c, "role": role or "administrator"})
+    roles = dict(
+        Membership.objects.filter(user_id=_user_id(request)).values_list("course_id", "role")
+    )  # one query for every course, not one per course
+    courses = [
+        {"course": c, "role": roles.get(c.id) or "administrator"}
+        for c in visible_courses(request.user).order_by("title")
+    ]
     return render(request, "web/home.html", {"courses": courses})
 
 
@@ -121,14 +121,17 @@ def _students(course: Course) -> list[str]:
     )
 
 
-def _submission_rows(request: HttpRequest, a: Assignment, supervisor: bool) -> list[dict[str, Any]]:
-    """One's submissions; a supervisor's list has the ones they cross-submitted as well."""
+def _submission_rows(request: HttpRequest, a: Assignment, supervisor: bool) -> dict[str, Any]:
+    """The page of one's submissions ``?page=`` asks for, newest first, 50 a page (``rows``, with
+    the page links' context); a supervisor's list has the ones they cross-submitted as well."""
     mine = shared_or_own(_user_id(request))
     if supervisor:
         mine |= Q(submitted_by_id=_user_id(request))
     qs = a.submissions.filter(mine).select_related("author", "submitted_by", "assignment__course")
+    paged = page_of(request, qs.order_by("-created_at", "-id"))
     # the documents carry the queue position, estimated wait and "no tester" already
-    return submission_docs(list(qs[:50]), request.user)
+    rows = submission_docs(list(paged["page"]), request.user)
+    return {**paged, "rows": rows, "polling": any(r["status"] not in FINAL for r in rows)}
 
 
 @login_required
@@ -142,12 +145,11 @@ def assignment(request: HttpRequest, slug: str, assignment_slug: str) -> HttpRes
         if submission is not None:
             messages.success(request, _received(submission))
             return redirect("web:assignment", slug=c.slug, assignment_slug=a.slug)
-    rows = _submission_rows(request, a, supervisor)
     due = rules.student_deadlines(a, _user_id(request))
     used = a.submissions.filter(author_id=_user_id(request), submitted_by_id=_user_id(request))
     context = {
-        "course": c, "a": a, "form": form, "supervisor": supervisor, "rows": rows,
-        "polling": any(r["status"] not in FINAL for r in rows),
+        "course": c, "a": a, "form": form, "supervisor": supervisor,
+        **_submission_rows(request, a, supervisor),
         "limits": a.current_version.meta.get("limits") if a.current_version else None,
         "deadline_passed": due.closed(), "due": due, "now": timezone.now(),
         "used": used.count() if a.max_submissions else None,
@@ -195,14 +197,12 @@ def _submit(request: HttpRequest, a: Assignment, form: SubmitForm) -> Submission
 
 @login_required
 def submissions_partial(request: HttpRequest, slug: str, assignment_slug: str) -> HttpResponse:
-    """The live list of one's submissions (htmx)."""
+    """The live list of one's submissions (htmx): the page the assignment page shows."""
     c = course_or_404(slug, request.user)
     a = assignment_or_404(c, assignment_slug, request.user)
     supervisor = can_supervise(request.user, c)
-    rows = _submission_rows(request, a, supervisor)
     context = {
-        "course": c, "a": a, "rows": rows, "supervisor": supervisor,
-        "polling": any(r["status"] not in FINAL for r in rows),
+        "course": c, "a": a, "supervisor": supervisor, **_submission_rows(request, a, supervisor),
     }  # fmt: skip
     return render(request, "web/partials/submission_rows.html", context)
 
