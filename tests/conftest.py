@@ -45,8 +45,9 @@ def any_vm(any_host: Host) -> Iterator[VM]:
 
 # The files that take longest, longest first: with `-n 2 --dist loadfile` (./test.sh) a worker
 # takes a whole file at a time in collection order, so the long ones start first and the short
-# ones fill in; a long file last would run alone at the end (seconds measured on a quiet
-# 2-core machine; the order matters, not the figures).
+# ones fill in; a long file last would run alone at the end (seconds measured on a 2-core
+# machine; the order matters, not the figures). Their tests are marked `slow`: the inner loop's
+# fast tier is `uv run pytest -n 2 -m "not slow"` (about a quarter of the time).
 LONGEST_FIRST = [
     "storer/test_scale_out.py",  # 207 s
     "storer/test_browser.py",  # 89
@@ -82,3 +83,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return rank.get(path, len(rank))
 
     items.sort(key=key)  # stable: the tests of a file keep their order
+    for item in items:
+        if key(item) < len(rank):
+            item.add_marker(pytest.mark.slow)
