@@ -271,6 +271,15 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
             make_private(_path, 0o600)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Django's default hashers (PBKDF2, about a second of cpu per hash here) unless named: e.g.
+# django.contrib.auth.hashers.ScryptPasswordHasher; the test suite's servers take MD5 (their
+# logins and demo users would otherwise cost minutes of cpu per run)
+if "ASSAY_PASSWORD_HASHERS" in os.environ:
+    PASSWORD_HASHERS = env_list("ASSAY_PASSWORD_HASHERS", [])
+    if not PASSWORD_HASHERS:
+        raise ImproperlyConfigured(
+            "ASSAY_PASSWORD_HASHERS names no hasher; leave it unset for Django's"
+        )
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]

@@ -61,6 +61,9 @@ class Server:
         host: str = "127.0.0.1",
     ) -> None:
         self.host = host
+        # the demo users' and every login's password hash: MD5, as the in-process tests (Django's
+        # PBKDF2 costs about a second of cpu a hash, minutes over the suite's servers)
+        env = {"ASSAY_PASSWORD_HASHERS": "django.contrib.auth.hashers.MD5PasswordHasher", **env}
         self.data_dir, self.port, self.env, self.testers = data_dir, port, env, testers
         self.tls = ["--certfile", str(certfile), "--keyfile", str(keyfile)] if certfile else []
         self.verify: bool | ssl.SSLContext = (
