@@ -308,3 +308,25 @@ def test_file_names_with_bidi_or_control_characters_are_shown_escaped(cast, done
         assert not re.search("[\u202e\x07\x1b]", html), path
     html = alice.get(f"{A}/submissions/").content.decode()
     assert "evil\\u202egnp.c" in html and "bell\\x07\\x1b[2J.h" in html
+
+
+def test_password_hashers_are_djangos_unless_named(tmp_path):
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.PASSWORD_HASHERS[0])"
+    )
+
+    def first_hasher(**env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+            env={**inherited_env(), "DJANGO_SETTINGS_MODULE": "assay.storer.settings",
+                 "ASSAY_DATA_DIR": str(tmp_path / "data"), **env},
+        )  # fmt: skip
+
+    default = first_hasher()
+    assert default.stdout.strip() == "django.contrib.auth.hashers.PBKDF2PasswordHasher", default
+    scrypt = "django.contrib.auth.hashers.ScryptPasswordHasher"
+    named = first_hasher(ASSAY_PASSWORD_HASHERS=f" {scrypt}, ")
+    assert named.stdout.strip() == scrypt, named
+    empty = first_hasher(ASSAY_PASSWORD_HASHERS=" , ")
+    assert empty.returncode != 0 and "ASSAY_PASSWORD_HASHERS names no hasher" in empty.stderr
