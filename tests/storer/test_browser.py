@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -148,6 +149,10 @@ def test_a_supervisor_publishes_a_package_cross_submits_re_evaluates_and_downloa
     page.goto(server.url + "/courses/demo/assignments/echo/manage/")
     page.get_by_role("button", name="Re-evaluate all submissions").click()
     expect(page.get_by_role("heading", name="Re-evaluate all submissions of")).to_be_visible()
+    expect(page.get_by_role("main")).to_contain_text(
+        re.compile(r"each of the [1-9]\d* submissions?")
+    )
+    shot(page, "supervisor-reevaluate")
     assert_accessible(page)
     page.get_by_role("button", name="Yes, re-evaluate").click()
     bar = page.locator("#reeval-progress")
@@ -156,7 +161,7 @@ def test_a_supervisor_publishes_a_package_cross_submits_re_evaluates_and_downloa
     assert total and int(total) >= 1
     expect(bar).to_have_attribute("data-finished", total, timeout=60_000)
     expect(page.locator("#progress")).to_contain_text("done")
-    shot(page, "supervisor-reevaluate")
+    shot(page, "supervisor-reevaluate-progress")
     assert_accessible(page)
 
     # the grades, as a table and as CSV
@@ -172,19 +177,52 @@ def test_a_supervisor_publishes_a_package_cross_submits_re_evaluates_and_downloa
     assert bob[header.index("echo")] == "10"
     page.goto(server.url + "/courses/demo/assignments/echo/stats/")
     expect(page.locator("svg.chart")).to_be_visible()
-    shot(page, "supervisor-stats")
     assert_accessible(page)
     page.close()
 
 
-def test_the_administrator_sees_testers_and_the_queue(browser, server):
+# a second asleep in each of sum-c's 4 tests: long enough to be seen running, cheap in cpu time
+SLOWER_SUM = SLOW_SUM.replace(b"{0, 300000000L}", b"{1, 0}")
+
+
+def test_the_administrator_sees_testers_and_a_job_running(browser, server):
+    doc = submit(server, "alice", "demo/sum-c", {"sum.c": SLOWER_SUM})
     page = log_in(browser, server, "admin")
     page.get_by_role("link", name="Queue and testers").click()
     # the demo's testers show once they have verified their runtimes and said hello (slow on a
     # loaded machine); the page follows itself
     testers = page.get_by_role("region", name="Testers")  # local-1 ran jobs too: "Finished lately"
     expect(testers.get_by_role("cell", name="local-1", exact=True)).to_be_visible(timeout=60_000)
-    shot(page, "admin-queue")
+    running = page.get_by_role("region", name="Running evaluations").locator(
+        'tr[data-state="running"]', has=page.get_by_role("link", name=f"submission {doc['id']}")
+    )
+    expect(running).to_be_visible(timeout=60_000)
+    expect(running).to_contain_text(re.compile(r"building|test [1-4] of 4"))
+    expect(
+        testers.get_by_role("row", name=re.compile("^local-")).filter(has_text="busy (job")
+    ).to_have_count(1)
+    shot(page, "admin-queue-running")
+    assert_accessible(page)
+    page.close()
+
+
+def test_the_statistics_count_students_not_submissions(browser, server, bobs):
+    page = log_in(browser, server, "teacher")
+    page.goto(server.url + "/courses/demo/submissions/?assignment=sum-c&status=done")
+    rows = page.get_by_role("region", name="Submissions").locator("tbody tr")
+    expect(rows.first).to_be_visible()
+    authors = [row.locator("td").nth(1).inner_text().split()[0] for row in rows.all()]
+    assert authors.count("bob") >= 2  # Bob's two submissions (the fixture)
+    students = len(set(authors))
+    page.goto(server.url + "/courses/demo/assignments/sum-c/stats/")
+    expect(page.get_by_role("main")).to_contain_text(
+        re.compile(rf"\b{students} students? of \d+ enrolled (has|have) a grade")
+    )
+    tests = page.get_by_role("region", name="Pass rate of each test")
+    expect(tests.get_by_role("row", name=re.compile("^1 "))).to_contain_text(f"/ {students}")
+    counts = page.get_by_role("region", name="Score distribution").locator("tbody td.num")
+    assert sum(int(c) for c in counts.all_inner_texts()) == students
+    shot(page, "supervisor-stats")
     assert_accessible(page)
     page.close()
 
@@ -216,6 +254,12 @@ MAIN_PAGES = [
 ]  # fmt: skip
 
 
+ERROR_PAGES = {
+    ("bob", "/no/such/page/"): "error-404",
+    ("bob", "/courses/demo/grades/"): "error-403",
+}
+
+
 @pytest.mark.parametrize(("who", "paths"), MAIN_PAGES, ids=[str(w) for w, _ in MAIN_PAGES])
 def test_axe_finds_nothing_on_the_main_pages_at_desktop_and_phone_width(
     browser, server, bobs, who, paths
@@ -226,6 +270,8 @@ def test_axe_finds_nothing_on_the_main_pages_at_desktop_and_phone_width(
         expect(page.locator("main h1").first).to_be_visible()
         page.wait_for_load_state("networkidle")  # the parts htmx loads after the page
         assert_accessible(page)
+        if (who, path) in ERROR_PAGES:
+            shot(page, ERROR_PAGES[who, path])
     page.close()
 
 

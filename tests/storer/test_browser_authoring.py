@@ -1,8 +1,10 @@
 """A new assignment without the command line (issue 11 part 8), in a real browser against a real
 `assay demo` (storer, testers, sandbox): the supervisor creates it from a template, edits the
-statement with its live preview, sets a limit, adds a test, uploads a reference solution, builds
-it, and sees the tester validate and publish it; then a student submits to it. axe checks every
-page at desktop and phone widths. Screenshots of the editor go to docs/screenshots/."""
+statement with its live preview, sets a limit, adds a test and edits it, uploads a reference
+solution, builds it, and sees the tester validate and publish it; then a student submits to it.
+On a published assignment a custom checker is refused without its source and accepted with it.
+axe checks every page at desktop and phone widths. Screenshots of the editor go to
+docs/screenshots/."""
 
 from __future__ import annotations
 
@@ -21,6 +23,12 @@ from .test_browser import browser, log_in  # noqa: F401 - the browser fixture
 
 SHOTS = ROOT / "docs" / "screenshots"
 ADD_C = b'#include <stdio.h>\nint main(void){long long a,b;if(scanf("%lld %lld",&a,&b)!=2)return 1;printf("%lld\\n",a+b);return 0;}\n'
+
+# a checker as the judge page takes it: the answer's tokens, in any case
+TOKEN_CHECKER = """import sys
+expected = open(sys.argv[2]).read().lower().split()
+sys.exit(42 if sys.stdin.read().lower().split() == expected else 43)
+"""
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +89,7 @@ def test_a_supervisor_makes_an_assignment_in_the_editor_and_a_student_submits_to
     page.get_by_label("Time limit (s)", exact=True).fill("2")
     page.get_by_role("button", name="Save the settings").click()
     expect(page.get_by_text("Settings saved.")).to_be_visible()
+    shot(page, "supervisor-editor-settings")
 
     # a visible test, added in the page
     page.get_by_role("link", name="Tests", exact=True).click()
@@ -95,9 +104,17 @@ def test_a_supervisor_makes_an_assignment_in_the_editor_and_a_student_submits_to
     shot(page, "supervisor-editor-tests")
     assert_accessible(page)
     fits_the_screen(page)
+    # the test edited in its own page: its input and expected output replaced
     page.get_by_role("link", name="sample1").click()
     expect(page.get_by_label("Expected output", exact=True)).to_have_value("42\n")
     assert_accessible(page)
+    page.get_by_label("Input", exact=True).fill("1 2\n")
+    page.get_by_label("Expected output", exact=True).fill("3\n")
+    page.get_by_role("button", name="Save test sample1").click()
+    expect(page.get_by_text("Test sample1 saved.")).to_be_visible()
+    page.get_by_role("link", name="sample1").click()
+    expect(page.get_by_label("Input", exact=True)).to_have_value("1 2\n")
+    expect(page.get_by_label("Expected output", exact=True)).to_have_value("3\n")
 
     page.get_by_role("link", name="Judge").click()
     expect(page.get_by_label("How outputs are judged")).to_have_value("tokens")
@@ -111,10 +128,12 @@ def test_a_supervisor_makes_an_assignment_in_the_editor_and_a_student_submits_to
     page.get_by_role("button", name="Add the solution").click()
     expect(page.get_by_text("Reference solution accepted/add.c added.")).to_be_visible()
     assert_accessible(page)
+    shot(page, "supervisor-editor-solutions")
 
     # build: validated on a tester as an upload is, and published when valid
     page.get_by_role("link", name="Build and download").click()
     assert_accessible(page)
+    shot(page, "supervisor-editor-build")
     with page.expect_download() as download:
         page.get_by_role("link", name=re.compile("Download the package")).click()
     assert download.value.suggested_filename == "add.zip"
@@ -141,6 +160,7 @@ def test_a_supervisor_makes_an_assignment_in_the_editor_and_a_student_submits_to
     assert_accessible(page)
     page.locator("#submission-rows a").first.click()
     expect(page.get_by_role("heading", name="Test sample1 AC")).to_be_visible()  # visible to her
+    expect(page.locator("#test-1 pre").first).to_contain_text("1 2")  # the test as edited
     page.close()
 
 
@@ -183,6 +203,15 @@ def test_a_supervisor_edits_the_current_version_and_a_kattis_package_stays_read_
     page.get_by_role("button", name="Save the judge").click()
     expect(page.get_by_text("Give the checker's source")).to_be_visible()
     assert_accessible(page)
+    page.get_by_label("Checker file").select_option("checker.py")
+    page.get_by_label("Checker source").fill(TOKEN_CHECKER)
+    page.get_by_role("button", name="Save the judge").click()
+    expect(page.get_by_text("Judge saved.")).to_be_visible()  # accepted, and kept
+    expect(page.get_by_label("How outputs are judged")).to_have_value("checker")
+    expect(page.get_by_label("Checker file")).to_have_value("checker.py")
+    expect(page.get_by_label("Checker source")).to_have_value(TOKEN_CHECKER)
+    assert_accessible(page)
+    shot(page, "supervisor-editor-judge")
 
     page.goto(server.url + "/courses/demo/assignments/kattis-distance/manage/")
     page.get_by_role("link", name="Edit the package in the editor").click()

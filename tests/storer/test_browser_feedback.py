@@ -114,6 +114,8 @@ def test_staff_comment_and_the_student_is_told_and_reads_it(browser, server, mai
     alice = log_in(browser, server, "alice")  # the edit is news again; no second e-mail
     expect(alice.get_by_role("link", name="Feedback 1 unread")).to_be_visible()
     alice.get_by_role("link", name="Feedback 1 unread").click()
+    expect(alice.get_by_role("heading", name="Unread feedback")).to_be_visible()
+    shot(alice, "student-feedback-unread")
     alice.get_by_role("link", name=f"Submission {submission}").click()
     expect(alice.locator("#feedback .comment-text")).to_have_text("Clean and correct.")
     assert len(box.messages) == 1

@@ -1,10 +1,13 @@
 """Groups and teams in a real browser (chromium against a real `assay demo`, as test_browser.py):
 the teacher makes a team of Alice and Bob and a lab group, and switches sum-c to team
 submissions; Alice submits; Bob finds the team on his course page and Alice's submission in his
-own list, opens it and sees it counts for him; the teacher's grades page shows one group. axe
-finds nothing at 1200 and 390 px. Screenshots of the new pages go to docs/screenshots/."""
+own list, opens it and sees it counts for him; the teacher's grades page shows one group, and
+the statistics and grades of a lab (Bob alone) count only its students. axe finds
+nothing at 1200 and 390 px. Screenshots of the new pages go to docs/screenshots/."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -80,3 +83,50 @@ def test_a_team_shares_its_submissions_and_the_grades_show_one_group(browser, se
     expect(grades.get_by_role("rowheader")).to_have_text(["alice", "bob"])
     expect(grades.get_by_role("row", name="bob")).to_contain_text("10")
     assert_accessible(teacher)
+
+
+def test_the_statistics_and_the_grades_of_one_group(browser, server):  # noqa: F811
+    # Alice gets all 10 points of Triangular numbers, Bob 4 (the easy group); Lab 2 has Bob only
+    solutions = EXAMPLES / "groups-python" / "solutions"
+    for who, solution in (
+        ("alice", "accepted/formula.py"),
+        ("bob", "wrong_answer/float-division.py"),
+    ):
+        doc = submit(
+            server,
+            who,
+            "demo/groups-python",
+            {"triangular.py": (solutions / solution).read_bytes()},
+        )
+        assert server.wait(who, doc["id"])["status"] == "done"
+    with server.api("teacher") as api:
+        made = api.post("/courses/demo/groups", json={"name": "Lab 2", "members": ["bob"]})
+        assert made.status_code == 201, made.text
+
+    teacher = log_in(browser, server, "teacher")
+    teacher.goto(f"{server.url}/courses/demo/assignments/groups-python/stats/")
+    expect(teacher.get_by_role("main")).to_contain_text("2 students of 2 enrolled have a grade.")
+    teacher.get_by_label("Group", exact=True).select_option(label="Lab 2")
+    teacher.get_by_role("button", name="Show").click()
+    expect(
+        teacher.get_by_role("heading", name="Statistics of Triangular numbers: Lab 2")
+    ).to_be_visible()
+    expect(teacher.get_by_role("main")).to_contain_text("1 student of 1 enrolled has a grade.")
+    rates = teacher.get_by_role("region", name="Pass rate of each test")
+    expect(rates.get_by_role("row", name=re.compile("^e1 "))).to_contain_text("1 / 1")
+    expect(rates.get_by_role("row", name=re.compile("^h1 "))).to_contain_text("0 / 1")
+    assert_accessible(teacher)
+    doc_shot(teacher, "supervisor-stats-group")
+
+    teacher.goto(f"{server.url}/courses/demo/grades/")
+    teacher.get_by_label("Group", exact=True).select_option(label="Lab 2")
+    teacher.get_by_role("button", name="Show").click()
+    grades = teacher.get_by_role("region", name="Grades")
+    expect(grades.get_by_role("rowheader")).to_have_text(["bob"])
+    titles = grades.locator("thead th").all_inner_texts()
+    column = next(i for i, title in enumerate(titles) if title.startswith("Triangular numbers"))
+    bob = grades.get_by_role("row", name=re.compile("^bob"))
+    expect(bob.locator("th, td").nth(column)).to_have_text("4")
+    assert_accessible(teacher)
+    doc_shot(teacher, "supervisor-grades-group")
+    teacher.close()

@@ -14,7 +14,7 @@ from tests.conftest import EXAMPLES
 from .axe import assert_accessible
 
 # this module gets its own demo server
-from .test_browser import browser, log_in, server  # noqa: F401
+from .test_browser import browser, log_in, server, shot  # noqa: F401
 from .test_end_to_end import submit
 
 SUM = (EXAMPLES / "sum-c" / "solutions" / "accepted" / "sum.c").read_bytes()
@@ -44,5 +44,6 @@ def test_the_course_submissions_come_in_pages_a_keyboard_can_turn(browser, serve
     expect(teacher.get_by_label("Student")).to_have_value("alice")
     expect(teacher.locator("tbody tr")).to_have_count(5)
     expect(pages.get_by_role("link", name="page 2")).to_have_attribute("aria-current", "page")
+    shot(teacher, "supervisor-submissions-pages")
     assert_accessible(teacher)
     teacher.close()

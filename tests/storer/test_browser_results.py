@@ -1,7 +1,7 @@
 """Results that explain themselves, in a real browser against a real `assay demo`: the progress
 while the tests run, points per group and per test, a crash's stderr instead of a difference,
-and a checker's message and partial scores (issue 11, part 4). axe checks every page at desktop
-and phone widths."""
+and a checker's message (to the student too) and partial scores (issue 11, part 4). axe checks
+every page at desktop and phone widths."""
 
 from __future__ import annotations
 
@@ -56,11 +56,18 @@ def test_a_student_watches_the_tests_run_and_reads_why_they_failed(browser, serv
     page.close()
 
 
-def test_a_checkers_message_and_partial_scores_in_points(browser, server):  # noqa: F811
+@pytest.fixture(scope="module")
+def pairs(server) -> int:  # noqa: F811
+    """Alice's evaluated submission to checker-cpp: another valid pair than the expected one."""
     doc = submit(server, "alice", "demo/checker-cpp", {"pairs.cpp": PAIRS_PARTLY})
+    assert server.wait("alice", doc["id"], timeout=120)["status"] == "done"
+    return doc["id"]
+
+
+def test_a_checkers_message_and_partial_scores_in_points(browser, server, pairs):  # noqa: F811
     page = log_in(browser, server, "teacher")
-    page.goto(f"{server.url}/submissions/{doc['id']}/")
-    expect(page.locator("#status")).to_have_attribute("data-status", "done", timeout=60_000)
+    page.goto(f"{server.url}/submissions/{pairs}/")
+    expect(page.locator("#status")).to_have_attribute("data-status", "done")
     tests = page.get_by_role("region", name="Tests")
     expect(tests.get_by_role("row", name=re.compile("^2"))).to_contain_text("83.3 %")
     expect(tests.get_by_role("row", name=re.compile("^2"))).to_contain_text("2.0833 / 2.5")
@@ -68,5 +75,18 @@ def test_a_checkers_message_and_partial_scores_in_points(browser, server):  # no
     expect(card.locator("pre.checker-message")).to_contain_text("0 of 2 targets")
     expect(card).to_contain_text("An accepted output (the checker accepts others)")
     expect(card).not_to_contain_text("Difference")
+    assert_accessible(page)
+    page.close()
+
+
+def test_the_student_reads_the_checkers_message_of_a_visible_test(browser, server, pairs):  # noqa: F811
+    page = log_in(browser, server, "alice")
+    page.goto(f"{server.url}/submissions/{pairs}/")
+    card = page.get_by_role("region", name=re.compile("^Test 1 "))
+    expect(card.get_by_role("heading", name="The checker's message")).to_be_visible()
+    expect(card.locator("pre.checker-message")).to_contain_text("0 of 2 targets answered correctly")
+    expect(card).not_to_contain_text("Difference")
+    card.scroll_into_view_if_needed()
+    card.screenshot(path=str(ROOT / "docs" / "screenshots" / "student-checker-message.png"))
     assert_accessible(page)
     page.close()

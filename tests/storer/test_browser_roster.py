@@ -136,6 +136,7 @@ def test_an_administrator_creates_a_course_and_an_account_whose_owner_sets_a_pas
     dave.goto(link.group(0))
     expect(dave.get_by_role("heading", name="Set your password")).to_be_visible()
     assert_accessible(dave)
+    shot(dave, "student-set-password")
     dave.get_by_label("New password", exact=True).fill("a long new password 7")
     dave.get_by_label("New password confirmation").fill("a long new password 7")
     dave.get_by_role("button", name="Set my password").click()

@@ -228,3 +228,39 @@ def test_what_a_crashed_run_printed_is_shown_but_not_compared(cast, tmp_path):
     card = page(cast, "alice", s).split('id="test-1"')[1]
     assert "Your output (before the run was stopped: not compared)" in card
     assert "Difference" not in card
+
+
+# a wrong first line on every test, then e1 runs out of time and e2 out of memory: were their
+# outputs compared, the page would show a difference
+STOPPED = b"""import sys
+data = sys.stdin.read().split()
+q = int(data[0])
+print(0, flush=True)
+if q == 3:  # e1
+    while True:
+        pass
+if q == 7:  # e2
+    hog = b"x" * (256 << 20)
+"""
+
+
+def test_a_run_out_of_time_or_memory_shows_no_difference(cast, tmp_path):
+    a = assignment(cast, "groups", "groups-python")
+    Assignment.objects.filter(pk=a.pk).update(test_details=Assignment.DETAILS_ALL)
+    s, _ = evaluated(cast, tmp_path, a, {"triangular.py": STOPPED})
+    verdicts = [t["verdict"] for t in cast.api("alice").get(f"/submissions/{s.id}").json()["tests"]]
+    assert verdicts == ["TLE", "MLE", "WA", "WA", "WA"]
+    cards = page(cast, "alice", s).split('<section class="card" id="test-')[1:]
+    for stopped in cards[:2]:
+        assert "Your output (before the run was stopped: not compared)" in stopped
+        assert "Difference" not in stopped
+    assert all("Difference" in wrong for wrong in cards[2:])  # the same line, compared
+
+
+def test_a_test_not_run_shows_no_output_and_no_difference(cast, tmp_path):
+    s, _ = evaluated(cast, tmp_path, cast.sum, {"sum.c": b"int main(void) { return x; }\n"})
+    doc = cast.api("alice").get(f"/submissions/{s.id}").json()
+    assert doc["verdict"] == "CE" and {t["verdict"] for t in doc["tests"]} == {"SKIP"}
+    text = page(cast, "alice", s)
+    assert "not run" in text
+    assert "Your output" not in text and "Difference" not in text
