@@ -202,6 +202,70 @@ def run_bundle(
     raise typer.Exit(3 if evaluation.failed else 0)
 
 
+@tester_app.command("watch")
+def tester_watch(
+    spool: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DIR", help="The spool directory: one DIR/<course>/queue/ per course."
+        ),
+    ],
+    name: Annotated[
+        str | None, typer.Option(help="This tester's name in result.yaml (default: host name).")
+    ] = None,
+    send_results: Annotated[
+        str | None,
+        typer.Option(
+            help="Send each result archive to the storer by SFTP: sftp://USER@HOST[:PORT]/DIR "
+            "(the storer's incoming directory); with --key."
+        ),
+    ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option(help="The private key for --send-results (key 2 of `assay tester ssh-keys`)."),
+    ] = None,
+    known_hosts: Annotated[
+        Path | None,
+        typer.Option(
+            help="known_hosts file with the storer's host key (default: ~/.ssh/known_hosts)."
+        ),
+    ] = None,
+) -> None:
+    """Evaluate the job bundles dropped into a spool directory (the seed's Queue Manager).
+
+    Watches DIR/<course>/queue/ of every course with inotify and takes each complete NAME_bundle.zip (written under another name, then renamed; other names are ignored).
+
+    Evaluates it in the sandbox as `assay worker` does and writes the result archive DIR/<course>/results/NAME_result.zip atomically (with --send-results, pushes it to the storer and removes it).
+
+    A bundle that is not one (not a zip, a zip bomb, a path leaving the archive) goes to DIR/<course>/failed/ with NAME_error.txt, and a failed result is written.
+
+    The bundles of a watcher that was killed are taken again; each is evaluated once. Several watchers may share one DIR. Stops on SIGTERM after the job in hand.
+    """
+    import logging
+
+    from assay.tester import spool as spool_mod
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    _host()  # fail now, with the reason, if this machine cannot sandbox
+    after = None
+    if send_results:
+        from assay.tester.sftp import ResultSender, SftpError, SftpTarget
+
+        try:
+            if key is None:
+                raise SftpError("--send-results needs --key (key 2 of `assay tester ssh-keys`)")
+            after = ResultSender(SftpTarget.parse(send_results, key, known_hosts))
+        except SftpError as e:
+            fail(str(e), EXIT_BAD_INPUT)
+    err.print(f"assay tester: watching {spool}/<course>/queue/ (stop with Ctrl-C or SIGTERM)")
+    spool_mod.watch(
+        spool,
+        tester_name=name,
+        after_result=after,
+        report=lambda line: err.print(line, highlight=False),
+    )
+
+
 @app.command("bundle")
 def make_bundle(
     package: Annotated[Path, typer.Argument(help="The assignment package (directory or zip).")],
