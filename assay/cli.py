@@ -629,3 +629,79 @@ def tester_revoke(
     if not Tester.objects.filter(name=name).update(revoked=True):
         fail(f"no tester named {name!r}", EXIT_BAD_INPUT)
     out.print(f"revoked {name}")
+
+
+@tester_app.command("ssh-keys")
+def tester_ssh_keys(
+    course: Annotated[str, typer.Argument(help="The course's name (its slug on the storer).")],
+    keys_dir: Annotated[
+        Path, typer.Option("--dir", help="Where to keep the keys: DIR/<course>/ (made 0700).")
+    ] = Path("var/ssh"),
+    queue: Annotated[
+        str,
+        typer.Option(help="The tester's queue directory for this course (DIR/<course>/queue)."),
+    ] = "/srv/assay/spool/COURSE/queue",
+    incoming: Annotated[
+        str, typer.Option(help="The storer's incoming directory for result archives.")
+    ] = "/srv/assay/incoming",
+) -> None:
+    """Make the two SSH key pairs of a course's SSH transport and print their authorized_keys lines.
+
+    Key 1 (DIR/<course>/storer_to_tester) is the storer's: it pushes bundles into the tester's queue. Key 2 (DIR/<course>/tester_to_storer) is the tester's: it pushes result archives into the storer's incoming directory. Existing keys are kept.
+
+    Each printed line goes into the authorized_keys of the receiving account; it allows SFTP only (restrict, a forced internal-sftp), starting in that one directory, with the requests a push needs and no others. Any other key is refused. docs/deploy.md has the rest (a chroot, the course's transport setting, the watchers).
+    """
+    from assay.tester import sshkeys
+
+    queue = queue.replace("COURSE", course)
+    try:
+        key1, key2 = sshkeys.generate(course, keys_dir)
+        line1 = sshkeys.authorized_line(key1.with_suffix(".pub"), queue)
+        line2 = sshkeys.authorized_line(key2.with_suffix(".pub"), incoming)
+    except sshkeys.SshKeysError as e:
+        fail(str(e), EXIT_BAD_INPUT)
+    err.print(
+        f"key 1 (storer -> tester, bundles): {key1}  [copy it to the storer]", highlight=False
+    )
+    err.print(
+        f"key 2 (tester -> storer, results): {key2}  [copy it to the tester]", highlight=False
+    )
+    err.print(
+        "# on the tester, in the receiving account's ~/.ssh/authorized_keys:", highlight=False
+    )
+    print(line1)
+    err.print(
+        "# on the storer, in the receiving account's ~/.ssh/authorized_keys:", highlight=False
+    )
+    print(line2)
+
+
+@tester_app.command("incoming")
+def tester_incoming(
+    directory: Annotated[
+        Path, typer.Argument(metavar="DIR", help="The storer's incoming directory.")
+    ],
+    data_dir: Annotated[Path, DATA_DIR_OPTION] = Path("var"),
+    once: Annotated[bool, typer.Option("--once", help="Ingest what is there, then stop.")] = False,
+) -> None:
+    """(On the storer) ingest the result archives spool testers push over SSH.
+
+    Watches DIR (inotify) for JOB-ATTEMPT_result.zip renamed into it and ingests each as the HTTP tester API does (scores, points, the student's page). Ingested archives move to DIR/done/; one not waited for (a stale attempt, an unknown job, a malformed archive) moves to DIR/rejected/ with NAME.error.txt. Stops on SIGTERM.
+    """
+    import logging
+    import signal
+
+    from assay.storer import serve as storer
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    storer.setup_django(data_dir.resolve())
+    from assay.storer.evaluation import ssh
+
+    directory.mkdir(parents=True, exist_ok=True)
+    if once:
+        out.print(ssh.ingest_incoming(directory))
+        return
+    stopping: list[bool] = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    err.print(f"assay: ingesting result archives from {directory}", highlight=False)
+    ssh.watch_incoming(directory, stop=lambda: bool(stopping))
