@@ -222,7 +222,10 @@ def tester_watch(
     ] = None,
     key: Annotated[
         Path | None,
-        typer.Option(help="The private key for --send-results (key 2 of `assay tester ssh-keys`)."),
+        typer.Option(
+            help="The private key for --send-results: key 2 of `assay tester ssh-keys`; "
+            "{course} in the path is the course's name (one key per course)."
+        ),
     ] = None,
     known_hosts: Annotated[
         Path | None,
@@ -249,12 +252,12 @@ def tester_watch(
     _host()  # fail now, with the reason, if this machine cannot sandbox
     after = None
     if send_results:
-        from assay.tester.sftp import ResultSender, SftpError, SftpTarget
+        from assay.tester.sftp import ResultSender, SftpError
 
         try:
             if key is None:
                 raise SftpError("--send-results needs --key (key 2 of `assay tester ssh-keys`)")
-            after = ResultSender(SftpTarget.parse(send_results, key, known_hosts))
+            after = ResultSender(send_results, key, known_hosts)
         except SftpError as e:
             fail(str(e), EXIT_BAD_INPUT)
     err.print(f"assay tester: watching {spool}/<course>/queue/ (stop with Ctrl-C or SIGTERM)")
@@ -639,11 +642,18 @@ def tester_ssh_keys(
     ] = Path("var/ssh"),
     queue: Annotated[
         str,
-        typer.Option(help="The tester's queue directory for this course (DIR/<course>/queue)."),
-    ] = "/srv/assay/spool/COURSE/queue",
+        typer.Option(
+            help="The tester's queue directory for this course, as the receiving account sees "
+            "it (inside its chroot; COURSE is replaced by the course's name)."
+        ),
+    ] = "/queue",
     incoming: Annotated[
-        str, typer.Option(help="The storer's incoming directory for result archives.")
-    ] = "/srv/assay/incoming",
+        str,
+        typer.Option(
+            help="The storer's incoming directory for result archives, as the receiving "
+            "account sees it (inside its chroot)."
+        ),
+    ] = "/incoming",
 ) -> None:
     """Make the two SSH key pairs of a course's SSH transport and print their authorized_keys lines.
 

@@ -322,3 +322,29 @@ def test_a_spool_job_is_given_up_after_the_spool_timeout_not_the_heartbeat_timeo
     assert services.watch_jobs()["requeued"] == 1
     job.refresh_from_db()
     assert (job.state, job.attempt) == (Job.QUEUED, 2)
+
+
+def test_a_spool_watcher_sends_its_result_back_with_key_2_and_keeps_none(transport, tmp_path):
+    from assay.tester.sftp import ResultSender
+    from assay.tester.spool import Watcher
+
+    course = transport["queue"].parent
+    (course / "queue" / "10-1_bundle.zip").write_bytes(b"not a zip")  # refused at once
+    lines: list[str] = []
+    watcher = Watcher(
+        course.parent,
+        after_result=ResultSender(
+            f"sftp://root@127.0.0.1:{transport['to_storer'].port}{transport['incoming']}",
+            str(tmp_path / "keys" / "{course}" / "tester_to_storer"),
+            transport["to_storer"].known_hosts,
+        ),
+        report=lines.append,
+    )
+    try:
+        assert watcher.run_once() == 1
+    finally:
+        watcher.close()
+    with zipfile.ZipFile(transport["incoming"] / "10-1_result.zip") as zf:
+        doc = yaml.safe_load(zf.read("result.yaml"))
+    assert (doc["job_id"], doc["status"]) == ("10", "failed")
+    assert os.listdir(course / "results") == []  # sent: nothing left to send again

@@ -45,24 +45,26 @@ class SftpTarget:
 
     @classmethod
     def parse(cls, url: str, key: Path | str, known_hosts: Path | str | None = None) -> SftpTarget:
-        parts = urlsplit(url)
-        if parts.scheme != "sftp" or not parts.hostname or not parts.username:
-            raise SftpError(f"{url!r}: expected sftp://USER@HOST[:PORT]/DIR")
-        try:
-            port = parts.port or 22
-        except ValueError as e:
-            raise SftpError(f"{url!r}: {e}") from e
+        user, host, port, directory = parse_url(url)
         key = Path(key)
         if not key.is_file():
             raise SftpError(f"{key}: no such private key (make one with `assay tester ssh-keys`)")
-        return cls(
-            user=unquote(parts.username), host=parts.hostname, port=port,
-            directory=unquote(parts.path) or ".", key=key,
-            known_hosts=Path(known_hosts) if known_hosts else None,
-        )  # fmt: skip
+        return cls(user, host, port, directory, key, Path(known_hosts) if known_hosts else None)
 
     def __str__(self) -> str:
         return f"sftp://{self.user}@{self.host}:{self.port}{self.directory}"
+
+
+def parse_url(url: str) -> tuple[str, str, int, str]:
+    """``sftp://USER@HOST[:PORT]/DIR`` as (user, host, port, directory)."""
+    parts = urlsplit(url)
+    if parts.scheme != "sftp" or not parts.hostname or not parts.username:
+        raise SftpError(f"{url!r}: expected sftp://USER@HOST[:PORT]/DIR")
+    try:
+        port = parts.port or 22
+    except ValueError as e:
+        raise SftpError(f"{url!r}: {e}") from e
+    return unquote(parts.username), parts.hostname, port, unquote(parts.path) or "."
 
 
 def _connect(target: SftpTarget) -> paramiko.SSHClient:
@@ -123,12 +125,22 @@ def push_with_retries(
 
 class ResultSender:
     """A spool watcher's ``after_result``: push the result archive to the storer's incoming
-    directory, then remove it from ``results/`` (a failed push leaves it for the next try)."""
+    directory with the course's key 2, then remove it from ``results/`` (a failed push leaves
+    it for the next try). ``{course}`` in the URL or the key's path is the course's name."""
 
-    def __init__(self, target: SftpTarget) -> None:
-        self.target = target
+    def __init__(self, url: str, key: str | Path, known_hosts: Path | str | None = None) -> None:
+        self.url, self.key, self.known_hosts = url, str(key), known_hosts
+        parse_url(url.replace("{course}", "course"))  # a malformed URL fails now
+        if "{course}" not in self.key:
+            self.target("course")  # and so does a missing key
+
+    def target(self, course: str) -> SftpTarget:
+        return SftpTarget.parse(
+            self.url.replace("{course}", course), self.key.replace("{course}", course),
+            self.known_hosts,
+        )  # fmt: skip
 
     def __call__(self, course: Path, result: Path) -> None:
-        push_with_retries(self.target, result.name, result)
+        push_with_retries(self.target(course.name), result.name, result)
         with contextlib.suppress(FileNotFoundError):
             result.unlink()
