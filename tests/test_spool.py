@@ -223,3 +223,19 @@ def test_a_watcher_killed_mid_job_and_restarted_evaluates_the_bundle_exactly_onc
         if first.poll() is None:
             first.kill()
     assert not list((course / "running").iterdir())  # a clean stop leaves nothing behind
+
+
+def test_a_tester_failure_is_reported_and_the_watcher_goes_on(tmp_path):
+    def broken(bundle: Path, work: Path, report) -> dict:
+        raise OSError("No space left on device")
+
+    course = tmp_path / "spool" / "course1"
+    w = spool.Watcher(tmp_path / "spool", evaluate=broken, report=lambda line: None)
+    try:
+        drop(course, "15-1_bundle.zip", make_bundle(tmp_path, SUM / "accepted" / "sum.c"))
+        assert w.run_once() == 1
+    finally:
+        w.close()
+    assert "No space left on device" in (course / "failed" / "15-1_error.txt").read_text()
+    doc = result_doc(course / "results" / "15-1_result.zip")
+    assert doc["status"] == "failed" and doc["error"].startswith("the tester failed: OSError")

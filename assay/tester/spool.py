@@ -334,6 +334,10 @@ class Watcher:
             except BundleError as e:
                 self._fail(course, held, job, str(e))
                 return
+            except Exception as e:  # the tester's own fault: reported, and the watcher goes on
+                log.exception("%s: %s: the evaluation failed", course.name, job)
+                self._fail(course, held, job, f"the tester failed: {type(e).__name__}: {e}")
+                return
             buf = io.BytesIO()
             zip_directory(work / "result", buf)
             write_atomically(result, buf.getvalue())
@@ -354,7 +358,11 @@ class Watcher:
         write_atomically(course / FAILED / f"{job}{ERROR_SUFFIX}", (error + "\n").encode())
         write_atomically(
             course / RESULTS / f"{job}{RESULT_SUFFIX}",
-            _failure_result(job, f"BundleError: {error}", self.tester_name),
+            _failure_result(
+                job,
+                error if error.startswith("the tester") else f"BundleError: {error}",
+                self.tester_name,
+            ),
         )
         os.replace(held, course / FAILED / held.name)
         self.report(f"{course.name}: {job}: refused: {error} -> {FAILED}/{held.name}")

@@ -557,7 +557,10 @@ def queue_task(job: Job, *, stamped: bool = False) -> None:
         if kind == Job.EVALUATION and queue.startswith(f"assay.{SPOOL_POOL_PREFIX}"):
             from . import ssh
 
-            ssh.push_job(job_id, attempt)  # a failed push queues a new attempt
+            # not in the request: a push takes a connection, and retries
+            threading.Thread(
+                target=ssh.push_job_thread, args=(job_id, attempt), daemon=True
+            ).start()
             return
         task = broker.VALIDATE_TASK if kind == Job.VALIDATION else broker.EVALUATE_TASK
         try:

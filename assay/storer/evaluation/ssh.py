@@ -25,6 +25,7 @@ import os
 import re
 from pathlib import Path
 
+from django import db
 from django.db import transaction
 
 from assay.tester.sftp import SftpError, SftpTarget, push_with_retries
@@ -90,6 +91,17 @@ def push_job(job_id: int, attempt: int) -> str:
         return "failed"
     log.info("job %s attempt %s: pushed to %s", job_id, attempt, target)
     return "pushed"
+
+
+def push_job_thread(job_id: int, attempt: int) -> None:
+    """``push_job`` in a thread of its own (the dispatch's): its errors are logged, its
+    database connection closed."""
+    try:
+        push_job(job_id, attempt)
+    except Exception:
+        log.exception("job %s attempt %s: the push failed", job_id, attempt)
+    finally:
+        db.connection.close()
 
 
 def ingest_file(path: Path) -> str:
