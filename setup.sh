@@ -22,6 +22,7 @@ packages=(
   bubblewrap   # the sandbox for non-root testers
   gcc libseccomp-dev  # the root testers' sandbox launcher (assay/sandbox/launcher.c)
   zip          # result and bundle archives in tests
+  openssh-client openssh-server  # the SSH transport (ssh-keygen; the tests start their own sshd)
   chromium     # the browser tests drive Debian's chromium (Playwright, no download)
 )
 runtime_packages=()

@@ -202,6 +202,73 @@ def run_bundle(
     raise typer.Exit(3 if evaluation.failed else 0)
 
 
+@tester_app.command("watch")
+def tester_watch(
+    spool: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DIR", help="The spool directory: one DIR/<course>/queue/ per course."
+        ),
+    ],
+    name: Annotated[
+        str | None, typer.Option(help="This tester's name in result.yaml (default: host name).")
+    ] = None,
+    send_results: Annotated[
+        str | None,
+        typer.Option(
+            help="Send each result archive to the storer by SFTP: sftp://USER@HOST[:PORT]/DIR "
+            "(the storer's incoming directory); with --key."
+        ),
+    ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            help="The private key for --send-results: key 2 of `assay tester ssh-keys`; "
+            "{course} in the path is the course's name (one key per course)."
+        ),
+    ] = None,
+    known_hosts: Annotated[
+        Path | None,
+        typer.Option(
+            help="known_hosts file with the storer's host key (default: ~/.ssh/known_hosts)."
+        ),
+    ] = None,
+) -> None:
+    """Evaluate the job bundles dropped into a spool directory (the seed's Queue Manager).
+
+    Watches DIR/<course>/queue/ of every course with inotify and takes each complete NAME_bundle.zip (written under another name, then renamed; other names are ignored).
+
+    Evaluates it in the sandbox as `assay worker` does and writes the result archive DIR/<course>/results/NAME_result.zip atomically (with --send-results, pushes it to the storer and removes it).
+
+    A bundle that is not one (not a zip, a zip bomb, a path leaving the archive) goes to DIR/<course>/failed/ with NAME_error.txt, and a failed result is written.
+
+    The bundles of a watcher that was killed are taken again; each is evaluated once. Several watchers may share one DIR. Stops on SIGTERM after the job in hand.
+    """
+    import logging
+
+    from assay.tester import spool as spool_mod
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    _host()  # fail now, with the reason, if this machine cannot sandbox
+    after = None
+    if send_results:
+        from assay.tester.sftp import ResultSender, SftpError
+
+        try:
+            if key is None:
+                raise SftpError("--send-results needs --key (key 2 of `assay tester ssh-keys`)")
+            after = ResultSender(send_results, key, known_hosts)
+        except SftpError as e:
+            fail(str(e), EXIT_BAD_INPUT)
+    err.print(f"assay tester: watching {spool}/<course>/queue/ (stop with Ctrl-C or SIGTERM)")
+    spool_mod.watch(
+        spool,
+        tester_name=name,
+        after_result=after,
+        report=lambda line: err.print(line, highlight=False),
+    )
+
+
 @app.command("bundle")
 def make_bundle(
     package: Annotated[Path, typer.Argument(help="The assignment package (directory or zip).")],
@@ -565,3 +632,86 @@ def tester_revoke(
     if not Tester.objects.filter(name=name).update(revoked=True):
         fail(f"no tester named {name!r}", EXIT_BAD_INPUT)
     out.print(f"revoked {name}")
+
+
+@tester_app.command("ssh-keys")
+def tester_ssh_keys(
+    course: Annotated[str, typer.Argument(help="The course's name (its slug on the storer).")],
+    keys_dir: Annotated[
+        Path, typer.Option("--dir", help="Where to keep the keys: DIR/<course>/ (made 0700).")
+    ] = Path("var/ssh"),
+    queue: Annotated[
+        str,
+        typer.Option(
+            help="The tester's queue directory for this course, as the receiving account sees "
+            "it (inside its chroot; COURSE is replaced by the course's name)."
+        ),
+    ] = "/queue",
+    incoming: Annotated[
+        str,
+        typer.Option(
+            help="The storer's incoming directory for result archives, as the receiving "
+            "account sees it (inside its chroot)."
+        ),
+    ] = "/incoming",
+) -> None:
+    """Make the two SSH key pairs of a course's SSH transport and print their authorized_keys lines.
+
+    Key 1 (DIR/<course>/storer_to_tester) is the storer's: it pushes bundles into the tester's queue. Key 2 (DIR/<course>/tester_to_storer) is the tester's: it pushes result archives into the storer's incoming directory. Existing keys are kept.
+
+    Each printed line goes into the authorized_keys of the receiving account; it allows SFTP only (restrict, a forced internal-sftp), starting in that one directory, with the requests a push needs and no others. Any other key is refused. docs/deploy.md has the rest (a chroot, the course's transport setting, the watchers).
+    """
+    from assay.tester import sshkeys
+
+    queue = queue.replace("COURSE", course)
+    try:
+        key1, key2 = sshkeys.generate(course, keys_dir)
+        line1 = sshkeys.authorized_line(key1.with_suffix(".pub"), queue)
+        line2 = sshkeys.authorized_line(key2.with_suffix(".pub"), incoming)
+    except sshkeys.SshKeysError as e:
+        fail(str(e), EXIT_BAD_INPUT)
+    err.print(
+        f"key 1 (storer -> tester, bundles): {key1}  [copy it to the storer]", highlight=False
+    )
+    err.print(
+        f"key 2 (tester -> storer, results): {key2}  [copy it to the tester]", highlight=False
+    )
+    err.print(
+        "# on the tester, in the receiving account's ~/.ssh/authorized_keys:", highlight=False
+    )
+    print(line1)
+    err.print(
+        "# on the storer, in the receiving account's ~/.ssh/authorized_keys:", highlight=False
+    )
+    print(line2)
+
+
+@tester_app.command("incoming")
+def tester_incoming(
+    directory: Annotated[
+        Path, typer.Argument(metavar="DIR", help="The storer's incoming directory.")
+    ],
+    data_dir: Annotated[Path, DATA_DIR_OPTION] = Path("var"),
+    once: Annotated[bool, typer.Option("--once", help="Ingest what is there, then stop.")] = False,
+) -> None:
+    """(On the storer) ingest the result archives spool testers push over SSH.
+
+    Watches DIR (inotify) for JOB-ATTEMPT_result.zip renamed into it and ingests each as the HTTP tester API does (scores, points, the student's page). Ingested archives move to DIR/done/; one not waited for (a stale attempt, an unknown job, a malformed archive) moves to DIR/rejected/ with NAME.error.txt. Stops on SIGTERM.
+    """
+    import logging
+    import signal
+
+    from assay.storer import serve as storer
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    storer.setup_django(data_dir.resolve())
+    from assay.storer.evaluation import ssh
+
+    directory.mkdir(parents=True, exist_ok=True)
+    if once:
+        out.print(ssh.ingest_incoming(directory))
+        return
+    stopping: list[bool] = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    err.print(f"assay: ingesting result archives from {directory}", highlight=False)
+    ssh.watch_incoming(directory, stop=lambda: bool(stopping))

@@ -347,6 +347,8 @@ MAX_RESULT_BYTES = env_int("ASSAY_MAX_RESULT_MIB", 64) * 1024 * 1024
 MAX_EVALUATION_ATTEMPTS = env_int("ASSAY_MAX_EVALUATION_ATTEMPTS", 3)
 # a running job whose tester sent no heartbeat for this long gets a new attempt
 HEARTBEAT_TIMEOUT_S = env_int("ASSAY_HEARTBEAT_TIMEOUT_S", 30)
+# a job pushed to a course's spool tester over SSH (no heartbeats) gets a new attempt after this
+SPOOL_TIMEOUT_S = env_int("ASSAY_SPOOL_TIMEOUT_S", 3600)
 # a queued job nobody claimed for this long is sent to the broker again (a message may be lost)
 REDISPATCH_AFTER_S = env_int("ASSAY_REDISPATCH_AFTER_S", 60)
 

@@ -211,7 +211,7 @@ def add_version(
             _publish(version, locked)
         else:
             job = Job.objects.create(
-                kind=Job.VALIDATION, version=version, queue=broker.validation_queue(_pool(locked.course)),
+                kind=Job.VALIDATION, version=version, queue=broker.validation_queue(_pool(locked.course, validation=True)),
                 requested_by=user,
             )  # fmt: skip
             queue_task(job)
@@ -248,7 +248,15 @@ def publish(version: AssignmentVersion) -> None:
         _publish(version, Assignment.objects.select_for_update().get(pk=version.assignment_id))
 
 
-def _pool(course: Course) -> str:
+SPOOL_POOL_PREFIX = "spool-"  # a course with an SSH transport: its own pool, never the broker's
+
+
+def _pool(course: Course, *, validation: bool = False) -> str:
+    """The course's pool; a course fed over SSH (ssh.py) has one of its own, for evaluations
+    (its packages are validated by the broker's testers)."""
+    transport = course.config.get("transport")
+    if not validation and isinstance(transport, dict) and transport.get("kind") == "ssh":
+        return SPOOL_POOL_PREFIX + course.slug
     return str(course.config.get("pool", "default"))
 
 
@@ -546,6 +554,14 @@ def queue_task(job: Job, *, stamped: bool = False) -> None:
     job_id, attempt, queue, kind = job.id, job.attempt, job.queue, job.kind
 
     def send() -> None:
+        if kind == Job.EVALUATION and queue.startswith(f"assay.{SPOOL_POOL_PREFIX}"):
+            from . import ssh
+
+            # not in the request: a push takes a connection, and retries
+            threading.Thread(
+                target=ssh.push_job_thread, args=(job_id, attempt), daemon=True
+            ).start()
+            return
         task = broker.VALIDATE_TASK if kind == Job.VALIDATION else broker.EVALUATE_TASK
         try:
             celery_app().send_task(
@@ -590,8 +606,16 @@ def watch_jobs() -> dict[str, int]:
     now = timezone.now()
     lost = 0
     silent_since = now - dt.timedelta(seconds=settings.HEARTBEAT_TIMEOUT_S)
-    for job in Job.objects.filter(state=Job.RUNNING, heartbeat_at__lt=silent_since).select_related(
-        "tester"
+    # a spool tester (ssh.py) sends no heartbeats: its jobs get SPOOL_TIMEOUT_S
+    spool = models.Q(queue__startswith=f"assay.{SPOOL_POOL_PREFIX}")
+    spool_since = now - dt.timedelta(seconds=settings.SPOOL_TIMEOUT_S)
+    for job in (
+        Job.objects.filter(state=Job.RUNNING)
+        .filter(
+            (~spool & models.Q(heartbeat_at__lt=silent_since))
+            | (spool & models.Q(heartbeat_at__lt=spool_since))
+        )
+        .select_related("tester")
     ):
         with transaction.atomic():
             requeue(

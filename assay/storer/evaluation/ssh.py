@@ -1,0 +1,160 @@
+"""A course's SSH transport (seed 000's keys 1 and 2): the storer pushes each job bundle into
+the course's tester spool by SFTP, and ingests the result archives the tester pushes back.
+
+A course uses it when its config has::
+
+    transport:
+      kind: ssh
+      queue: sftp://USER@TESTER[:PORT]/DIR/<course>/queue   # where `assay tester watch` looks
+      key: /path/to/<course>/storer_to_tester               # key 1 (`assay tester ssh-keys`)
+      known_hosts: /path/to/known_hosts                     # the tester's host key (optional)
+
+1. ``push_job``: the job is claimed for the course's spool tester (``spool-<course>``, a
+   tester row with no HTTP credential in use), its bundle pushed as ``<job>-<attempt>_bundle.zip``
+   (temporary name, renamed at the end). A push that fails gives the job a new attempt.
+2. The tester evaluates it and pushes ``<job>-<attempt>_result.zip`` into the storer's incoming
+   directory with its key 2.
+3. ``ingest_incoming`` hands each result archive to ``services.notify``, as the HTTP tester API
+   does, then moves it to ``done/`` (or to ``rejected/`` with ``NAME.error.txt``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+
+from django import db
+from django.db import transaction
+
+from assay.tester.sftp import SftpError, SftpTarget, push_with_retries
+
+from . import queries, services
+from .models import Job, Tester
+
+log = logging.getLogger("assay.storer.ssh")
+
+SPOOL_TESTER_PREFIX = "spool-"
+RESULT_NAME = re.compile(r"^(\d+)-(\d+)_result\.zip$")
+DONE, REJECTED = "done", "rejected"
+
+
+def transport(course_config: dict | None) -> SftpTarget | None:
+    """The course's SSH transport, or None when its testers take jobs from the broker."""
+    conf = (course_config or {}).get("transport")
+    if not conf:
+        return None
+    if not isinstance(conf, dict) or conf.get("kind") != "ssh":
+        raise SftpError(f"course transport {conf!r}: expected kind: ssh, queue, key")
+    for name in ("queue", "key"):
+        if not conf.get(name):
+            raise SftpError(f"course transport: '{name}' is missing")
+    return SftpTarget.parse(conf["queue"], conf["key"], conf.get("known_hosts"))
+
+
+def spool_tester(course_slug: str) -> Tester:
+    """The tester row the course's spool jobs are held by."""
+    name = f"{SPOOL_TESTER_PREFIX}{course_slug}"
+    tester = Tester.objects.filter(name=name).first()
+    return tester or Tester.register(name)[0]
+
+
+def push_job(job_id: int, attempt: int) -> str:
+    """Claim the job for its course's spool tester and push its bundle; "pushed", "stale" (the
+    attempt is not waiting) or "failed" (the push failed: a new attempt was queued)."""
+    job = queries.job_with_context(job_id)
+    if job is None:
+        return "stale"
+    course = job.version.assignment.course
+    tester = spool_tester(course.slug)
+    try:
+        target = transport(course.config)
+    except SftpError as e:
+        services.claim(job_id, attempt, tester)
+        services.report_failure(job, tester, f"SftpError: {e}", retry=False)
+        return "failed"
+    assert target is not None
+    try:
+        with transaction.atomic():
+            services.claim(job_id, attempt, tester)
+    except services.ServiceError:
+        return "stale"
+    job = queries.job_with_context(job_id)
+    assert job is not None
+    name = f"{job_id}-{attempt}_bundle.zip"
+    try:
+        push_with_retries(target, name, services.job_bundle(job))
+    except SftpError as e:
+        log.warning("job %s: %s", job_id, e)
+        services.report_failure(job, tester, f"SftpError: {e}", retry=True)
+        return "failed"
+    log.info("job %s attempt %s: pushed to %s", job_id, attempt, target)
+    return "pushed"
+
+
+def push_job_thread(job_id: int, attempt: int) -> None:
+    """``push_job`` in a thread of its own (the dispatch's): its errors are logged, its
+    database connection closed."""
+    try:
+        push_job(job_id, attempt)
+    except Exception:
+        log.exception("job %s attempt %s: the push failed", job_id, attempt)
+    finally:
+        db.connection.close()
+
+
+def ingest_file(path: Path) -> str:
+    """Ingest one result archive from the incoming directory: "done", "failed" (the job was
+    stored as failed) or "rejected" (not a result of a job waiting for it)."""
+    match = RESULT_NAME.match(path.name)
+    job = None
+    if match:
+        job_id, attempt = int(match.group(1)), int(match.group(2))
+        job = Job.objects.select_related("tester").filter(pk=job_id).first()
+    if job is None or job.tester is None or match is None:
+        return _set_aside(path, REJECTED, "not the result of a job held by a spool tester")
+    try:
+        held = services.held_job(job_id, attempt, job.tester)
+        job = services.notify(held, job.tester, path.read_bytes())
+    except services.ServiceError as e:
+        return _set_aside(path, REJECTED, str(e))
+    _set_aside(path, DONE, None)
+    log.info("job %s attempt %s: ingested (%s)", job_id, attempt, job.state)
+    return "failed" if job.state == Job.FAILED else "done"
+
+
+def _set_aside(path: Path, where: str, error: str | None) -> str:
+    target = path.parent / where
+    target.mkdir(exist_ok=True)
+    os.replace(path, target / path.name)
+    if error is not None:
+        (target / f"{path.name}.error.txt").write_text(error + "\n")
+        log.warning("%s: %s", path.name, error)
+    return where if error is not None else "done"
+
+
+def ingest_incoming(directory: Path) -> dict[str, int]:
+    """Ingest every complete result archive in ``directory`` (temporary names are skipped)."""
+    counts: dict[str, int] = {}
+    for name in sorted(os.listdir(directory)):
+        if name.startswith(".") or not name.endswith("_result.zip"):
+            continue
+        outcome = ingest_file(directory / name)
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
+def watch_incoming(directory: Path, stop: object = None) -> None:
+    """Ingest what arrives in ``directory`` until ``stop()`` (inotify, as the broker waits)."""
+    from assay.broker import Wakeup
+
+    directory.mkdir(parents=True, exist_ok=True)
+    wakeup = Wakeup(str(directory))
+    try:
+        while not (callable(stop) and stop()):
+            wakeup.clear()
+            ingest_incoming(directory)
+            wakeup.wait(wakeup.poll_s)
+    finally:
+        wakeup.close()
