@@ -689,14 +689,17 @@ def tester_ssh_keys(
 @tester_app.command("incoming")
 def tester_incoming(
     directory: Annotated[
-        Path, typer.Argument(metavar="DIR", help="The storer's incoming directory.")
+        Path,
+        typer.Argument(
+            metavar="DIR", help="The storer's incoming root: one DIR/<course>/incoming/ per course."
+        ),
     ],
     data_dir: Annotated[Path, DATA_DIR_OPTION] = Path("var"),
     once: Annotated[bool, typer.Option("--once", help="Ingest what is there, then stop.")] = False,
 ) -> None:
     """(On the storer) ingest the result archives spool testers push over SSH.
 
-    Watches DIR (inotify) for JOB-ATTEMPT_result.zip renamed into it and ingests each as the HTTP tester API does (scores, points, the student's page). Ingested archives move to DIR/done/; one not waited for (a stale attempt, an unknown job, a malformed archive) moves to DIR/rejected/ with NAME.error.txt. Stops on SIGTERM.
+    Watches each course's DIR/<course>/incoming/ (inotify) for JOB-ATTEMPT_result.zip renamed into it and ingests each as the HTTP tester API does (scores, points, the student's page). A result counts only for a job of the course whose directory it came into (each course's key 2 reaches only its own). Ingested archives move to done/ beside them; one not waited for (a stale attempt, an unknown job, another course's job, a malformed archive) moves to rejected/ with NAME.error.txt. Stops on SIGTERM.
     """
     import logging
     import signal

@@ -129,16 +129,19 @@ def transport(tmp_path, sshd):
     result = CliRunner().invoke(
         app,
         ["tester", "ssh-keys", "prog1", "--dir", str(keys), "--queue", str(tmp_path / "spool" / "COURSE" / "queue"),
-         "--incoming", str(tmp_path / "incoming")],
+         "--incoming", str(tmp_path / "incoming" / "prog1" / "incoming")],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     lines = [line for line in result.stdout.splitlines() if line.startswith("restrict,")]
     assert len(lines) == 2 and "internal-sftp -d" in lines[0]
     for line in lines:
         sshd.allow(line)
-    queue, incoming = tmp_path / "spool" / "prog1" / "queue", tmp_path / "incoming"
+    queue, incoming = (
+        tmp_path / "spool" / "prog1" / "queue",
+        tmp_path / "incoming" / "prog1" / "incoming",
+    )
     queue.mkdir(parents=True)
-    incoming.mkdir()
+    incoming.mkdir(parents=True)
     key1, key2 = (
         keys / "prog1" / sshkeys.STORER_TO_TESTER,
         keys / "prog1" / sshkeys.TESTER_TO_STORER,
@@ -146,6 +149,7 @@ def transport(tmp_path, sshd):
     return {
         "queue": queue,
         "incoming": incoming,
+        "incoming_root": tmp_path / "incoming",
         "key1": key1,
         "key2": key2,
         "to_tester": SftpTarget("root", "127.0.0.1", sshd.port, str(queue), key1, sshd.known_hosts),
@@ -277,15 +281,26 @@ def test_a_result_pushed_back_with_key_2_is_ingested(transport, tmp_path, settin
     assert job.state == Job.RUNNING and job.tester.name == "spool-prog1"
     with zipfile.ZipFile(bundle) as zf:
         assert yaml.safe_load(zf.read("submission_config"))["job_id"] == str(job.id)
+    # first into another course's directory (as if prog2's key 2 had sent it): not counted
+    other = transport["incoming_root"] / "prog2" / "incoming"
+    other.mkdir(parents=True)
+    (other / f"{job.id}-1_result.zip").write_bytes(_result_archive(job))
+    assert ssh.ingest_incoming(transport["incoming_root"]) == {"rejected": 1}
+    assert (
+        "course prog1's, not prog2's"
+        in (other / "rejected" / f"{job.id}-1_result.zip.error.txt").read_text()
+    )
+    job.refresh_from_db()
+    assert job.state == Job.RUNNING
     # the tester pushes its result back with key 2; the storer ingests it
     push(transport["to_storer"], f"{job.id}-1_result.zip", _result_archive(job))
-    assert ssh.ingest_incoming(transport["incoming"]) == {"done": 1}
+    assert ssh.ingest_incoming(transport["incoming_root"]) == {"done": 1}
     job.refresh_from_db()
     assert (job.state, job.verdict) == (Job.DONE, "AC")
     assert (transport["incoming"] / "done" / f"{job.id}-1_result.zip").exists()
     # the same result again is stale: set aside with the reason, the job untouched
     push(transport["to_storer"], f"{job.id}-1_result.zip", _result_archive(job))
-    assert ssh.ingest_incoming(transport["incoming"]) == {"rejected": 1}
+    assert ssh.ingest_incoming(transport["incoming_root"]) == {"rejected": 1}
     assert (
         "given up or finished"
         in (transport["incoming"] / "rejected" / f"{job.id}-1_result.zip.error.txt").read_text()

@@ -12,10 +12,13 @@ A course uses it when its config has::
 1. ``push_job``: the job is claimed for the course's spool tester (``spool-<course>``, a
    tester row with no HTTP credential in use), its bundle pushed as ``<job>-<attempt>_bundle.zip``
    (temporary name, renamed at the end). A push that fails gives the job a new attempt.
-2. The tester evaluates it and pushes ``<job>-<attempt>_result.zip`` into the storer's incoming
-   directory with its key 2.
+2. The tester evaluates it and pushes ``<job>-<attempt>_result.zip`` with the course's key 2
+   into the course's own incoming directory on the storer, ``INCOMING/<course>/incoming/`` (an
+   account per course, chrooted to ``INCOMING/<course>``: a course's key reaches no other's).
 3. ``ingest_incoming`` hands each result archive to ``services.notify``, as the HTTP tester API
-   does, then moves it to ``done/`` (or to ``rejected/`` with ``NAME.error.txt``).
+   does, then moves it to ``done/`` (or to ``rejected/`` with ``NAME.error.txt``). A result in a
+   course's directory counts only for a job of that course: one for another course's job is
+   rejected, so a course's key 2 cannot forge another course's results.
 """
 
 from __future__ import annotations
@@ -104,16 +107,26 @@ def push_job_thread(job_id: int, attempt: int) -> None:
         db.connection.close()
 
 
-def ingest_file(path: Path) -> str:
-    """Ingest one result archive from the incoming directory: "done", "failed" (the job was
-    stored as failed) or "rejected" (not a result of a job waiting for it)."""
+def ingest_file(path: Path, course: str) -> str:
+    """Ingest one result archive that came into ``course``'s incoming directory: "done",
+    "failed" (the job was stored as failed) or "rejected" (not a result of a job of that course
+    waiting for it)."""
     match = RESULT_NAME.match(path.name)
     job = None
     if match:
         job_id, attempt = int(match.group(1)), int(match.group(2))
-        job = Job.objects.select_related("tester").filter(pk=job_id).first()
+        job = (
+            Job.objects.select_related("tester", "version__assignment__course")
+            .filter(pk=job_id)
+            .first()
+        )
     if job is None or job.tester is None or match is None:
         return _set_aside(path, REJECTED, "not the result of a job held by a spool tester")
+    owner = job.version.assignment.course.slug
+    if owner != course:
+        return _set_aside(
+            path, REJECTED, f"job {job_id} is course {owner}'s, not {course}'s (whose key sent it)"
+        )
     try:
         held = services.held_job(job_id, attempt, job.tester)
         job = services.notify(held, job.tester, path.read_bytes())
@@ -134,27 +147,50 @@ def _set_aside(path: Path, where: str, error: str | None) -> str:
     return where if error is not None else "done"
 
 
-def ingest_incoming(directory: Path) -> dict[str, int]:
-    """Ingest every complete result archive in ``directory`` (temporary names are skipped)."""
+INCOMING = "incoming"  # INCOMING/<course>/incoming/: where the course's key 2 drops results
+
+
+def incoming_dirs(root: Path) -> dict[str, Path]:
+    """Each course's incoming directory under ``root`` (``root/<course>/incoming/``)."""
+    try:
+        return {p.name: p / INCOMING for p in sorted(root.iterdir()) if (p / INCOMING).is_dir()}
+    except FileNotFoundError:
+        return {}
+
+
+def ingest_incoming(root: Path) -> dict[str, int]:
+    """Ingest every complete result archive in the courses' incoming directories under ``root``
+    (temporary names are skipped)."""
     counts: dict[str, int] = {}
-    for name in sorted(os.listdir(directory)):
-        if name.startswith(".") or not name.endswith("_result.zip"):
-            continue
-        outcome = ingest_file(directory / name)
-        counts[outcome] = counts.get(outcome, 0) + 1
+    for course, directory in incoming_dirs(root).items():
+        for name in sorted(os.listdir(directory)):
+            if name.startswith(".") or not name.endswith("_result.zip"):
+                continue
+            outcome = ingest_file(directory / name, course)
+            counts[outcome] = counts.get(outcome, 0) + 1
     return counts
 
 
-def watch_incoming(directory: Path, stop: object = None) -> None:
-    """Ingest what arrives in ``directory`` until ``stop()`` (inotify, as the broker waits)."""
+def watch_incoming(root: Path, stop: object = None) -> None:
+    """Ingest what arrives under ``root`` until ``stop()``: inotify on each course's incoming
+    directory (as the broker waits), the safety poll finding courses added later."""
+    import select
+
     from assay.broker import Wakeup
 
-    directory.mkdir(parents=True, exist_ok=True)
-    wakeup = Wakeup(str(directory))
+    root.mkdir(parents=True, exist_ok=True)
+    wakeups: dict[str, Wakeup] = {}
     try:
         while not (callable(stop) and stop()):
-            wakeup.clear()
-            ingest_incoming(directory)
-            wakeup.wait(wakeup.poll_s)
+            for course, directory in incoming_dirs(root).items():
+                if course not in wakeups:
+                    wakeups[course] = Wakeup(str(directory))
+            for w in wakeups.values():
+                w.clear()
+            ingest_incoming(root)
+            fds = [fd for w in wakeups.values() for fd in w.fds]
+            poll_s = min([w.poll_s for w in wakeups.values()] + [5.0])  # and new courses
+            select.select(fds, [], [], poll_s)
     finally:
-        wakeup.close()
+        for w in wakeups.values():
+            w.close()
