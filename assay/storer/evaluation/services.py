@@ -1019,14 +1019,25 @@ def retry_failed(job: Job, user: Any) -> Job:
 
 def read_result_file(job: Job, member: str, limit: int = 64 * 1024) -> bytes | None:
     """A file of a job's result archive (e.g. ``NAME/run_stdout.vmr``), or None."""
+    return read_result_files(job, [member], limit)[member]
+
+
+def read_result_files(
+    job: Job, members: list[str], limit: int = 64 * 1024
+) -> dict[str, bytes | None]:
+    """Files of a job's result archive, the archive opened once: each one's first ``limit``
+    bytes, or None when it has no such file."""
+    found: dict[str, bytes | None] = dict.fromkeys(members)
     if not job.result_archive or not job.result_archive.name:
-        return None
+        return found
     with (
         default_storage.open(job.result_archive.name, "rb") as f,
         zipfile.ZipFile(io.BytesIO(f.read())) as zf,
     ):
-        try:
-            with zf.open(member) as m:
-                return m.read(limit)
-        except KeyError:
-            return None
+        for member in members:
+            try:
+                with zf.open(member) as m:
+                    found[member] = m.read(limit)
+            except KeyError:
+                pass
+    return found
