@@ -240,6 +240,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "assay.storer.web.context.nav",
             ],
+            # {% url %} with its reversals remembered (docs/performance.md §14)
+            "builtins": ["assay.storer.web.templatetags.assay_url"],
         },
     },
 ]

@@ -39,19 +39,24 @@ def claim(cast, job, attempt=1, api=None):
     )
 
 
-def evaluate(bundle: bytes, tmp_path: Path, edit=None) -> bytes:
+def evaluate(bundle: bytes, tmp_path: Path, edit=None, old_tester=False) -> bytes:
     """Run the bundle through the real executor (with the package's checker, if it has one)
-    and return the result archive, after ``edit(result.yaml's document)``."""
+    and return the result archive, after ``edit(the result document)`` (in result.yaml and
+    result.json alike); ``old_tester``: without result.json, as testers before it sent."""
     opened = open_bundle(bundle, tmp_path / "bundle")
     Executor(get_host(), "t1").evaluate(
         opened.spec, opened.files, opened.tests, tmp_path / "result",
         scripts=opened.scripts, checker_source=opened.checker_source,
     )  # fmt: skip
+    path = tmp_path / "result" / "result.yaml"
+    doc = yaml.safe_load(path.read_text())
+    assert json.loads((tmp_path / "result" / "result.json").read_text()) == doc
     if edit:
-        path = tmp_path / "result" / "result.yaml"
-        doc = yaml.safe_load(path.read_text())
         edit(doc)
         path.write_text(yaml.safe_dump(doc))
+        (tmp_path / "result" / "result.json").write_text(json.dumps(doc))
+    if old_tester:
+        (tmp_path / "result" / "result.json").unlink()
     buf = io.BytesIO()
     zip_directory(tmp_path / "result", buf)
     return buf.getvalue()
@@ -82,6 +87,39 @@ def test_the_whole_flow_stores_verdicts_time_memory_and_points(cast, job, tmp_pa
     assert all(t.verdict == "AC" and t.cpu_time_s > 0 and t.memory_kib > 0 for t in tests)
     assert job.claimed_at <= job.bundle_sent_at <= job.result_received_at <= job.finished_at
     assert job.tester.jobs_done == 1
+
+
+def test_it_stores_an_older_testers_result_yaml_without_result_json(cast, job, tmp_path):
+    claim(cast, job)
+    archive = evaluate(fetch(cast, job).content, tmp_path, old_tester=True)
+    assert "result.json" not in zipfile.ZipFile(io.BytesIO(archive)).namelist()
+    r = upload(cast, job, archive)
+    assert r.status_code == 200 and r.json()["state"] == "done", r.content
+    job.refresh_from_db()
+    assert (job.verdict, job.points) == ("AC", 10) and job.tests.count() == 4
+
+
+def test_it_reads_result_json_when_the_archive_has_both(cast, job, tmp_path):
+    claim(cast, job)
+    evaluate(fetch(cast, job).content, tmp_path)
+    # a result.yaml that disagrees: the storer reads result.json only
+    (tmp_path / "result" / "result.yaml").write_text("not: [a valid document")
+    buf = io.BytesIO()
+    zip_directory(tmp_path / "result", buf)
+    r = upload(cast, job, buf.getvalue())
+    assert r.status_code == 200 and r.json()["state"] == "done", r.content
+
+
+def test_a_malformed_result_json_fails_the_job_naming_it(cast, job, tmp_path):
+    claim(cast, job)
+    evaluate(fetch(cast, job).content, tmp_path)
+    (tmp_path / "result" / "result.json").write_text("{not json")
+    buf = io.BytesIO()
+    zip_directory(tmp_path / "result", buf)
+    r = upload(cast, job, buf.getvalue())
+    assert r.status_code == 400 and r.json()["error"]["code"] == "bad_result"
+    job.refresh_from_db()
+    assert job.state == "failed" and "malformed result.json" in job.error
 
 
 def test_points_follow_the_storers_own_scoring(cast, tmp_path):

@@ -44,6 +44,7 @@ from . import changes, queries
 from .models import Job, Submission, SubmissionFile, Tester, TestResult
 
 log = logging.getLogger("assay.storer")
+RESULT_MEMBERS = ("result.json", "result.yaml")  # an evaluation's result, the first found
 RESULT_LIMITS = ArchiveLimits(
     max_members=5000, max_member_bytes=64 << 20, max_total_bytes=256 << 20, max_ratio=1e6
 )
@@ -765,10 +766,13 @@ def notify(job: Job, tester: Tester, archive: bytes) -> Job:
     # every member is checked (names, types, sizes, ratios), only the one read is unpacked: the
     # archive is stored as it came, and its other files are read from it, within limits, when
     # a page shows them
-    member = {"evaluation": "result.yaml", "validation": "report.json"}[job.kind]
+    # an evaluation's result.json, the same document as its result.yaml, parses forty times
+    # faster; testers before it sent result.yaml alone
+    members = {"evaluation": RESULT_MEMBERS, "validation": ("report.json",)}[job.kind]
     try:
         with zipfile.ZipFile(io.BytesIO(archive)) as zf:
             names = {name: info for info, name in check_zip(zf, RESULT_LIMITS)}
+            member = next((m for m in members if m in names), members[-1])
             info = names.get(member)
             content = None
             if info is not None:
@@ -782,7 +786,7 @@ def notify(job: Job, tester: Tester, archive: bytes) -> Job:
         _fail_malformed(job, f"malformed result archive: not a valid zip archive: {e}")
     if job.kind == Job.VALIDATION:
         return _ingest_validation(job, tester, content, received)
-    return _ingest_evaluation(job, tester, content, archive, received)
+    return _ingest_evaluation(job, tester, content, member, archive, received)
 
 
 def _fail_malformed(job: Job, message: str) -> NoReturn:
@@ -791,27 +795,31 @@ def _fail_malformed(job: Job, message: str) -> NoReturn:
     raise ServiceError(400, "bad_result", message)
 
 
-def _load_result(job: Job, content: bytes | None) -> dict[str, Any]:
+def _load_result(job: Job, content: bytes | None, member: str) -> dict[str, Any]:
+    """The result document, from result.json or (an older tester's) result.yaml."""
     if content is None:
         _fail_malformed(job, "malformed result archive: no result.yaml")
     try:
-        doc = yamlio.safe_load(content.decode())  # libyaml: ten times the pure-Python loader
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        _fail_malformed(job, f"malformed result.yaml: {e}")
+        if member.endswith(".json"):
+            doc = json.loads(content)
+        else:
+            doc = yamlio.safe_load(content.decode())  # libyaml: ten times the pure-Python loader
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as e:
+        _fail_malformed(job, f"malformed {member}: {e}")
     if not isinstance(doc, dict):
-        _fail_malformed(job, "malformed result.yaml: not a mapping")
+        _fail_malformed(job, f"malformed {member}: not a mapping")
     if str(doc.get("job_id")) != str(job.id) or int(doc.get("attempt", 0)) != job.attempt:
         _fail_malformed(
             job,
-            f"result.yaml is for job {doc.get('job_id')} attempt {doc.get('attempt')}, not job {job.id} attempt {job.attempt}",
+            f"{member} is for job {doc.get('job_id')} attempt {doc.get('attempt')}, not job {job.id} attempt {job.attempt}",
         )
     return doc
 
 
 def _ingest_evaluation(
-    job: Job, tester: Tester, content: bytes | None, archive: bytes, received: Any
+    job: Job, tester: Tester, content: bytes | None, member: str, archive: bytes, received: Any
 ) -> Job:
-    doc = _load_result(job, content)
+    doc = _load_result(job, content, member)
     if doc.get("status") == "failed":
         error = str(doc.get("error") or "the tester reported a failure")
         # a sandbox hiccup may pass on another attempt; a broken checker will not
@@ -836,7 +844,7 @@ def _ingest_evaluation(
             meta["groups"], [by_name[n] for n in expected], build_failed=build_failed
         )
     except (TypeError, KeyError, ValueError) as e:
-        _fail_malformed(job, f"malformed result.yaml: {e}")
+        _fail_malformed(job, f"malformed {member}: {e}")
     points = job.version.assignment.points
     # the groups and the tests' shares, in the assignment's points
     groups = [
@@ -1035,14 +1043,25 @@ def retry_failed(job: Job, user: Any) -> Job:
 
 def read_result_file(job: Job, member: str, limit: int = 64 * 1024) -> bytes | None:
     """A file of a job's result archive (e.g. ``NAME/run_stdout.vmr``), or None."""
+    return read_result_files(job, [member], limit)[member]
+
+
+def read_result_files(
+    job: Job, members: list[str], limit: int = 64 * 1024
+) -> dict[str, bytes | None]:
+    """Files of a job's result archive, the archive opened once: each one's first ``limit``
+    bytes, or None when it has no such file."""
+    found: dict[str, bytes | None] = dict.fromkeys(members)
     if not job.result_archive or not job.result_archive.name:
-        return None
+        return found
     with (
         default_storage.open(job.result_archive.name, "rb") as f,
         zipfile.ZipFile(io.BytesIO(f.read())) as zf,
     ):
-        try:
-            with zf.open(member) as m:
-                return m.read(limit)
-        except KeyError:
-            return None
+        for member in members:
+            try:
+                with zf.open(member) as m:
+                    found[member] = m.read(limit)
+            except KeyError:
+                pass
+    return found

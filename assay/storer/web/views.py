@@ -228,6 +228,9 @@ def _details(s: Submission, doc: dict[str, Any], job: Job | None, user: Any) -> 
         return
     version = queries.version(job.version_id)
     assert version is not None  # a version with jobs is never deleted
+    outputs = services.read_result_files(
+        job, [f"{t['name']}/run_stdout.vmr" for t in shown if t["verdict"] != "SKIP"], 16384
+    )
     with services.load_version(version) as pkg:
         checker = pkg.judge.custom
         for t in shown:
@@ -247,9 +250,7 @@ def _details(s: Submission, doc: dict[str, Any], job: Job | None, user: Any) -> 
                 t["checker_message"] = t.get("judge_message") or t.get("student_message") or ""
             if t["verdict"] == "SKIP":
                 continue  # not run: no output
-            actual = (
-                services.read_result_file(job, f"{t['name']}/run_stdout.vmr", 16384) or b""
-            ).decode(errors="replace")
+            actual = (outputs.get(f"{t['name']}/run_stdout.vmr") or b"").decode(errors="replace")
             t["actual"] = actual
             if t["verdict"] in JUDGED and not checker:
                 t["diff"] = list(

@@ -19,7 +19,7 @@ register = template.Library()
 def your_grade(context: dict[str, Any], a: Assignment) -> dict[str, Any]:
     """The user's own grade when the staff adjusted it (students only; nobody else's)."""
     user = context["request"].user
-    if role(user, a.course) != Membership.STUDENT:
+    if role(user, a.course) != Membership.STUDENT or not services.has_adjustment(a, user.pk):
         return {"doc": None}
     doc = services.sheet(a, user, user)
     return {"doc": doc if doc["adjusted"] else None, "course": a.course, "a": a}

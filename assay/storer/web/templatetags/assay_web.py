@@ -6,6 +6,7 @@ import unicodedata
 from typing import Any
 
 from django import template
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from assay.storer.markup import markdown_html
@@ -45,14 +46,16 @@ def printable(text: Any) -> str:
     )
 
 
-@register.inclusion_tag("web/partials/verdict.html")
-def verdict(code: str | None) -> dict[str, Any]:
+@register.simple_tag
+def verdict(code: str | None) -> str:
+    """A verdict's badge: its code, its name on hover (a tag, not a template: every test row
+    of a page that polls has one)."""
     code = code or ""
-    return {
-        "code": code or "—",
-        "css": code or "none",
-        "name": VERDICT_NAMES.get(code, "not evaluated"),
-    }
+    name = VERDICT_NAMES.get(code, "not evaluated")
+    return format_html(
+        '<span class="verdict v-{}" title="{}"><abbr title="{}">{}</abbr></span>',
+        code or "none", name, name, code or "—",
+    )  # fmt: skip
 
 
 def _number(value: Any) -> float | None:
