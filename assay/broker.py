@@ -2,7 +2,7 @@
 
 Messages carry only ``(job_id, attempt)``: the database is the source of truth, the broker just
 moves the news that a job waits. Queues are named ``assay.<pool>.<runtime>`` (evaluations),
-``assay.<pool>.<runtime>@<image>`` (evaluations on a course image) and ``assay.<pool>.validate``
+``assay.<pool>.<runtime>.<image>`` (evaluations on a course image) and ``assay.<pool>.validate``
 (package validations), so a job reaches only a tester that offers its runtime (and image) in
 its pool; a tester takes one job per free slot (prefetch 1, late acks).
 
@@ -319,15 +319,17 @@ TRANSPORT_ALIASES["assayfs"] = "assay.broker:AtomicFilesystemTransport"
 
 
 def queue_name(pool: str, runtime: str, image: str | None = None) -> str:
-    """``assay.<pool>.<runtime>``, or ``assay.<pool>.<runtime>@<image>`` for a job that runs
-    on a course image: only a tester that has the image (and the runtime in it) takes it."""
-    return f"assay.{pool}.{runtime}" + (f"@{image}" if image else "")
+    """``assay.<pool>.<runtime>``, or ``assay.<pool>.<runtime>.<image>`` for a job that runs
+    on a course image: only a tester that has the image (and the runtime in it) takes it.
+    Neither runtime nor image names have dots; the file-system transport allows no other
+    separator."""
+    return f"assay.{pool}.{runtime}" + (f".{image}" if image else "")
 
 
 def parse_queue(queue: str) -> tuple[str, str, str | None]:
     """(pool, runtime, image or None) of a queue name (runtime ``validate`` for validations)."""
     _, pool, rest = queue.split(".", 2)
-    runtime, _, image = rest.partition("@")
+    runtime, _, image = rest.partition(".")
     return pool, runtime, image or None
 
 

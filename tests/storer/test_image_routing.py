@@ -7,8 +7,7 @@ the job's bundle, and "no tester" while none offers it.
 import pytest
 
 from assay import broker
-from assay.storer.evaluation import queries, services
-from assay.storer.evaluation.models import Tester as TesterRow
+from assay.storer.evaluation import models, queries, services
 from assay.tester.bundle import open_bundle
 
 from .conftest import SUM_OK, Api
@@ -30,19 +29,19 @@ def submit(cast, assignment):
 
 
 def test_the_queue_names_the_image():
-    assert broker.queue_name("default", "python3", "py-numpy") == "assay.default.python3@py-numpy"
-    assert broker.parse_queue("assay.gpu.python3@py-numpy") == ("gpu", "python3", "py-numpy")
+    assert broker.queue_name("default", "python3", "py-numpy") == "assay.default.python3.py-numpy"
+    assert broker.parse_queue("assay.gpu.python3.py-numpy") == ("gpu", "python3", "py-numpy")
     assert broker.parse_queue("assay.default.c") == ("default", "c", None)
 
 
 def test_a_job_on_an_image_goes_to_the_images_queue(cast, on_image):
-    assert submit(cast, on_image).queue == "assay.default.c@py-numpy"
+    assert submit(cast, on_image).queue == "assay.default.c.py-numpy"
 
 
 def test_a_course_image_applies_to_assignments_that_name_none(cast):
     cast.sum.course.config = {**cast.sum.course.config, "image": "old-gcc"}
     cast.sum.course.save(update_fields=["config"])
-    assert submit(cast, cast.sum).queue == "assay.default.c@old-gcc"
+    assert submit(cast, cast.sum).queue == "assay.default.c.old-gcc"
 
 
 def test_the_bundle_tells_the_tester_the_image(cast, on_image, tmp_path):
@@ -61,7 +60,7 @@ def test_only_a_tester_offering_the_image_serves_its_queue(cast, on_image):
     Api(cast.other_tester_token).post(
         "/tester/heartbeat", json={"jobs": [], "runtimes": ["c"], "images": ["py-numpy@0123abcd"]}
     )
-    assert TesterRow.objects.get(name="t2").images == ["py-numpy@0123abcd"]
+    assert models.Tester.objects.get(name="t2").images == ["py-numpy@0123abcd"]
     assert [t.name for t in queries.testers_for(job.queue)] == ["t2"]
     doc = cast.api("alice").get(f"/submissions/{job.submission_id}").json()
     assert doc["no_tester"] is False

@@ -53,7 +53,7 @@ def _recent_testers(pool: str) -> tuple[dt.datetime, list[Tester]]:
 
 def testers_for(queue: str, alive: timedelta = ALIVE) -> list[Tester]:
     """Live, unrevoked testers that take jobs from ``queue`` (assay.<pool>.<runtime>, or
-    assay.<pool>.<runtime>@<image>: those that offer the image, whatever its version)."""
+    assay.<pool>.<runtime>.<image>: those that offer the image, whatever its version)."""
     pool, runtime, image = broker.parse_queue(queue)
     if alive > RECENTLY:
         at = timezone.now()
