@@ -21,6 +21,7 @@ done
 packages=(
   bubblewrap   # the sandbox for non-root testers
   gcc libseccomp-dev  # the root testers' sandbox launcher (assay/sandbox/launcher.c)
+  mmdebstrap   # builds course images (assay image build)
   zip          # result and bundle archives in tests
   openssh-client openssh-server  # the SSH transport (ssh-keygen; the tests start their own sshd)
   chromium     # the browser tests drive Debian's chromium (Playwright, no download)

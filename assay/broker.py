@@ -1,9 +1,10 @@
 """The broker (Celery): the storer sends job ids, testers take them (Django-free).
 
 Messages carry only ``(job_id, attempt)``: the database is the source of truth, the broker just
-moves the news that a job waits. Queues are named ``assay.<pool>.<runtime>`` (evaluations) and
-``assay.<pool>.validate`` (package validations), so a job reaches only a tester that offers its
-runtime in its pool; a tester takes one job per free slot (prefetch 1, late acks).
+moves the news that a job waits. Queues are named ``assay.<pool>.<runtime>`` (evaluations),
+``assay.<pool>.<runtime>.<image>`` (evaluations on a course image) and ``assay.<pool>.validate``
+(package validations), so a job reaches only a tester that offers its runtime (and image) in
+its pool; a tester takes one job per free slot (prefetch 1, late acks).
 
 The embedded default keeps its queues in files (``filesystem:///DIR``) and needs no server; in
 production the URL names RabbitMQ (``amqp://…``) or Redis (``redis://…``).
@@ -317,8 +318,19 @@ def recover_claimed(queue_folder: str) -> int:
 TRANSPORT_ALIASES["assayfs"] = "assay.broker:AtomicFilesystemTransport"
 
 
-def queue_name(pool: str, runtime: str) -> str:
-    return f"assay.{pool}.{runtime}"
+def queue_name(pool: str, runtime: str, image: str | None = None) -> str:
+    """``assay.<pool>.<runtime>``, or ``assay.<pool>.<runtime>.<image>`` for a job that runs
+    on a course image: only a tester that has the image (and the runtime in it) takes it.
+    Neither runtime nor image names have dots; the file-system transport allows no other
+    separator."""
+    return f"assay.{pool}.{runtime}" + (f".{image}" if image else "")
+
+
+def parse_queue(queue: str) -> tuple[str, str, str | None]:
+    """(pool, runtime, image or None) of a queue name (runtime ``validate`` for validations)."""
+    _, pool, rest = queue.split(".", 2)
+    runtime, _, image = rest.partition(".")
+    return pool, runtime, image or None
 
 
 def validation_queue(pool: str = "default") -> str:

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from assay.image_cli import image_app
 from assay.package import PackageError, open_package
 from assay.sandbox import SandboxError, get_host
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 tester_app = typer.Typer(help="Tester commands: evaluate job bundles.", no_args_is_help=True)
 app.add_typer(tester_app, name="tester")
+app.add_typer(image_app, name="image")
 
 out = Console(width=None if sys.stdout.isatty() else 150)
 err = Console(stderr=True)
@@ -332,10 +334,13 @@ def runtimes_info(
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Verify again, ignoring earlier successes.")
     ] = False,
+    image: Annotated[
+        str | None, typer.Option(help="Verify inside this course image (`assay image list`).")
+    ] = None,
 ) -> None:
     """Every runtime (language) with its version as the sandbox sees it, and whether a
     hello-world builds and runs there. Exit 1 if a named runtime (or, with no names, any core
-    runtime) does not work."""
+    runtime, on the host's system) does not work."""
     from assay.runtimes import RuntimeFileError, all_runtimes, get_runtime
     from assay.runtimes.verify import verify_runtimes
 
@@ -349,10 +354,13 @@ def runtimes_info(
         console=err, transient=True, disable=as_json or not err.is_terminal,
     ) as progress:  # fmt: skip
         task = progress.add_task("verifying runtimes", total=len(chosen))
-        results = verify_runtimes(
-            host, chosen, use_cache=not fresh,
-            tick=lambda s: progress.update(task, advance=1, description=s.name),
-        )  # fmt: skip
+        try:
+            results = verify_runtimes(
+                host, chosen, use_cache=not fresh, image=image,
+                tick=lambda s: progress.update(task, advance=1, description=s.name),
+            )  # fmt: skip
+        except SandboxError as e:
+            fail(str(e), EXIT_BAD_INPUT)
     runtimes = all_runtimes()
     if as_json:
         rows = [
@@ -370,7 +378,7 @@ def runtimes_info(
         out.print(table)
         working = sum(s.ok for s in results)
         out.print(f"{working} of {len(results)} runtimes work in the sandbox")
-    must = [s for s in results if not s.ok and (names or runtimes[s.name].core)]
+    must = [s for s in results if not s.ok and (names or (runtimes[s.name].core and not image))]
     if must:
         raise typer.Exit(EXIT_MISMATCH)
 
@@ -474,6 +482,13 @@ def worker(
     ca_file: Annotated[
         Path | None, typer.Option(help="CA certificate to trust for an HTTPS storer.")
     ] = None,
+    images: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated course images offered (default: every image on this "
+            "machine, `assay image list`; '' for none)."
+        ),
+    ] = None,
 ) -> None:
     """Run a tester: take jobs from the broker, evaluate them in the sandbox, report to the storer."""
     from assay.tester.worker import StorerRefused, start_worker
@@ -483,6 +498,7 @@ def worker(
             url, token, broker_url, name=name, slots=slots, pool=pool,
             runtimes=[r.strip() for r in runtimes.split(",") if r.strip()],
             verify=str(ca_file) if ca_file else True,
+            images=None if images is None else [i.strip() for i in images.split(",") if i.strip()],
         )  # fmt: skip
     except SandboxError as e:
         fail(f"the sandbox is not usable on this machine: {e}", EXIT_SANDBOX)

@@ -43,6 +43,30 @@ def any_vm(any_host: Host) -> Iterator[VM]:
     box.destroy()
 
 
+# the course image of the image tests: minbase + GNU hello (a program the tester host has not)
+# + python3 (the hostile suite's helpers); built once (about 1.5 min) and kept in
+# /var/lib/assay/images/assay-test/, keyed by its recipe
+TEST_IMAGE = "assay-test"
+TEST_IMAGE_PACKAGES = ["hello", "python3"]
+
+
+@pytest.fixture(scope="session")
+def course_image() -> str:
+    """The name of the test course image, built if this machine does not have it yet."""
+    from assay.sandbox import images
+
+    if os.geteuid() != 0:
+        pytest.skip("course images need a root tester")
+    try:
+        images.build(TEST_IMAGE, TEST_IMAGE_PACKAGES)
+    except images.ImageError as e:
+        pytest.fail(
+            f"cannot build the test course image ({e}); it needs mmdebstrap (./setup.sh) and "
+            "the Debian mirror of this host's apt sources"
+        )
+    return TEST_IMAGE
+
+
 # The files that take longest, longest first: with `-n 2 --dist loadfile` (./test.sh) a worker
 # takes a whole file at a time in collection order, so the long ones start first and the short
 # ones fill in; a long file last would run alone at the end (seconds measured on a 2-core

@@ -207,12 +207,28 @@ class Box:
 BACKENDS = {"launcher": LauncherHost, "bwrap": BwrapHost}
 
 
-@pytest.fixture(scope="module", params=list(BACKENDS))
+def on_image(backend: type[BwrapHost], image: str) -> type[BwrapHost]:
+    """The backend with every VM on a course image: the whole suite again, with the image's
+    system as the box's instead of the host's."""
+
+    class OnImage(backend):  # type: ignore[valid-type,misc]
+        def get_vm(self, *, box_size_kib: int = 256 * 1024, image: str | None = None) -> Any:
+            return super().get_vm(box_size_kib=box_size_kib, image=image or self.course_image)
+
+    OnImage.course_image = image  # type: ignore[attr-defined]
+    return OnImage
+
+
+@pytest.fixture(scope="module", params=[*BACKENDS, "launcher-image", "bwrap-image"])
 def hostile_host(request: pytest.FixtureRequest) -> Iterator[BwrapHost]:
     root = Path(tempfile.mkdtemp(prefix="assay-hostile-", dir="/var/tmp"))
     root.chmod(0o711)
+    backend, _, image = request.param.partition("-")
+    cls = BACKENDS[backend]
+    if image:
+        cls = on_image(cls, request.getfixturevalue("course_image"))
     try:
-        yield BACKENDS[request.param](root, uid_base=UID_BASE, max_boxes=MAX_BOXES)
+        yield cls(root, uid_base=UID_BASE, max_boxes=MAX_BOXES)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

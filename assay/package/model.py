@@ -173,6 +173,9 @@ class Assignment:
     input_validators: list[Path] = field(default_factory=list)
     # what `assay check` prints before it runs anything: unknown keys, skipped folders, ...
     warnings: list[str] = field(default_factory=list)
+    # the course image (a Debian root filesystem built by `assay image build`) the build and
+    # runs use as their system instead of the tester's; None: the tester's own
+    image: str | None = None
 
     def test(self, name: str) -> TestCase:
         for t in self.tests:

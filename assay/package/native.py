@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from assay.lib.archive import ArchiveError, extract_zip
 from assay.runtimes import get_runtime
 from assay.sandbox import Limits
+from assay.sandbox.images import NAME as IMAGE_NAME
+from assay.sandbox.images import NAME_HELP as IMAGE_NAME_HELP
 
 from .model import (
     EXPECTED_VERDICTS,
@@ -93,6 +95,7 @@ class AssignmentSpec(Strict):
     title: str = Field(min_length=1, max_length=200)
     description: str | None = None
     runtime: str | None = None
+    image: str | None = Field(None, description="a course image: " + IMAGE_NAME_HELP)
     entry: str | None = None
     files: list[str] = []
     points: float = Field(10, ge=0)
@@ -113,6 +116,13 @@ class AssignmentSpec(Strict):
                 return get_runtime(v).name
             except KeyError as e:
                 raise ValueError(str(e.args[0])) from e
+        return v
+
+    @field_validator("image")
+    @classmethod
+    def image_name(cls, v: str | None) -> str | None:
+        if v is not None and not IMAGE_NAME.match(v):
+            raise ValueError(f"{v!r} is not an image name: use {IMAGE_NAME_HELP}")
         return v
 
 
@@ -459,4 +469,5 @@ def load_native(root: Path, work: Path) -> Assignment:
         solutions=discover_solutions(root / "solutions", "solutions"),
         box_size_kib=spec.box_size_mib * 1024,
         evaluation=spec.evaluation,
+        image=spec.image,
     )

@@ -109,7 +109,12 @@ class Runtime(BaseModel):
     @property
     def readonly_binds(self) -> dict[str, Path]:
         """``system_paths`` as the sandbox's ``readonly_binds`` (those the host has)."""
-        return {p: Path(p) for p in self.system_paths if Path(p).is_dir()}
+        return self.readonly_binds_in(None)
+
+    def readonly_binds_in(self, system_root: Path | None) -> dict[str, Path]:
+        """``system_paths`` as they are in a VM's system (a course image's root, or the host)."""
+        base = str(system_root) if system_root is not None else ""
+        return {p: Path(base + p) for p in self.system_paths if Path(base + p).is_dir()}
 
     @property
     def out_of_memory_markers(self) -> tuple[bytes, ...]:

@@ -35,17 +35,30 @@ class ToolchainError(SandboxError):
     """A runtime's toolchain is missing or broken in the box: the tester's fault, never a CE."""
 
 
-_verified_here: set[str] = set()  # runtimes this process has seen work
+_verified_here: set[str] = set()  # runtimes this process has seen work (name or name@image)
 
 
-def require_runtime(host: Host, name: str) -> None:
-    """Raise ToolchainError unless ``name`` works in the sandbox (verified once per process)."""
-    if name in _verified_here:
+def require_runtime(host: Host, name: str, image: str | None = None) -> None:
+    """Raise ToolchainError unless ``name`` works in the sandbox (in course image ``image``, if
+    given); verified once per process and image version."""
+    key = _label(name, image)
+    if key in _verified_here:
         return
-    (status,) = verify_runtimes(host, [name])
+    (status,) = verify_runtimes(host, [name], image=image)
     if not status.ok:
-        raise ToolchainError(f"runtime {name} does not work on this tester: {status.message}")
-    _verified_here.add(name)
+        where = f" in image {image}" if image else ""
+        raise ToolchainError(
+            f"runtime {name} does not work{where} on this tester: {status.message}"
+        )
+    _verified_here.add(key)
+
+
+def _label(name: str, image: str | None) -> str:
+    if image is None:
+        return name
+    from assay.sandbox.images import resolve
+
+    return f"{name}@{resolve(image).label}"
 
 
 @dataclass
@@ -80,13 +93,15 @@ HELLO_BUILD_LIMITS = Limits(
 HELLO_RUN_LIMITS = Limits(cpu_time_s=10, wall_time_s=20, memory_kib=256 * 1024, processes=1)
 
 
-def debian_versions(runtime: Runtime) -> str:
-    """``pkg=version`` of the runtime's Debian packages ("" if one of them is not installed)."""
+def debian_versions(runtime: Runtime, system_root: Path | None = None) -> str:
+    """``pkg=version`` of the runtime's Debian packages ("" if one of them is not installed),
+    on the host or in the course image whose root is ``system_root``."""
     if not runtime.debian:
         return ""
+    admindir = [f"--admindir={system_root}/var/lib/dpkg"] if system_root is not None else []
     try:
         out = subprocess.run(
-            ["dpkg-query", "-W", "-f", "${Package}=${Version} ${db:Status-Abbrev}\n",
+            ["dpkg-query", *admindir, "-W", "-f", "${Package}=${Version} ${db:Status-Abbrev}\n",
              *runtime.debian],
             capture_output=True, text=True, timeout=30,
         )  # fmt: skip
@@ -106,13 +121,16 @@ def _first_line(path: Path) -> str:
     return text.splitlines()[0].strip() if text else ""
 
 
-def verify_runtime(host: Host, runtime: Runtime) -> RuntimeStatus:
-    """Run the version command, build and run the hello-world in a fresh box."""
-    status = RuntimeStatus(runtime.name, runtime.title, False, debian=debian_versions(runtime))
+def verify_runtime(host: Host, runtime: Runtime, image: str | None = None) -> RuntimeStatus:
+    """Run the version command, build and run the hello-world in a fresh box (on the course
+    image ``image``, if given)."""
+    vm = host.get_vm(box_size_kib=256 * 1024, image=image)
     scratch = scratch_dir("assay-verify-")
-    vm = host.get_vm(box_size_kib=256 * 1024)
     try:
-        binds = runtime.readonly_binds or None
+        status = RuntimeStatus(
+            runtime.name, runtime.title, False, debian=debian_versions(runtime, vm.system_root)
+        )
+        binds = runtime.readonly_binds_in(vm.system_root) or None
         res = vm.run(
             ["/bin/sh", "-c", runtime.version], VERSION_LIMITS,
             stdout=scratch / "v.out", stderr=scratch / "v.err", readonly_binds=binds,
@@ -197,8 +215,15 @@ def verify_runtimes(
     *,
     use_cache: bool = True,
     tick: Callable[[RuntimeStatus], None] | None = None,
+    image: str | None = None,
 ) -> list[RuntimeStatus]:
-    """Verify the named runtimes (default: all); a cached success is reused, a failure is not."""
+    """Verify the named runtimes (default: all), on the host's system or in course image
+    ``image``; a cached success is reused, a failure is not. The cache keys an image's
+    runtimes by its version (a rebuilt image verifies again)."""
+    from assay.sandbox.images import resolve
+
+    found = resolve(image) if image is not None else None
+    system_root = found.root if found is not None else None
     runtimes = all_runtimes()
     chosen = [runtimes[n] for n in names] if names is not None else list(runtimes.values())
     path = cache_path()
@@ -206,18 +231,19 @@ def verify_runtimes(
     results = []
     changed = False  # a cache hit costs no write (every job's first check of its runtime)
     for runtime in chosen:
-        debian = debian_versions(runtime)
-        key = _key(runtime, debian)
-        hit = cache.get(runtime.name)
+        debian = debian_versions(runtime, system_root)
+        key = _key(runtime, debian + (f"\n{found.label}" if found else ""))
+        entry = runtime.name + (f"@{found.name}" if found else "")
+        hit = cache.get(entry)
         if hit and hit.get("key") == key and debian:
             status = RuntimeStatus(**{k: v for k, v in hit.items() if k != "key"})  # type: ignore[arg-type]
             status.cached = True
         else:
-            status = verify_runtime(host, runtime)
+            status = verify_runtime(host, runtime, image)
             if status.ok:
-                cache[runtime.name] = {**status.to_dict(), "key": key}
+                cache[entry] = {**status.to_dict(), "key": key}
             else:
-                cache.pop(runtime.name, None)
+                cache.pop(entry, None)
             changed = True
         results.append(status)
         if tick:

@@ -103,6 +103,10 @@ class VM(abc.ABC):
 
     #: the path of the box as the programs inside see it
     box_path: str = "/box"
+    #: the host directory whose /etc, /usr, /bin, /lib... the box sees (None: the host's own)
+    system_root: Path | None = None
+    #: the course image the VM runs on (``name@version``), if any
+    image: str | None = None
 
     @abc.abstractmethod
     def copy_in(self, source: Path, dest: str = ".") -> None:
@@ -154,7 +158,9 @@ class Host(abc.ABC):
     name: str = "host"
 
     @abc.abstractmethod
-    def get_vm(self, *, box_size_kib: int = 256 * 1024) -> VM: ...
+    def get_vm(self, *, box_size_kib: int = 256 * 1024, image: str | None = None) -> VM:
+        """A fresh VM; with ``image``, the box's system is that course image's, not the
+        host's (SandboxError if this machine does not have it)."""
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name}

@@ -39,6 +39,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from . import images
 from .base import VM, Host, Limits, Process, RunResult, SandboxError, Status, Stream, open_streams
 from .cgroups import Cgroup, CgroupDriver
 
@@ -86,14 +87,33 @@ def _umount(target: Path) -> None:
     _libc.umount2(str(target).encode(), MNT_DETACH)
 
 
-def _system_binds() -> list[str]:
-    """bwrap options for /usr read-only, with /bin, /sbin and /lib* as the host has them."""
-    args = ["--ro-bind", "/usr", "/usr"]
+def system_dirs(root: Path | None = None) -> list[tuple[str, str, str]]:
+    """The box's system: ``(kind, source, inside)`` with kind ``ro`` (a read-only bind of the
+    source) or ``link`` (a symlink to the source), for /etc, /usr, and /bin, /sbin, /lib* as
+    ``root`` (default: the host) has them."""
+    base = str(root) if root is not None else ""
+    found = [("ro", f"{base}/etc", "/etc"), ("ro", f"{base}/usr", "/usr")]
     for d in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
-        if os.path.islink(d):
-            args += ["--symlink", os.readlink(d), d]
-        elif os.path.isdir(d):
-            args += ["--ro-bind", d, d]
+        if os.path.islink(base + d):
+            found.append(("link", os.readlink(base + d), d))
+        elif os.path.isdir(base + d):
+            found.append(("ro", base + d, d))
+    return found
+
+
+def masked_dirs(root: Path | None = None) -> list[str]:
+    """SENSITIVE_ETC directories the box's /etc has (each hidden under an empty tmpfs)."""
+    base = str(root) if root is not None else ""
+    return [d for d in SENSITIVE_ETC if os.path.isdir(base + d)]
+
+
+def _system_binds(root: Path | None = None) -> list[str]:
+    """bwrap options for /usr read-only, with /bin, /sbin and /lib* as the host (or the image
+    at ``root``) has them (not /etc: the caller binds it)."""
+    args = []
+    for kind, source, inside in system_dirs(root):
+        if inside != "/etc":
+            args += ["--symlink" if kind == "link" else "--ro-bind", source, inside]
     return args
 
 
@@ -216,7 +236,8 @@ class BwrapHost(Host):
                     reaped += 1
         return reaped
 
-    def get_vm(self, *, box_size_kib: int = 256 * 1024) -> BwrapVM:
+    def get_vm(self, *, box_size_kib: int = 256 * 1024, image: str | None = None) -> BwrapVM:
+        found_image = images.resolve(image) if image is not None else None
         if self._subreaper_pid != os.getpid():
             self._become_subreaper()
         self.reap_orphans()
@@ -225,10 +246,13 @@ class BwrapHost(Host):
             raise SandboxError(f"all {self.max_boxes} boxes under {self.root} are in use")
         box_id, lock = found
         try:
-            return self._make_vm(box_id, lock, box_size_kib)
+            vm = self._make_vm(box_id, lock, box_size_kib)
         except BaseException:
             lock.close()
             raise
+        if found_image is not None:
+            vm.system_root, vm.image = found_image.root, found_image.label
+        return vm
 
     def _make_vm(self, box_id: int, lock: IO[str], box_size_kib: int) -> BwrapVM:
         return BwrapVM(self, box_id, lock, box_size_kib)
@@ -511,12 +535,11 @@ class BwrapVM(VM):
             "--uid", str(INSIDE_UID),
             "--gid", str(INSIDE_UID),
             "--hostname", "box",
-            "--ro-bind", "/etc", "/etc",
-            *_system_binds(),
+            "--ro-bind", str(self.system_root or "") + "/etc", "/etc",
+            *_system_binds(self.system_root),
         ]  # fmt: skip
-        for d in SENSITIVE_ETC:
-            if os.path.isdir(d):
-                args += ["--tmpfs", d]
+        for d in masked_dirs(self.system_root):
+            args += ["--tmpfs", d]
         tmp_size = min(self.box_size_kib, max(limits.file_size_kib, 1024)) * 1024
         args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_size), "--tmpfs", "/tmp"]
         args += ["--bind", str(self.dir), BOX_PATH]

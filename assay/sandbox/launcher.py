@@ -52,13 +52,14 @@ from .bwrap import (
     BOX_PATH,
     CPU_POLL_S,
     DEFAULT_ENV,
-    SENSITIVE_ETC,
     BwrapHost,
     BwrapProcess,
     BwrapVM,
     _libc,
     _read_all,
     _rlimits,
+    masked_dirs,
+    system_dirs,
     zombie_children,
 )
 from .cgroups import Cgroup
@@ -297,8 +298,8 @@ class LauncherHost(BwrapHost):
                     reaped += 1
         return reaped
 
-    def get_vm(self, *, box_size_kib: int = 256 * 1024) -> LauncherVM:
-        vm = super().get_vm(box_size_kib=box_size_kib)
+    def get_vm(self, *, box_size_kib: int = 256 * 1024, image: str | None = None) -> LauncherVM:
+        vm = super().get_vm(box_size_kib=box_size_kib, image=image)
         assert isinstance(vm, LauncherVM)
         return vm
 
@@ -345,18 +346,13 @@ class LauncherVM(BwrapVM):
         words = ["status", str(number[status_w]), "vm", str(number[ctrl])]
         words += ["uid", str(self.uid), "gid", str(self.uid), "root", str(self.host.newroot)]
         words += ["tmp", str(tmp_size), "seccomp-bpf", str(number[self.host.seccomp_bpf])]
-        words += ["ro", "/etc", "/etc", "ro", "/usr", "/usr"]
-        for d in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
-            if os.path.islink(d):
-                words += ["link", os.readlink(d), d]
-            elif os.path.isdir(d):
-                words += ["ro", d, d]
+        for kind, source, inside in system_dirs(self.system_root):
+            words += [kind, source, inside]
         words += ["rw", str(self.dir), BOX_PATH]
         for inside, host_path in readonly_binds.items():
             words += ["ro", str(host_path), inside]
-        for d in SENSITIVE_ETC:
-            if os.path.isdir(d):
-                words += ["mask", d]
+        for d in masked_dirs(self.system_root):
+            words += ["mask", d]
         return _encode(words)
 
     def _keeper_alive(self) -> bool:

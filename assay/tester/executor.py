@@ -124,8 +124,10 @@ class Executor:
         vm: VM | None = None
         try:
             if self.verify_runtimes:
-                require_runtime(self.host, spec.runtime)
-            vm = self.host.get_vm(box_size_kib=spec.box_size_kib)
+                require_runtime(self.host, spec.runtime, spec.image)
+            vm = self.host.get_vm(box_size_kib=spec.box_size_kib, image=spec.image)
+            if vm.image:
+                doc["image"] = vm.image
             self._build(vm, spec, files, scripts or {}, out, doc)
             doc["steps"]["build_s"] = round(time.monotonic() - started, 4)
             if progress:
@@ -206,7 +208,7 @@ class Executor:
             return
         res = vm.run(
             spec.build_command, spec.build_limits, stdout=stdout, stderr=stderr,
-            readonly_binds=_binds(spec),
+            readonly_binds=_binds(spec, vm),
         )  # fmt: skip
         if res.status is Status.XX:
             raise SandboxError(f"build: {res.message}")
@@ -281,13 +283,13 @@ class Executor:
             assert checker is not None
             res, judged = checker.interact(
                 vm, [*spec.run_command, *t.args], spec.limits, pass_input, test.answer, stderr,
-                flags=t.judge_args, fresh=fresh, program_binds=_binds(spec),
+                flags=t.judge_args, fresh=fresh, program_binds=_binds(spec, vm),
             )  # fmt: skip
             stdout.write_bytes(b"")
             return res, judged
         res = vm.run(
             [*spec.run_command, *t.args], spec.limits, stdin=pass_input, stdout=stdout, stderr=stderr,
-            readonly_binds=_binds(spec),
+            readonly_binds=_binds(spec, vm),
         )  # fmt: skip
         if res.status is Status.XX:
             raise SandboxError(f"test {t.name}: {res.message}")
@@ -308,10 +310,11 @@ class Executor:
         return res, judge_files(judge, test.answer, stdout)
 
 
-def _binds(spec: JobSpec) -> dict[str, Path] | None:
-    """Host directories the runtime's toolchain reads besides /usr and /etc (read-only)."""
+def _binds(spec: JobSpec, vm: VM) -> dict[str, Path] | None:
+    """Directories the runtime's toolchain reads besides /usr and /etc (read-only), from the
+    VM's system (the host's or the course image's)."""
     try:
-        return get_runtime(spec.runtime).readonly_binds or None
+        return get_runtime(spec.runtime).readonly_binds_in(vm.system_root) or None
     except KeyError:
         return None
 

@@ -47,6 +47,8 @@ class JobSpec:
     checker_main: str = ""
     attempt: int = 1
     validation_passes: int = 1  # Kattis multi-pass: the most runs of the program per test
+    # the course image the build and runs use as their system (None: the tester's own)
+    image: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def judge_model(self) -> Judge:
@@ -147,6 +149,7 @@ def make_spec(
         points=assignment.points,
         box_size_kib=assignment.box_size_kib,
         validation_passes=assignment.validation_passes,
+        image=assignment.image,
     )
     if assignment.judge.checker is not None:
         spec.checker_runtime, spec.checker_main = checker_runtime(assignment.judge.checker)

@@ -127,12 +127,16 @@ class StorerClient:
         slots: int | None = None,
         progress: list[dict[str, int]] | None = None,
         versions: dict[str, str] | None = None,
+        images: list[str] | None = None,
     ) -> None:
         """``progress``: per running job, ``{job, attempt, tests_done, tests_total}``;
-        ``versions``: per offered runtime, what its version command printed."""
+        ``versions``: per offered runtime, what its version command printed; ``images``: the
+        course images offered, as ``name@version``."""
         body: dict[str, Any] = {"jobs": jobs}
         if runtimes is not None:
             body["runtimes"] = runtimes
+        if images is not None:
+            body["images"] = images
         if versions is not None:
             body["versions"] = versions
         if slots is not None:
@@ -335,8 +339,16 @@ def make_worker_app(broker_url: str) -> Any:
     return app
 
 
-def queues_for(pool: str, runtimes: list[str], validate: bool = True) -> list[str]:
+def queues_for(
+    pool: str,
+    runtimes: list[str],
+    validate: bool = True,
+    images: dict[str, list[str]] | None = None,
+) -> list[str]:
+    """The queues of the runtimes offered, and of each image's runtimes (image -> runtimes)."""
     queues = [broker.queue_name(pool, r) for r in runtimes]
+    for image, in_image in (images or {}).items():
+        queues += [broker.queue_name(pool, r, image) for r in in_image]
     if validate:  # a package may have solutions in every language: only testers not restricted
         queues.append(broker.validation_queue(pool))
     return queues
@@ -370,6 +382,29 @@ def offered_runtimes(requested: list[str]) -> list[str]:
     return offered
 
 
+def offered_images(requested: list[str] | None, runtimes: list[str]) -> dict[str, list[str]]:
+    """The course images this tester offers (``requested``, default: every image on this
+    machine), each with the runtimes (of ``runtimes``, default: all) that work inside it. An
+    image that is missing, or in which no runtime works, is left out with a warning."""
+    from assay.runtimes.verify import verify_runtimes
+    from assay.sandbox import images
+
+    names = requested if requested is not None else [i.name for i in images.local_images()]
+    offered: dict[str, list[str]] = {}
+    for name in names:
+        try:
+            results = verify_runtimes(get_host(), runtimes or None, image=name)
+        except SandboxError as e:
+            sys.stderr.write(f"assay worker: not offering image {name}: {e}\n")
+            continue
+        working = [s.name for s in results if s.ok]
+        if working:
+            offered[images.resolve(name).label] = working
+        else:
+            sys.stderr.write(f"assay worker: not offering image {name}: no runtime works in it\n")
+    return offered
+
+
 def start_worker(
     url: str,
     token: str,
@@ -380,15 +415,20 @@ def start_worker(
     runtimes: list[str] | None = None,
     pool: str = "default",
     verify: bool | str = True,
+    images: list[str] | None = None,
 ) -> None:
     """Run the tester until SIGTERM: heartbeats in a thread, jobs from the broker."""
     name = name or socket.gethostname()
     CONFIG.update(url=url, token=token, name=name, verify=verify, main_pid=os.getpid())
     get_host()  # fail now, with the reason, if this machine cannot sandbox
     restricted = bool(runtimes)
+    by_image = offered_images(images, runtimes or [])
     runtimes = offered_runtimes(runtimes or [])
     # fail now if the credential is bad
-    client().heartbeat([], runtimes=runtimes, slots=slots, versions=VERSIONS)
+    client().heartbeat(
+        [], runtimes=runtimes, slots=slots, versions=VERSIONS, images=sorted(by_image)
+    )
+    by_name = {label.partition("@")[0]: r for label, r in by_image.items()}
 
     def idle_beat() -> None:
         while True:
@@ -412,7 +452,7 @@ def start_worker(
         "--quiet",
         "worker",
         "--loglevel=WARNING",
-        "-Q", ",".join(queues_for(pool, runtimes, validate=not restricted)),
+        "-Q", ",".join(queues_for(pool, runtimes, validate=not restricted, images=by_name)),
         "-c", str(slots),
         "-P", "prefork",
         "-n", f"{name}@{socket.gethostname()}-{os.getpid()}",

@@ -45,6 +45,9 @@ class HeartbeatIn(Schema):
     versions: (
         dict[Annotated[str, Field(max_length=30)], Annotated[str, Field(max_length=200)]] | None
     ) = Field(None, max_length=1000, description="per runtime, what its version command printed")
+    images: list[Annotated[str, Field(max_length=100)]] | None = Field(
+        None, max_length=1000, description="the course images offered, as name@version"
+    )
     progress: list[ProgressIn] = Field(
         [], max_length=10_000, description="running jobs' progress: tests done of tests in all"
     )
@@ -57,14 +60,16 @@ class HeartbeatIn(Schema):
 )
 def heartbeat(request, body: HeartbeatIn):
     tester = request.auth
-    if body.runtimes is not None or body.slots is not None or body.versions is not None:
+    if any(x is not None for x in (body.runtimes, body.slots, body.versions, body.images)):
         if body.runtimes is not None:
             tester.runtimes = body.runtimes
+        if body.images is not None:
+            tester.images = body.images
         if body.slots is not None:
             tester.slots = body.slots
         if body.versions is not None:
             tester.runtime_versions = body.versions
-        tester.save(update_fields=["runtimes", "slots", "runtime_versions"])
+        tester.save(update_fields=["runtimes", "slots", "runtime_versions", "images"])
     services.heartbeat(tester, body.jobs)
     for p in body.progress:
         progress.record(tester, p.job, p.attempt, p.tests_done, p.tests_total)

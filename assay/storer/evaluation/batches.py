@@ -19,7 +19,7 @@ from assay.storer.courses.models import Assignment
 
 from . import changes
 from .models import Job, Submission
-from .services import ServiceError, _pool, queue_task
+from .services import ServiceError, _pool, job_image, queue_task
 
 
 class CountChanged(ServiceError):
@@ -83,9 +83,11 @@ def reevaluate_all(assignment: Assignment, user: Any, confirm: int | None = None
         if confirm is not None and confirm != found:
             raise CountChanged(found, confirm)
         pool = _pool(assignment.course)
+        image = job_image(assignment.course, assignment.current_version)
         for runtime, _, last in runtimes:
             template = Job(
-                kind=Job.EVALUATION, queue=broker.queue_name(pool, runtime), requested_by=user,
+                kind=Job.EVALUATION, queue=broker.queue_name(pool, runtime, image),
+                requested_by=user,
                 batch=batch, dispatched_at=timezone.now(),  # the message follows the commit
             )  # fmt: skip
             rawsql.insert_select(Job, template, computed, source, [assignment.pk, runtime, last])

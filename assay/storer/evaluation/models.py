@@ -23,6 +23,8 @@ class Tester(models.Model):
     runtimes = models.JSONField(default=list, blank=True)  # empty: every runtime
     # runtime -> the first line of its version command, as the tester's sandbox printed it
     runtime_versions = models.JSONField(default=dict, blank=True)
+    # the course images it offers, as name@version (empty: none)
+    images = models.JSONField(default=list, blank=True)
     pool = models.CharField(max_length=50, default="default")
     slots = models.PositiveIntegerField(default=1)
     revoked = models.BooleanField(default=False)

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count
 from django.utils import timezone
 
+from assay import broker
 from assay.storer import rawsql
 from assay.storer.courses.models import Assignment, AssignmentVersion, Course
 
@@ -51,8 +52,9 @@ def _recent_testers(pool: str) -> tuple[dt.datetime, list[Tester]]:
 
 
 def testers_for(queue: str, alive: timedelta = ALIVE) -> list[Tester]:
-    """Live, unrevoked testers that take jobs from ``queue`` (assay.<pool>.<runtime>)."""
-    _, pool, runtime = queue.split(".", 2)
+    """Live, unrevoked testers that take jobs from ``queue`` (assay.<pool>.<runtime>, or
+    assay.<pool>.<runtime>.<image>: those that offer the image, whatever its version)."""
+    pool, runtime, image = broker.parse_queue(queue)
     if alive > RECENTLY:
         at = timezone.now()
         candidates = list(
@@ -65,7 +67,8 @@ def testers_for(queue: str, alive: timedelta = ALIVE) -> list[Tester]:
         for t in candidates
         if t.last_seen_at is not None
         and t.last_seen_at >= at - alive
-        and (runtime == "validate" or not t.runtimes or runtime in t.runtimes)
+        and (runtime == "validate" or not t.runtimes or runtime in t.runtimes or image)
+        and (image is None or image in {i.partition("@")[0] for i in t.images})
     ]
 
 

@@ -143,6 +143,7 @@ def package_meta(pkg: PackageModel) -> dict[str, Any]:
         "title": pkg.title,
         "format": pkg.format,
         "runtime": pkg.runtime,
+        "image": pkg.image,
         "points": pkg.points,
         "evaluation": pkg.evaluation,
         "limits": pkg.limits.to_dict(),
@@ -259,6 +260,15 @@ def _pool(course: Course, *, validation: bool = False) -> str:
     if not validation and isinstance(transport, dict) and transport.get("kind") == "ssh":
         return SPOOL_POOL_PREFIX + course.slug
     return str(course.config.get("pool", "default"))
+
+
+def job_image(course: Course, version: AssignmentVersion | None) -> str | None:
+    """The course image an assignment's jobs run on: the package's ``image:``, else the
+    course's (its configuration's ``image``), else none (the tester's own system)."""
+    image = (version.meta.get("image") if version is not None else None) or course.config.get(
+        "image"
+    )
+    return str(image) if image else None
 
 
 # -- submissions ----------------------------------------------------------------------------
@@ -528,7 +538,9 @@ def start_evaluation(submission: Submission, user: Any) -> Job:
     version = assignment.current_version or submission.version
     job = rawsql.create(Job(
         kind=Job.EVALUATION, submission=submission, version=version, requested_by=user,
-        queue=broker.queue_name(_pool(assignment.course), submission.runtime),
+        queue=broker.queue_name(
+            _pool(assignment.course), submission.runtime, job_image(assignment.course, version)
+        ),
         dispatched_at=timezone.now(),  # the message follows the commit (no second write)
     ))  # fmt: skip
     changes.touch_on_commit(submission.id)  # what a post_save of the job would do
@@ -718,6 +730,7 @@ def job_bundle(job: Job) -> bytes:
             spec = make_spec(pkg, files, job_id=str(job.id), language=submission.runtime)
             spec.attempt = job.attempt
             course = job.version.assignment.course
+            spec.image = broker.parse_queue(job.queue)[2]  # the image the job was routed by
             data = build_bundle(
                 pkg,
                 spec,
