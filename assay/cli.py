@@ -715,7 +715,7 @@ def tester_incoming(
 ) -> None:
     """(On the storer) ingest the result archives spool testers push over SSH.
 
-    Watches each course's DIR/<course>/incoming/ (inotify) for JOB-ATTEMPT_result.zip renamed into it and ingests each as the HTTP tester API does (scores, points, the student's page). A result counts only for a job of the course whose directory it came into (each course's key 2 reaches only its own). Ingested archives move to done/ beside them; one not waited for (a stale attempt, an unknown job, another course's job, a malformed archive) moves to rejected/ with NAME.error.txt. Stops on SIGTERM.
+    Watches each course's DIR/<course>/incoming/ (inotify) for JOB-ATTEMPT_result.zip renamed into it and ingests each as the HTTP tester API does (scores, points, the student's page). A result counts only for a job of the course whose directory it came into (each course's key 2 reaches only its own). Ingested archives move to DIR/<course>/done/ (beside incoming/, out of the course key's reach); one not waited for (a stale attempt, an unknown job, another course's job, a malformed archive) moves to DIR/<course>/rejected/ with NAME.error.txt. Stops on SIGTERM.
     """
     import logging
     import signal

@@ -222,3 +222,27 @@ def test_an_evaluation_on_an_image_the_tester_lacks_is_a_sandbox_error(
     assert evaluation.failed and "not on this tester" in evaluation.doc.get("error", ""), (
         evaluation.doc
     )
+
+
+def test_an_image_whose_system_leads_to_the_hosts_is_refused(tmp_path: Path) -> None:
+    from assay.runtimes import all_runtimes
+    from assay.sandbox.bwrap import system_dirs
+
+    root = fake_image(tmp_path, "escape", "aaa")
+    assert [inside for _, _, inside in system_dirs(root)][:2] == ["/etc", "/usr"]
+    # a copied-in image whose usr is a link to the host's: binding it would show the host's
+    shutil.rmtree(root / "usr")
+    (root / "usr").symlink_to("/usr")
+    with pytest.raises(SandboxError, match="/usr leads out of the image"):
+        system_dirs(root)
+    # a runtime's system path that leads out of the image is not bound from it
+    (root / "usr").unlink()
+    (root / "usr").mkdir()
+    (root / "var" / "lib").mkdir(parents=True)
+    (root / "var" / "lib" / "ghc").symlink_to("/usr/lib")
+    assert all_runtimes()["haskell"].readonly_binds_in(root) == {}
+    (root / "var" / "lib" / "ghc").unlink()
+    (root / "var" / "lib" / "ghc").mkdir()
+    assert all_runtimes()["haskell"].readonly_binds_in(root) == {
+        "/var/lib/ghc": root / "var" / "lib" / "ghc"
+    }

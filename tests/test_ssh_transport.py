@@ -288,7 +288,7 @@ def test_a_result_pushed_back_with_key_2_is_ingested(transport, tmp_path, settin
     assert ssh.ingest_incoming(transport["incoming_root"]) == {"rejected": 1}
     assert (
         "course prog1's, not prog2's"
-        in (other / "rejected" / f"{job.id}-1_result.zip.error.txt").read_text()
+        in (other.parent / "rejected" / f"{job.id}-1_result.zip.error.txt").read_text()
     )
     job.refresh_from_db()
     assert job.state == Job.RUNNING
@@ -297,14 +297,27 @@ def test_a_result_pushed_back_with_key_2_is_ingested(transport, tmp_path, settin
     assert ssh.ingest_incoming(transport["incoming_root"]) == {"done": 1}
     job.refresh_from_db()
     assert (job.state, job.verdict) == (Job.DONE, "AC")
-    assert (transport["incoming"] / "done" / f"{job.id}-1_result.zip").exists()
+    assert (transport["incoming"].parent / "done" / f"{job.id}-1_result.zip").exists()
     # the same result again is stale: set aside with the reason, the job untouched
     push(transport["to_storer"], f"{job.id}-1_result.zip", _result_archive(job))
     assert ssh.ingest_incoming(transport["incoming_root"]) == {"rejected": 1}
     assert (
         "given up or finished"
-        in (transport["incoming"] / "rejected" / f"{job.id}-1_result.zip.error.txt").read_text()
+        in (
+            transport["incoming"].parent / "rejected" / f"{job.id}-1_result.zip.error.txt"
+        ).read_text()
     )
+    # what a course's key could drop to stop the ingestion stops nothing: a directory in place
+    # of an archive, an archive of a job its spool tester does not hold (a validation's)
+    (transport["incoming"] / f"{job.id}-2_result.zip").mkdir()
+    validation = Job.objects.create(
+        version=cast.sum.current_version, kind=Job.VALIDATION, queue="assay.default.validate",
+        state=Job.RUNNING, tester=ssh.spool_tester("prog2"),
+    )  # fmt: skip
+    (transport["incoming"] / f"{validation.id}-1_result.zip").write_bytes(b"PK forged")
+    assert ssh.ingest_incoming(transport["incoming_root"]) == {"rejected": 2}
+    validation.refresh_from_db()
+    assert validation.state == Job.RUNNING
 
 
 def test_ssh_keys_keeps_existing_keys(tmp_path):

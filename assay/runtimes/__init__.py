@@ -113,8 +113,16 @@ class Runtime(BaseModel):
 
     def readonly_binds_in(self, system_root: Path | None) -> dict[str, Path]:
         """``system_paths`` as they are in a VM's system (a course image's root, or the host)."""
-        base = str(system_root) if system_root is not None else ""
-        return {p: Path(base + p) for p in self.system_paths if Path(base + p).is_dir()}
+        if system_root is None:
+            return {p: Path(p) for p in self.system_paths if Path(p).is_dir()}
+        from assay.sandbox.images import inside_root
+
+        base = str(system_root)
+        return {
+            p: Path(base + p)
+            for p in self.system_paths
+            if Path(base + p).is_dir() and inside_root(system_root, base + p)
+        }  # an image's directory that leads out of it (a link to the host's) is not bound
 
     @property
     def out_of_memory_markers(self) -> tuple[bytes, ...]:

@@ -98,6 +98,13 @@ def system_dirs(root: Path | None = None) -> list[tuple[str, str, str]]:
             found.append(("link", os.readlink(base + d), d))
         elif os.path.isdir(base + d):
             found.append(("ro", base + d, d))
+    if root is not None:  # an image's: every bound directory its own, none a way out
+        for kind, source, inside in found:
+            if kind == "ro" and (os.path.islink(source) or not images.inside_root(root, source)):
+                raise SandboxError(
+                    f"image root {root}: {inside} leads out of the image ({source} -> "
+                    f"{os.path.realpath(source)}); rebuild the image"
+                )
     return found
 
 

@@ -86,6 +86,15 @@ class Image:
         return doc if isinstance(doc, dict) else {}
 
 
+def inside_root(root: Path, path: str) -> bool:
+    """Whether ``path`` (a directory of an image's root, as the host sees it) stays inside
+    ``root`` when the host follows its links: a bind source must not, through a link such as
+    ``usr -> /``, bring the host's own files into a box."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    return real == real_root or real.startswith(real_root + os.sep)
+
+
 def resolve(name: str, base: Path | None = None) -> Image:
     """The current version of image ``name`` (ImageError if this machine has none)."""
     check_name(name)

@@ -570,10 +570,9 @@ def queue_task(job: Job, *, stamped: bool = False) -> None:
         if kind == Job.EVALUATION and queue.startswith(f"assay.{SPOOL_POOL_PREFIX}"):
             from . import ssh
 
-            # not in the request: a push takes a connection, and retries
-            threading.Thread(
-                target=ssh.push_job_thread, args=(job_id, attempt), daemon=True
-            ).start()
+            # not in the request: a push takes a connection, and retries; a few at a time
+            # (a re-evaluation of a whole course must not open a connection per job at once)
+            ssh.pushers().submit(ssh.push_job_thread, job_id, attempt)
             return
         task = broker.VALIDATE_TASK if kind == Job.VALIDATION else broker.EVALUATE_TASK
         try:

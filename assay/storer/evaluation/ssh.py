@@ -26,9 +26,12 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from django import db
+from django.conf import settings
 from django.db import transaction
 
 from assay.tester.sftp import SftpError, SftpTarget, push_with_retries
@@ -96,6 +99,20 @@ def push_job(job_id: int, attempt: int) -> str:
     return "pushed"
 
 
+PUSHERS = 4  # bundles pushed at once by one storer process
+_pushers: ThreadPoolExecutor | None = None
+_pushers_lock = threading.Lock()
+
+
+def pushers() -> ThreadPoolExecutor:
+    """The process's few push threads (made on first use)."""
+    global _pushers
+    with _pushers_lock:
+        if _pushers is None:
+            _pushers = ThreadPoolExecutor(max_workers=PUSHERS, thread_name_prefix="ssh-push")
+        return _pushers
+
+
 def push_job_thread(job_id: int, attempt: int) -> None:
     """``push_job`` in a thread of its own (the dispatch's): its errors are logged, its
     database connection closed."""
@@ -110,7 +127,19 @@ def push_job_thread(job_id: int, attempt: int) -> None:
 def ingest_file(path: Path, course: str) -> str:
     """Ingest one result archive that came into ``course``'s incoming directory: "done",
     "failed" (the job was stored as failed) or "rejected" (not a result of a job of that course
-    waiting for it)."""
+    held by its spool tester, or not a result at all). Whatever the file, the watcher goes on."""
+    try:
+        return _ingest(path, course)
+    except Exception as e:  # a file the course's key made unreadable, a database hiccup ...
+        log.exception("%s: not ingested", path)
+        try:
+            return _set_aside(path, course, REJECTED, f"not ingested: {e}")
+        except OSError:
+            log.exception("%s: cannot be set aside either", path)
+            return REJECTED
+
+
+def _ingest(path: Path, course: str) -> str:
     match = RESULT_NAME.match(path.name)
     job = None
     if match:
@@ -120,30 +149,44 @@ def ingest_file(path: Path, course: str) -> str:
             .filter(pk=job_id)
             .first()
         )
-    if job is None or job.tester is None or match is None:
-        return _set_aside(path, REJECTED, "not the result of a job held by a spool tester")
+    if job is None or job.tester is None or match is None or job.kind != Job.EVALUATION:
+        return _set_aside(path, course, REJECTED, "not the result of a job held by a spool tester")
     owner = job.version.assignment.course.slug
     if owner != course:
         return _set_aside(
-            path, REJECTED, f"job {job_id} is course {owner}'s, not {course}'s (whose key sent it)"
-        )
+            path, course, REJECTED,
+            f"job {job_id} is course {owner}'s, not {course}'s (whose key sent it)",
+        )  # fmt: skip
+    if job.tester.name != f"{SPOOL_TESTER_PREFIX}{course}":
+        return _set_aside(
+            path, course, REJECTED, f"job {job_id} is held by tester {job.tester.name}, not by "
+            f"the course's spool tester",
+        )  # fmt: skip
+    size = path.stat().st_size
+    if size > settings.MAX_RESULT_BYTES:
+        return _set_aside(
+            path, course, REJECTED,
+            f"{size} bytes, more than a result may have ({settings.MAX_RESULT_BYTES})",
+        )  # fmt: skip
     try:
         held = services.held_job(job_id, attempt, job.tester)
         job = services.notify(held, job.tester, path.read_bytes())
     except services.ServiceError as e:
-        return _set_aside(path, REJECTED, str(e))
-    _set_aside(path, DONE, None)
+        return _set_aside(path, course, REJECTED, str(e))
+    _set_aside(path, course, DONE, None)
     log.info("job %s attempt %s: ingested (%s)", job_id, attempt, job.state)
     return "failed" if job.state == Job.FAILED else "done"
 
 
-def _set_aside(path: Path, where: str, error: str | None) -> str:
-    target = path.parent / where
+def _set_aside(path: Path, course: str, where: str, error: str | None) -> str:
+    """Move an ingested or refused archive to ``INCOMING/<course>/done|rejected/``: beside the
+    course's incoming directory, where its key cannot write (nor make a file of that name)."""
+    target = path.parent.parent / where
     target.mkdir(exist_ok=True)
     os.replace(path, target / path.name)
     if error is not None:
         (target / f"{path.name}.error.txt").write_text(error + "\n")
-        log.warning("%s: %s", path.name, error)
+        log.warning("%s (%s): %s", path.name, course, error)
     return where if error is not None else "done"
 
 
