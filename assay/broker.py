@@ -333,8 +333,10 @@ def parse_queue(queue: str) -> tuple[str, str, str | None]:
     return pool, runtime, image or None
 
 
-def validation_queue(pool: str = "default") -> str:
-    return f"assay.{pool}.validate"
+def validation_queue(pool: str = "default", image: str | None = None) -> str:
+    """A package's validation: ``assay.<pool>.validate``, or ``.<image>`` after it for a package
+    whose solutions run on a course image (only a tester that has it takes the validation)."""
+    return f"assay.{pool}.validate" + (f".{image}" if image else "")
 
 
 def make_celery(broker_url: str, name: str = "assay") -> Celery:

@@ -98,7 +98,9 @@ def test_a_waiting_consumer_gets_a_message_at_once(folder: Path, no_polling: Non
     sent = time.monotonic()
     send(folder, 7)
     thread.join()
-    assert time.monotonic() - sent < 0.2  # not the 60 s safety poll, nor kombu's 50 ms timer
+    # woken, not found by the 60 s safety poll (nor at the 10 s end of the take); how fast is
+    # bench/submission_latency.py's (a loaded test machine can take a second)
+    assert time.monotonic() - sent < 5
     assert job_of(got[0]) == 7
     consumer.close()
 
@@ -151,7 +153,7 @@ def test_a_busy_consumer_takes_the_next_message_as_soon_as_it_acks(
     acked = time.monotonic()
     threading.Thread(target=first.ack).start()  # as the pool's result thread does
     thread.join()
-    assert time.monotonic() - acked < 0.2
+    assert time.monotonic() - acked < 5  # woken by the ack, not the 60 s safety poll
     assert job_of(got[0]) == 2
     consumer.close()
 

@@ -351,6 +351,7 @@ def queues_for(
         queues += [broker.queue_name(pool, r, image) for r in in_image]
     if validate:  # a package may have solutions in every language: only testers not restricted
         queues.append(broker.validation_queue(pool))
+        queues += [broker.validation_queue(pool, image) for image in images or {}]
     return queues
 
 

@@ -64,3 +64,27 @@ def test_only_a_tester_offering_the_image_serves_its_queue(cast, on_image):
     assert [t.name for t in queries.testers_for(job.queue)] == ["t2"]
     doc = cast.api("alice").get(f"/submissions/{job.submission_id}").json()
     assert doc["no_tester"] is False
+
+
+def test_a_package_on_an_image_is_validated_by_a_tester_that_has_it(cast):
+    import io
+    import zipfile
+
+    from assay.tester.worker import queues_for
+
+    from .conftest import package_zip
+
+    plain, buf = zipfile.ZipFile(io.BytesIO(package_zip("sum-c"))), io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as out:
+        for item in plain.infolist():
+            data = plain.read(item)
+            if item.filename.endswith("assignment.yaml"):
+                data += b"\nimage: py-numpy\n"
+            out.writestr(item, data)
+    version = services.add_version(cast.sum, buf.getvalue(), cast.users["teacher"])
+    job = models.Job.objects.get(version=version, kind=models.Job.VALIDATION)
+    assert job.queue == "assay.default.validate.py-numpy"
+    # a tester with the image listens there; one without it does not
+    assert job.queue in queues_for("default", ["c"], images={"py-numpy": ["c"]})
+    assert job.queue not in queues_for("default", ["c"])
+    assert broker.validation_queue("default") in queues_for("default", ["c"])

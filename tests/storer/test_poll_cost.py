@@ -154,7 +154,9 @@ def test_the_queue_moving_alone_is_answered_after_queue_moves_s(live_server, cas
     time.sleep(0.3)
     services.claim(mine.jobs.get().id, 1, cast.tester)
     waiter.join(timeout=15)
-    assert answered["doc"]["status"] == "running" and time.monotonic() - started < 1.5  # type: ignore[index]
+    # at once: not at the next 5 s answer of queue moves, nor at the 20 s end of the wait (4 s
+    # leaves room for a loaded test machine)
+    assert answered["doc"]["status"] == "running" and time.monotonic() - started < 4  # type: ignore[index]
 
 
 def test_a_tokens_last_use_is_written_once_a_minute(cast):

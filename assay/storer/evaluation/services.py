@@ -213,7 +213,11 @@ def add_version(
             _publish(version, locked)
         else:
             job = Job.objects.create(
-                kind=Job.VALIDATION, version=version, queue=broker.validation_queue(_pool(locked.course, validation=True)),
+                kind=Job.VALIDATION, version=version,
+                # the package's own image: its solutions run there (check_package reads it)
+                queue=broker.validation_queue(
+                    _pool(locked.course, validation=True), meta.get("image") or None
+                ),
                 requested_by=user,
             )  # fmt: skip
             queue_task(job)
