@@ -4,6 +4,7 @@ Redis — each test run in a database, virtual host or Redis database of its own
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import subprocess
@@ -24,6 +25,19 @@ RABBITMQ = "amqp://guest:guest@127.0.0.1:5672"
 REDIS = "redis://127.0.0.1:6379"
 
 
+# Test files run on two workers at once (test.sh), and a cluster's storer keeps up to a
+# PostgreSQL connection per web server thread (64): two clusters at once can exhaust
+# PostgreSQL's 100 connections, and a test restarts RabbitMQ under any other cluster. So
+# clusters take turns across the workers: each holds this lock for its life.
+CLUSTER_LOCK = Path("/tmp/assay-tests-cluster.lock")
+
+
+def _take_turn() -> Any:
+    lock = open(CLUSTER_LOCK, "a")  # noqa: SIM115 - closed by the cluster's last cleanup
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    return lock
+
+
 def _rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
@@ -42,6 +56,7 @@ class Cluster:
         self.cleanups: list[Any] = []
 
     def start(self) -> Cluster:
+        self.cleanups.append(_take_turn().close)  # the last cleanup (they run reversed)
         if self.config.startswith("postgres"):
             try:
                 with psycopg.connect(POSTGRES + "/postgres", autocommit=True) as db:
