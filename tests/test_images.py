@@ -165,7 +165,7 @@ def test_a_tester_offers_each_image_with_the_runtimes_that_work_in_it(course_ima
     assert offered == {label: ["python3"]}
     queues = worker.queues_for("default", ["c"], images={course_image: ["python3"]})
     assert queues == ["assay.default.c", f"assay.default.python3.{course_image}",
-                      "assay.default.validate"]  # fmt: skip
+                      "assay.default.validate", f"assay.default.validate.{course_image}"]  # fmt: skip
     assert worker.offered_images(["no-such-image"], ["bash"]) == {}
 
 
