@@ -36,6 +36,7 @@ import select
 import socket
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -275,21 +276,21 @@ class AtomicFilesystemTransport(filesystem.Transport):
         self._claimed = self._lock_fd = self._wakeup = None
 
 
-def recover_claimed(queue_folder: str) -> int:
-    """Put the messages of dead consumers back into the queue (oldest first, as they were);
-    the number put back.
+def dead_holders(root: str | Path) -> Iterator[tuple[Path, list[str]]]:
+    """The directories under ``root`` whose holder died, each with its entries (sorted).
 
-    1. Take each consumer's lock without waiting: only a dead consumer's can be taken.
-    2. Rename its claimed messages back into the queue directory under their own names.
-    3. Remove its directory, then its lock file (still holding the lock)."""
-    root = os.path.join(queue_folder, CLAIMED)
-    restored = 0
+    A holder keeps ``root/NAME.lock`` locked while it lives and its items in ``root/NAME/``.
+    1. Take each lock without waiting: only a dead holder's can be taken.
+    2. Yield its directory and entries: the caller moves them where they belong.
+    3. Remove the directory, then the lock file (still holding the lock).
+    Shared by the file-system broker's consumers and the spool testers' watchers."""
+    root = Path(root)
     try:
         locks = [n for n in os.listdir(root) if n.endswith(".lock")]
     except FileNotFoundError:
-        return 0
+        return
     for lock_name in locks:
-        lock_path = os.path.join(root, lock_name)
+        lock_path = root / lock_name
         try:
             fd = os.open(lock_path, os.O_RDWR | os.O_CLOEXEC)
         except FileNotFoundError:
@@ -299,17 +300,24 @@ def recover_claimed(queue_folder: str) -> int:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue  # alive
-            held = lock_path.removesuffix(".lock")
+            held = lock_path.with_suffix("")
             with contextlib.suppress(FileNotFoundError):
-                for name in os.listdir(held):
-                    with contextlib.suppress(FileNotFoundError):
-                        os.rename(os.path.join(held, name), os.path.join(queue_folder, name))
-                        restored += 1
-                os.rmdir(held)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(lock_path)
+                yield held, sorted(os.listdir(held))
+                held.rmdir()
+            lock_path.unlink(missing_ok=True)
         finally:
             os.close(fd)
+
+
+def recover_claimed(queue_folder: str) -> int:
+    """Put the messages of dead consumers back into the queue under their own names (oldest
+    first, as they were); the number put back."""
+    restored = 0
+    for held, names in dead_holders(os.path.join(queue_folder, CLAIMED)):
+        for name in names:
+            with contextlib.suppress(FileNotFoundError):
+                os.rename(held / name, os.path.join(queue_folder, name))
+                restored += 1
     if restored:
         log.warning("put back %d broker message(s) of a consumer that died", restored)
     return restored

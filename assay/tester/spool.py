@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assay.broker import RECOVER_S, Wakeup
+from assay.broker import RECOVER_S, Wakeup, dead_holders
 from assay.lib import yamlio
 from assay.lib.archive import ArchiveError, ArchiveLimits, check_zip, zip_directory
 from assay.lib.workdir import scratch_dir
@@ -108,38 +108,17 @@ def _done_already(course: Path, name: str) -> bool:
 def recover(course: Path) -> int:
     """Put back into ``queue/`` the bundles of watchers that died (their lock can be taken);
     a bundle whose result was already written is removed instead. The number put back."""
-    running = course / RUNNING
     restored = 0
-    try:
-        locks = [n for n in os.listdir(running) if n.endswith(".lock")]
-    except FileNotFoundError:
-        return 0
-    for lock_name in locks:
-        lock_path = running / lock_name
-        try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CLOEXEC)
-        except FileNotFoundError:
-            continue
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue  # its watcher lives
-            held = lock_path.with_suffix("")
+    for held, names in dead_holders(course / RUNNING):
+        for name in names:
+            source = held / name
+            if _done_already(course, name):
+                source.unlink(missing_ok=True)
+                continue
             with contextlib.suppress(FileNotFoundError):
-                for name in sorted(os.listdir(held)):
-                    source = held / name
-                    if _done_already(course, name):
-                        source.unlink(missing_ok=True)
-                        continue
-                    with contextlib.suppress(FileNotFoundError):
-                        os.rename(source, course / QUEUE / name)
-                        restored += 1
-                        log.warning("%s: put back %s (its watcher died)", course.name, name)
-                held.rmdir()
-            lock_path.unlink(missing_ok=True)
-        finally:
-            os.close(fd)
+                os.rename(source, course / QUEUE / name)
+                restored += 1
+                log.warning("%s: put back %s (its watcher died)", course.name, name)
     return restored
 
 
