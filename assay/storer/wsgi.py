@@ -15,7 +15,7 @@ from typing import Any
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assay.storer.settings")
-application = get_wsgi_application()
+application: Callable[..., Iterable[bytes]] = get_wsgi_application()
 
 NUMBERS = re.compile(r"/\d+(?=/|$)")
 
