@@ -95,22 +95,24 @@ def account(platform: Platform, claims: Mapping[str, Any]) -> Any:
     email = str(claims.get("email") or "")
     names = _names(claims)
     if found is not None:
-        user = found.user
-        changed = {k: v for k, v in names.items() if v and getattr(user, k) != v}
-        if email and user.email != email:
+        known = found.user
+        changed = {k: v for k, v in names.items() if v and getattr(known, k) != v}
+        if email and known.email != email:
             changed["email"] = email
         if changed:
             for k, v in changed.items():
-                setattr(user, k, v)
-            user.save(update_fields=list(changed))
-        return user
+                setattr(known, k, v)
+            known.save(update_fields=list(changed))
+        return known
     User = get_user_model()
-    user = None
+    user: Any = None
     if platform.trust_email and email:
         user = User.objects.filter(email__iexact=email).order_by("id").first()
     with transaction.atomic():
         if user is None:
-            user = new_account(_username(platform, claims), email, **names)
+            user = new_account(
+                _username(platform, claims), email, names["first_name"], names["last_name"]
+            )
             user.save()
         try:
             with transaction.atomic():

@@ -69,8 +69,10 @@ def members(ctx: LtiContext) -> list[dict[str, Any]]:
     try:
         while url and pages < MAX_PAGES:
             answer = connector.make_service_request([NRPS_SCOPE], url, accept=MEDIA_TYPE)
-            body = answer["body"] if isinstance(answer["body"], dict) else {}
-            found.extend(m for m in body.get("members") or [] if isinstance(m, dict))
+            body: dict[str, Any] = answer["body"] if isinstance(answer["body"], dict) else {}
+            listed = body.get("members")
+            if isinstance(listed, list):
+                found.extend(m for m in listed if isinstance(m, dict))
             url = _next_page(answer["headers"])
             pages += 1
     except LtiServiceException as e:
