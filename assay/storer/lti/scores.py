@@ -39,7 +39,7 @@ from assay.storer.evaluation.models import Submission
 from assay.storer.groups.models import SharedSubmission
 
 from .models import LtiAccount, LtiLink, ScoreReport
-from .tool import http_session, registration
+from .tool import http_session, purge_expired, registration
 
 log = logging.getLogger("assay.storer.lti")
 
@@ -267,6 +267,13 @@ def _failed(report: ScoreReport, error: str, status: int | None) -> str:
     ScoreReport.objects.filter(pk=report.pk, changed_at=report.changed_at).update(**fields)
     log.warning("score %s for %s: %s", report.pk, report.link, error)
     return outcome
+
+
+def periodic() -> dict[str, int]:
+    """The storer loop's LTI duty (every few seconds): the due scores (retries included), and
+    login states past their expiry forgotten."""
+    purge_expired()
+    return send_due()
 
 
 def resend_failed(course_id: int) -> int:
