@@ -457,3 +457,14 @@ def test_the_tool_publishes_its_keys_and_a_canvas_configuration(cast, platform):
     config = Client().get("/lti/canvas.json").json()
     assert config["oidc_initiation_url"].endswith("/lti/login/")
     assert config["target_link_uri"] == platform.redirect_uri
+
+
+def test_a_platform_that_rotates_its_key_is_followed(cast, platform, linked, lms):
+    launch(Client(), platform, learner(platform, linked))  # its key set is cached now
+    old = (lms.key, lms.kid)
+    lms.key, lms.kid = rsa_key(), "platform-2"
+    try:
+        r, _ = launch(Client(), platform, learner(platform, linked))
+        assert r.status_code == 302, text(r)
+    finally:
+        lms.key, lms.kid = old
