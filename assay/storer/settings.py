@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "assay.storer.groups",
     "assay.storer.web",
     "assay.storer.authoring",
+    "assay.storer.lti",
 ]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -377,3 +378,17 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("ASSAY_LOG_LEVEL", "WARNING")},
     "loggers": {"assay": {"level": env_str("ASSAY_LOG_LEVEL", "INFO"), "propagate": True}},
 }
+
+# LTI 1.3 (docs/lti.md): scores go back to the LMS in a background thread of the storer (and
+# from its loop, which retries); the tests send them from the loop's function alone
+LTI_SEND_IN_THREAD = env_bool("ASSAY_LTI_SEND_IN_THREAD", True)
+# the LMS origins that may show assay's pages in an iframe (e.g. https://moodle.example.edu);
+# empty: none may (the LMS opens assay in a new window). Framed pages need the session cookie
+# in a third-party context: SameSite=None, which browsers take only over HTTPS.
+LTI_FRAME_ANCESTORS = env_list("ASSAY_LTI_FRAME_ANCESTORS", [])
+if LTI_FRAME_ANCESTORS:
+    CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+        "frame-ancestors 'none'", "frame-ancestors 'self' " + " ".join(LTI_FRAME_ANCESTORS)
+    )
+    MIDDLEWARE.remove("django.middleware.clickjacking.XFrameOptionsMiddleware")
+    SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "None"

@@ -40,7 +40,7 @@ from assay.storer.courses.models import Assignment, AssignmentVersion, Course
 from assay.tester.bundle import build_bundle, tests_zip
 from assay.tester.spec import SubmissionError, make_spec
 
-from . import changes, queries
+from . import changes, queries, signals
 from .models import Job, Submission, SubmissionFile, Tester, TestResult
 
 log = logging.getLogger("assay.storer")
@@ -924,6 +924,7 @@ def _ingest_evaluation(
         rawsql.update(Job, job.id, {"result_archive": job.result_archive.name})
         _count_done(tester, job)
         changes.touch_on_commit(job.submission_id)
+        signals.send_on_commit(signals.result_stored, submission_id=job.submission_id)
     return job
 
 
