@@ -103,6 +103,7 @@ def ldap_settings(
             "uid=%(user)s,ou=people,...) or ASSAY_LDAP_USER_SEARCH_BASE (search for the user, "
             "then bind as it), not both (docs/sso.md)"
         )
+    bind_dn = env_str("ASSAY_LDAP_BIND_DN", "")
     timeout_s = env_int("ASSAY_LDAP_TIMEOUT_S", 5)
     options: dict[Any, Any] = {
         # Active Directory's referrals would make python-ldap bind anonymously elsewhere
@@ -119,8 +120,11 @@ def ldap_settings(
         "AUTH_LDAP_SERVER_URI": uri,
         "AUTH_LDAP_START_TLS": env_bool("ASSAY_LDAP_START_TLS", False),
         "AUTH_LDAP_CONNECTION_OPTIONS": options,
-        "AUTH_LDAP_BIND_DN": env_str("ASSAY_LDAP_BIND_DN", ""),
+        "AUTH_LDAP_BIND_DN": bind_dn,
         "AUTH_LDAP_BIND_PASSWORD": env_str("ASSAY_LDAP_BIND_PASSWORD", ""),
+        # the user's entry and groups are read as the user, unless a service account reads
+        # them (a directory that lets nobody read anonymously is the rule)
+        "AUTH_LDAP_BIND_AS_AUTHENTICATING_USER": not bind_dn,
         "AUTH_LDAP_USER_ATTR_MAP": _attribute_map(
             env_str("ASSAY_LDAP_ATTRIBUTES", "first_name=givenName,last_name=sn,email=mail")
         ),
