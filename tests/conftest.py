@@ -97,6 +97,7 @@ LONGEST_FIRST = [
     "storer/test_browser_groups.py",  # 20
     "storer/test_tls.py",  # 19
     "storer/test_s3_storage.py",  # 19
+    "storer/test_sso_ldap.py",  # 15, starts slapd
 ]
 
 

@@ -165,14 +165,10 @@ class Handler(BaseHTTPRequestHandler):
         grant.used = True
         access_token = secrets.token_urlsafe(16)
         p.access_tokens[access_token] = dict(grant.user)
-        self.send_json(
-            {
-                "access_token": access_token,
-                "token_type": "Bearer",
-                "expires_in": 300,
-                "id_token": p.id_token(grant, access_token),
-            }
-        )
+        response = {"access_token": access_token, "token_type": "Bearer", "expires_in": 300}
+        if not p.tamper.get("no_id_token"):
+            response["id_token"] = p.id_token(grant, access_token)
+        self.send_json(response)
 
 
 class ProviderServer:

@@ -176,6 +176,14 @@ def test_an_id_token_that_fails_a_check_is_refused(provider, tamper, reason, cap
     assert not Identity.objects.exists()
 
 
+def test_a_token_response_without_an_id_token_is_refused(provider, caplog):
+    # plain OAuth 2.0 (an access token only) proves nothing about who the user is
+    provider.tamper["no_id_token"] = True
+    assert refused(sign_in(Client()), 502)
+    assert "no ID token" in caplog.text
+    assert not Identity.objects.exists()
+
+
 def test_a_callback_whose_state_is_not_the_sessions_is_refused(provider):
     provider.tamper["state"] = "forged-state"
     assert refused(sign_in(Client()), 400, "did not complete")
@@ -221,12 +229,14 @@ def test_an_outside_next_address_is_not_followed(provider):
 # -- accounts --------------------------------------------------------------------------
 
 
-def test_a_local_account_with_the_same_username_is_not_taken_over(provider, cast):
+def test_a_local_account_with_the_same_username_is_not_taken_over(provider, cast, caplog):
     provider.user = {**DANA, "sub": "x-alice", "preferred_username": "alice",
                      "email": "alice@example.org"}  # fmt: skip
     r = sign_in(Client())
     assert refused(r, 403, "already exists and is not linked")
     assert not Identity.objects.exists()
+    # the log names what an administrator needs to link it by hand
+    assert f"refused subject x-alice of {provider.url}" in caplog.text
 
 
 def test_a_verified_address_links_an_existing_account_only_when_the_setting_says_so(

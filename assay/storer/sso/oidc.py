@@ -138,27 +138,7 @@ def callback(request: HttpRequest) -> HttpResponse:
     conf = _conf()
     app = client(conf)
     try:
-        metadata = provider_metadata(app, conf)
-        token = app.authorize_access_token(
-            request,
-            claims_options={
-                "iss": {"essential": True, "values": [metadata["issuer"]]},
-                # the audience must name us (authlib would otherwise only compare `azp`)
-                "aud": {"essential": True, "values": [conf["CLIENT_ID"]]},
-                "exp": {"essential": True},
-            },
-            leeway=60,
-        )
-        claims = token.get("userinfo")
-        if claims is None:  # authlib verifies an ID token only when there is one
-            raise ProviderError("its token response has no ID token")
-        claims = dict(claims)
-        if _missing_profile(claims, conf) and metadata.get("userinfo_endpoint"):
-            claims = _with_userinfo(app, token, claims)
-        user = account_for(metadata["issuer"], claims, conf)
-    except SignInRefused as e:
-        log.info("OpenID Connect: login refused: %s", e)
-        return failed(request, conf, f"worked, but assay cannot let you in: {e}", 403)
+        issuer, claims = verified_claims(request, app, conf)
     except (AuthlibBaseError, JoseError) as e:
         # a wrong state (a stale or forged callback), an error the provider sent back, or an
         # ID token that failed a check (signature, issuer, audience, expiry, nonce)
@@ -167,9 +147,41 @@ def callback(request: HttpRequest) -> HttpResponse:
     except (ProviderError, requests.RequestException, ValueError) as e:
         log.warning("OpenID Connect: the provider %s failed: %s", conf["ISSUER"], e)
         return failed(request, conf, "could not be reached. Try again in a few minutes.", 502)
+    try:
+        user = account_for(issuer, claims, conf)
+    except SignInRefused as e:
+        # with the issuer and subject an administrator needs to link an account by hand
+        log.info("OpenID Connect: refused subject %s of %s: %s", claims["sub"], issuer, e)
+        return failed(request, conf, f"worked, but assay cannot let you in: {e}", 403)
     next_url = request.session.get(NEXT_KEY) or settings.LOGIN_REDIRECT_URL
     auth_login(request, user, backend=SESSION_BACKEND)
     return HttpResponseRedirect(next_url)
+
+
+def verified_claims(
+    request: HttpRequest, app: DjangoOAuth2App, conf: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """The issuer and the claims of the callback's ID token, once the state, the code and the
+    token have passed every check (steps 2 and 3), with the userinfo endpoint's claims for
+    those the token lacks."""
+    metadata = provider_metadata(app, conf)
+    token = app.authorize_access_token(
+        request,
+        claims_options={
+            "iss": {"essential": True, "values": [metadata["issuer"]]},
+            # the audience must name us (authlib would otherwise only compare `azp`)
+            "aud": {"essential": True, "values": [conf["CLIENT_ID"]]},
+            "exp": {"essential": True},
+        },
+        leeway=60,
+    )
+    claims = token.get("userinfo")
+    if claims is None:  # authlib verifies an ID token only when there is one
+        raise ProviderError("its token response has no ID token")
+    claims = dict(claims)
+    if _missing_profile(claims, conf) and metadata.get("userinfo_endpoint"):
+        claims = _with_userinfo(app, token, claims)
+    return metadata["issuer"], claims
 
 
 def failed(request: HttpRequest, conf: dict[str, Any], what: str, status: int) -> HttpResponse:
