@@ -5,7 +5,7 @@ the login limits; a user the directory does not know logs in with a local accoun
 makes administrators; StartTLS is verified against the server's certificate.
 
 Erin is a student in the directory; Frank is in its assay-admins group; Gina is in no group.
-Bob of the cast has only a local account."""
+Bob has only a local account."""
 
 from __future__ import annotations
 
@@ -45,9 +45,10 @@ def ldap_conf(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def directory(slapd, settings, monkeypatch, cast):
-    """The storer logging in against slapd (by a DN template), with the cast's local
-    accounts beside it; returns a function that reconfigures it from ASSAY_LDAP_* values."""
+def directory(slapd, settings, monkeypatch, db):
+    """The storer logging in against slapd (by a DN template), with Bob's local account
+    beside it; returns a function that reconfigures it from ASSAY_LDAP_* values."""
+    get_user_model().objects.create_user("bob", "bob@example.org", "pw")
 
     def use(**env: str) -> None:
         for name in [n for n in dir(settings) if n.startswith("AUTH_LDAP_")]:
