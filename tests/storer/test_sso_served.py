@@ -15,8 +15,6 @@ from .oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, ProviderServer
 from .server import Server, free_port
 from .slapd import PEOPLE, Slapd, missing_tools
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[Provider]:
