@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from assay.storer.sso.conf import sso_settings
+
 
 def env_str(name: str, default: str = "") -> str:
     value = os.environ.get(name)
@@ -225,6 +227,19 @@ AXES_LOCKOUT_CALLABLE = "assay.storer.security.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "assay.storer.security.client_address"
 AXES_DISABLE_ACCESS_LOG = True  # failures are kept (for the cool-off); successes are not logged
 AXES_VERBOSE = False
+
+# single sign-on (issue 13): OpenID Connect (OIDC, None unless ASSAY_OIDC_ISSUER is set), LDAP
+# (django-auth-ldap's AUTH_LDAP_*, when ASSAY_LDAP_SERVER_URI is set) and local passwords
+# (ASSAY_LOCAL_LOGIN); docs/sso.md. A password is tried against the directory first, then
+# against the local accounts; axes counts the failures of both.
+INSTALLED_APPS.append("assay.storer.sso")
+_sso = sso_settings(env_str, env_bool, env_int, env_list)
+OIDC: dict[str, Any] | None = _sso.pop("OIDC")
+LOCAL_PASSWORD_LOGIN: bool = _sso.pop("LOCAL_PASSWORD_LOGIN")
+LDAP_ENABLED: bool = _sso.pop("LDAP_ENABLED")
+globals().update(_sso)  # AUTH_LDAP_*
+if LDAP_ENABLED:
+    AUTHENTICATION_BACKENDS.insert(1, "assay.storer.sso.ldap.DirectoryBackend")
 
 ROOT_URLCONF = "assay.storer.urls"
 WSGI_APPLICATION = "assay.storer.wsgi.application"
