@@ -89,11 +89,11 @@ def bar_chart(
     x_label: str,
     items: Sequence[tuple[str, float, str]],
     css: Sequence[str] | None = None,
-    marks: dict[int, str] | None = None,
+    marks: dict[float, str] | None = None,
 ) -> Chart:
     """Bars of ``items`` (label, value, tip) from left to right on a common scale from 0 (the
     largest value reaches the top); ``css``: a class for each bar; ``marks``: a line with a
-    label at the left edge of these bars."""
+    label at these positions, in bars from the left edge (1.5: the middle of the second)."""
     chart = Chart(id, title, desc, x_label)
     if not items:
         return chart
@@ -111,8 +111,8 @@ def bar_chart(
                 css=css[i] if css else "", show_value=slot >= 16,
             )
         )  # fmt: skip
-    for i, label in (marks or {}).items():
-        chart.marks.append(Mark(round(chart.left + i * slot, 1), label))
+    for at, label in (marks or {}).items():
+        chart.marks.append(Mark(round(chart.left + at * slot, 1), label))
     chart.ticks = [
         Tick(round(chart.base - PLOT_HEIGHT * v / top, 1), v) for v in _ticks(math.ceil(top))
     ]

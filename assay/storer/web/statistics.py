@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import zoneinfo
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -92,12 +93,15 @@ def _days(found: Statistics) -> dict[str, Any] | None:
     d = found.days
     if d is None:
         return None
-    marks: dict[int, str] = {}
+    marks: dict[float, str] = {}  # each deadline's line, at its time of the day
     for i, day in enumerate(d.days):
-        if day.deadline:
-            marks[i] = "deadline"
-        if day.second_deadline:
-            marks[i] = "second deadline"
+        for due, shown, label in (
+            (d.deadline, day.deadline, "deadline"),
+            (d.second_deadline, day.second_deadline, "second deadline"),
+        ):
+            if shown and due is not None:
+                local = due.astimezone(zoneinfo.ZoneInfo(d.time_zone))
+                marks[i + (local.hour * 3600 + local.minute * 60) / 86400] = label
     chart = bar_chart(
         "chart-days",
         "Submissions per day",
