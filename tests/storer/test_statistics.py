@@ -304,3 +304,32 @@ def test_a_team_submission_is_progress_for_each_member(cast, course):
 def test_a_course_without_assignments_or_students_has_empty_rows(cast):
     assert [r.cells for r in overview.progress(cast.prog1, [], [(1, "x")])] == [[]]
     assert overview.progress(cast.prog1, [cast.sum], []) == []
+
+
+# -- the charts' geometry (web/charts.py) ---------------------------------------------------
+
+
+def test_a_bar_chart_scales_to_its_largest_bar_and_marks_a_time_within_a_bar():
+    from assay.storer.web import charts
+
+    c = charts.bar_chart("c", "T", "D", "x", [("a", 2, "a: 2"), ("b", 4, "b: 4")], marks={1.25: "deadline"})  # fmt: skip
+    assert [(b.height, b.y, b.label, b.tip) for b in c.bars] == [
+        (75.0, c.base - 75.0, "a", "a: 2"), (150.0, c.base - 150.0, "b", "b: 4"),
+    ]  # fmt: skip
+    slot = (c.right - c.left) / 2
+    assert c.marks == [charts.Mark(round(c.left + 1.25 * slot, 1), "deadline")]
+    assert [t.value for t in c.ticks] == [0, 1, 2, 3, 4]
+    # many bars: every n-th labelled, no numbers above narrow bars
+    many = charts.bar_chart("m", "T", "D", "x", [(str(i), i, "") for i in range(60)])
+    assert sum(1 for b in many.bars if b.label) == 12 and not many.bars[0].show_value
+    assert charts.bar_chart("e", "T", "D", "x", []).bars == []
+
+
+def test_a_stacked_chart_fills_its_width_and_leaves_out_empty_segments():
+    from assay.storer.web import charts
+
+    c = charts.stacked_chart("s", "T", "D", [("sum", [("st-accepted", 3, ""), ("st-failed", 0, ""), ("st-pending", 1, "")])], 4)  # fmt: skip
+    (row,) = c.rows
+    assert [(s.css, s.value) for s in row.segments] == [("st-accepted", 3), ("st-pending", 1)]
+    assert round(sum(s.width for s in row.segments), 1) == c.right - c.left
+    assert row.segments[1].x == round(c.left + row.segments[0].width, 1)
