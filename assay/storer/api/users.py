@@ -583,16 +583,27 @@ def follow(
         if event is None:  # every waiting slot is taken: answer now
             return doc
         seen = changes.snapshot().get(submission_id)
+        minor = False  # woken by a running job's progress alone, not read since
         while (left := deadline - time.monotonic()) > 0:
+            waited = time.monotonic() - started
+            if minor:
+                left = min(left, max(0.0, changes.MINOR_S - waited))
             woken = event.wait(min(left, changes.RECHECK_S))
-            event.clear()
+            major = changes.take(event)
+            minor = minor or (woken and not major)
             now = changes.snapshot().get(submission_id)
             waited = time.monotonic() - started
             # read again when this submission's job changed, not for every job of the others;
-            # the queue moving alone counts once the request has waited QUEUE_MOVES_S
+            # the queue moving alone counts once the request has waited QUEUE_MOVES_S, a running
+            # job's progress alone once it has waited MINOR_S
             queue_moves_s = changes.QUEUE_MOVES_S
-            if woken or _state(now) != _state(seen) or (now != seen and waited >= queue_moves_s):
-                seen = now
+            if (
+                major
+                or (minor and waited >= changes.MINOR_S)
+                or _state(now) != _state(seen)
+                or (now != seen and waited >= queue_moves_s)
+            ):
+                seen, minor = now, False
                 doc = read()
                 if _significant(doc["version"]) != _significant(since):
                     return doc

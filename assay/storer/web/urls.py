@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from assay.storer.authoring.urls import urlpatterns as authoring_urls
+from assay.storer.sso import views as sso_views
 
 from . import administration, code, feedback, grading, join, members, queue, staff, views
 from . import grades as grade_pages
@@ -14,7 +15,7 @@ A = "courses/<slug:slug>/assignments/<slug:assignment_slug>"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", sso_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("courses/<slug:slug>/", views.course, name="course"),
     path("courses/<slug:slug>/new-assignment/", staff.new_assignment, name="new_assignment"),
