@@ -329,7 +329,12 @@ def serve(platform: LtiPlatform) -> ThreadingHTTPServer:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     platform.url = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True, name="lti-platform").start()
+    threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        daemon=True,
+        name="lti-platform",
+    ).start()  # a short poll: shutdown() at the end of the module returns at once
     return server
 
 

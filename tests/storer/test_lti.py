@@ -21,6 +21,7 @@ import zipfile
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth import get_user_model
 from django.test import Client
 
@@ -28,7 +29,14 @@ from assay.storer.courses.models import Membership
 from assay.storer.evaluation import services
 from assay.storer.grading import services as grading
 from assay.storer.lti import scores
-from assay.storer.lti.models import LtiAccount, LtiContext, LtiLink, Platform, ScoreReport
+from assay.storer.lti.models import (
+    LtiAccount,
+    LtiContext,
+    LtiLink,
+    Platform,
+    ScoreReport,
+    new_private_key,
+)
 
 from .conftest import SUM_OK
 from .lti_platform import (
@@ -59,8 +67,21 @@ def lms():
     server.shutdown()
 
 
+@pytest.fixture(scope="module")
+def tool_key() -> str:
+    """assay's key pair for the LMS, made once for the module (a 2048-bit RSA key costs 0.1 to
+    0.3 s; a registration saved without one makes its own, as test_lti_cli.py checks)."""
+    return new_private_key()
+
+
+@pytest.fixture(scope="module")
+def stranger_key() -> rsa.RSAPrivateKey:
+    """A key that is not the platform's: a forged launch's, or the platform's next one."""
+    return rsa_key()
+
+
 @pytest.fixture
-def platform(lms: LtiPlatform, cast, settings) -> LtiPlatform:
+def platform(lms: LtiPlatform, cast, settings, tool_key) -> LtiPlatform:
     """The LMS registered in assay (trusting its e-mail addresses), and assay's keys given to
     the LMS."""
     settings.LTI_SEND_IN_THREAD = False  # the tests send with the storer loop's function
@@ -70,6 +91,7 @@ def platform(lms: LtiPlatform, cast, settings) -> LtiPlatform:
         name="Test LMS", issuer=lms.issuer, client_id=lms.client_id,
         deployment_ids=[lms.deployment_id], auth_login_url=f"{lms.url}/auth",
         auth_token_url=f"{lms.url}/token", jwks_url=f"{lms.url}/jwks", trust_email=True,
+        private_key=tool_key,
     )  # fmt: skip
     lms.tool_jwks = Client().get("/lti/jwks/").json()
     return lms
@@ -198,9 +220,9 @@ def refused(r, words: str) -> None:
     assert message and words in message.group(1), message and message.group(1)
 
 
-def test_a_launch_with_a_bad_signature_is_refused(cast, platform, linked):
+def test_a_launch_with_a_bad_signature_is_refused(cast, platform, linked, stranger_key):
     client = Client()
-    r, _ = launch(client, platform, learner(platform, linked), key=rsa_key())
+    r, _ = launch(client, platform, learner(platform, linked), key=stranger_key)
     refused(r, "bad signature")
     assert logged_in(client) is None
     assert not LtiAccount.objects.exists()
@@ -459,10 +481,10 @@ def test_the_tool_publishes_its_keys_and_a_canvas_configuration(cast, platform):
     assert config["target_link_uri"] == platform.redirect_uri
 
 
-def test_a_platform_that_rotates_its_key_is_followed(cast, platform, linked, lms):
+def test_a_platform_that_rotates_its_key_is_followed(cast, platform, linked, lms, stranger_key):
     launch(Client(), platform, learner(platform, linked))  # its key set is cached now
     old = (lms.key, lms.kid)
-    lms.key, lms.kid = rsa_key(), "platform-2"
+    lms.key, lms.kid = stranger_key, "platform-2"
     try:
         r, _ = launch(Client(), platform, learner(platform, linked))
         assert r.status_code == 302, text(r)
