@@ -395,6 +395,25 @@ def test_every_new_best_result_and_every_override_reach_the_lms(
     assert ScoreReport.objects.get().state == ScoreReport.SENT
 
 
+def test_a_bonus_above_the_maximum_is_sent_as_extra_credit_and_a_penalty_never_below_zero(
+    cast, platform, linked, lena, django_capture_on_commit_callbacks
+):
+    # AGS lets scoreGiven exceed scoreMaximum (extra credit; the LMS's grade item decides
+    # whether it counts): assay sends the grade as computed, as its own grades table shows it
+    evaluate(cast, lena, 99, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        grading.save(cast.sum, lena, cast.users["teacher"], bonus=3, bonus_reason="Tidy code.")
+    assert scores.send_due()["sent"] == 1
+    sent = platform.scores[-1]
+    assert (sent["scoreGiven"], sent["scoreMaximum"]) == (13, 10)
+    # a penalty larger than the points: 0, never negative (AGS: scoreGiven >= 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        grading.save(cast.sum, lena, cast.users["teacher"], bonus=-25, bonus_reason="Copied.")
+    assert scores.send_due() == {"sent": 1, "retry": 0, "failed": 0}
+    sent = platform.scores[-1]
+    assert (sent["scoreGiven"], sent["scoreMaximum"]) == (0, 10)
+
+
 def test_a_score_the_lms_cannot_take_now_is_sent_again_later(
     cast, platform, linked, lena, django_capture_on_commit_callbacks
 ):
