@@ -17,6 +17,8 @@ import html
 import io
 import json
 import re
+import threading
+import time
 import zipfile
 
 import pytest
@@ -25,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from assay.storer import serve as storer_serve
 from assay.storer.courses.models import Membership
 from assay.storer.evaluation import services
 from assay.storer.grading import services as grading
@@ -412,6 +415,50 @@ def test_a_bonus_above_the_maximum_is_sent_as_extra_credit_and_a_penalty_never_b
     assert scores.send_due() == {"sent": 1, "retry": 0, "failed": 0}
     sent = platform.scores[-1]
     assert (sent["scoreGiven"], sent["scoreMaximum"]) == (0, 10)
+
+
+def wait_for(condition, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.mark.django_db(transaction=True)  # the sender thread reads what the test committed
+def test_a_new_best_result_reaches_the_lms_from_the_storers_sender_thread(
+    cast, platform, linked, lena, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.LTI_SEND_IN_THREAD = True  # as the storer runs: nobody calls send_due here
+    senders = []
+    send_due = scores.send_due
+
+    def watched() -> dict[str, int]:
+        senders.append(threading.current_thread().name)
+        return send_due()
+
+    monkeypatch.setattr(scores, "send_due", watched)
+    evaluate(cast, lena, 99, django_capture_on_commit_callbacks)
+    wait_for(lambda: ScoreReport.objects.filter(state=ScoreReport.SENT).exists())
+    assert [(s["userId"], s["scoreGiven"]) for s in platform.scores] == [("s-1", 10)]
+    assert senders and all(name.startswith("lti-scores") for name in senders), senders
+
+
+def test_the_storers_loop_sends_the_due_scores_every_few_seconds(
+    cast, platform, linked, lena, django_capture_on_commit_callbacks, monkeypatch, capsys
+):
+    evaluate(cast, lena, 99, django_capture_on_commit_callbacks)  # queued, not sent (no thread)
+    assert not platform.scores
+    due = storer_serve.loop_duties(0.0)
+    assert [s["scoreGiven"] for s in platform.scores] == [10]
+    assert due - time.monotonic() == pytest.approx(storer_serve.LTI_PERIOD_S, abs=1)
+    # before it is due again the turn does not look; an LMS duty that fails is printed, and the
+    # loop goes on
+    calls = []
+    monkeypatch.setattr(scores, "periodic", lambda: calls.append(1) or 1 / 0)
+    assert storer_serve.loop_duties(due) == due and not calls
+    storer_serve.loop_duties(0.0)
+    assert calls == [1]
+    assert "sending scores to the LMS failed: division by zero" in capsys.readouterr().err
 
 
 def test_a_score_the_lms_cannot_take_now_is_sent_again_later(
