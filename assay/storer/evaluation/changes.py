@@ -29,8 +29,8 @@ RECHECK_S = 1.0
 # ahead of it, and each change is a request
 QUEUE_MOVES_S = 5.0
 MAX_WAITERS = 48  # of the web server's threads (serve.py: THREADS)
-# a running job's progress ("test 7 of 20") is answered once a request has waited this long: a
-# waiter sees its submission's end at once, not one answer per test before it
+# a job claimed or its progress ("running, test 7 of 20") is answered this long after it happened
+# at the latest, its end at once: a short evaluation is one answer, not one per step
 MINOR_S = 1.0
 
 waiters = threading.BoundedSemaphore(MAX_WAITERS)
@@ -59,8 +59,8 @@ class Waiter(threading.Event):
 
 def touch(submission_id: int | None, *, minor: bool = False) -> None:
     """Wake the requests waiting on this submission (now: call it after the change committed).
-    A ``minor`` change (a running job's progress) is answered once a waiter has waited
-    MINOR_S; any other at once."""
+    A ``minor`` change (a job claimed, its progress) is answered within MINOR_S; any other at
+    once."""
     global _generation
     with _lock:
         _generation += 1

@@ -695,7 +695,8 @@ def claim(job_id: int, attempt: int, tester: Tester) -> Job:
     )
     assert row is not None  # a job is never deleted while it runs
     job = rawsql.load(Job, row, CLAIMED)
-    changes.touch_on_commit(job.submission_id)  # queued -> running, for those waiting on it
+    # queued -> running, for those waiting on it: shown within changes.MINOR_S, or with the end
+    changes.touch_on_commit(job.submission_id, minor=True)
     return job
 
 
