@@ -158,6 +158,10 @@ def test_runtimes_are_verified_inside_the_image(host: Host, course_image: str) -
     assert inside["python3"].ok and inside["bash"].ok, inside
     assert not inside["c"].ok and "version command failed" in inside["c"].message
     assert inside["python3"].debian.startswith("python3=")  # the image's dpkg, not the host's
+    # the image never changes: C's failure in it is remembered, not tried at every tester start
+    again = {s.name: s for s in verify_runtimes(host, ["c"], image=course_image)}
+    assert not again["c"].ok and again["c"].cached
+    assert not verify_runtimes(host, ["c"], image=course_image, use_cache=False)[0].cached
 
 
 def test_a_tester_offers_each_image_with_the_runtimes_that_work_in_it(course_image: str) -> None:

@@ -218,8 +218,9 @@ def verify_runtimes(
     image: str | None = None,
 ) -> list[RuntimeStatus]:
     """Verify the named runtimes (default: all), on the host's system or in course image
-    ``image``; a cached success is reused, a failure is not. The cache keys an image's
-    runtimes by its version (a rebuilt image verifies again)."""
+    ``image``; a cached success is reused, a failure is not (on the host: a toolchain may be
+    installed since), except in an image. The cache keys an image's runtimes by its version (a
+    rebuilt image verifies again)."""
     from assay.sandbox.images import resolve
 
     found = resolve(image) if image is not None else None
@@ -235,12 +236,14 @@ def verify_runtimes(
         key = _key(runtime, debian + (f"\n{found.label}" if found else ""))
         entry = runtime.name + (f"@{found.name}" if found else "")
         hit = cache.get(entry)
-        if hit and hit.get("key") == key and debian:
+        # an image never changes (a rebuilt one is another version): what failed in it fails
+        # again, and is not tried at every tester start
+        if hit and hit.get("key") == key and (debian or found is not None):
             status = RuntimeStatus(**{k: v for k, v in hit.items() if k != "key"})  # type: ignore[arg-type]
             status.cached = True
         else:
             status = verify_runtime(host, runtime, image)
-            if status.ok:
+            if status.ok or found is not None:
                 cache[entry] = {**status.to_dict(), "key": key}
             else:
                 cache.pop(entry, None)
