@@ -257,9 +257,10 @@ def op_copy_out(req: dict, payload: bytes) -> tuple[dict, bytes]:
             fd = os.open(last, flags, dir_fd=dir_fd)
     except OSError as e:
         raise BoxError(f"{req['path']}: {e.strerror or e} in the box") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise BoxError(f"{req['path']} in the box is not a regular file")
     with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise BoxError(f"{req['path']} in the box is not a regular file")
         max_bytes = req.get("max_bytes")
         data = f.read(max_bytes if max_bytes is not None else -1)
     return {"ok": True}, data
@@ -305,6 +306,42 @@ def cgroup_cpu_s(group: str) -> float:
 def cgroup_kill(group: str) -> None:
     with contextlib.suppress(OSError), open(f"{group}/cgroup.kill", "w") as f:
         f.write("1")
+
+
+def memory_stall_s(group: str) -> float:
+    """Seconds during which every process of the group waited for memory (PSI "full")."""
+    for line in cgroup_read(group, "memory.pressure").splitlines():
+        if line.startswith("full "):
+            return int(line.rsplit("total=", 1)[1]) / 1e6
+    return 0.0
+
+
+class ThrashWatch:
+    """Tells a program stuck at its memory limit. Without swap, the kernel's out-of-memory
+    killer comes only when reclaim makes no progress, and dropping the program's own code and
+    libraries from the page cache (to read them again from the disk) counts as progress: an
+    emulated guest can spend many seconds so before the kill. A program at its limit that has
+    been stalled on memory for most of THRASH_WINDOW_S is judged as over it."""
+
+    WINDOW_S = 0.5
+    STALLED = 0.5  # of the window
+
+    def __init__(self, group: str, limit_bytes: int) -> None:
+        self.group = group
+        self.limit_bytes = limit_bytes
+        self.samples: list[tuple[float, float]] = []
+
+    def thrashing(self, now: float) -> bool:
+        self.samples.append((now, memory_stall_s(self.group)))
+        while len(self.samples) > 2 and now - self.samples[1][0] >= self.WINDOW_S:
+            self.samples.pop(0)
+        first_t, first_stall = self.samples[0]
+        if now - first_t < self.WINDOW_S:
+            return False
+        if self.samples[-1][1] - first_stall < self.STALLED * (now - first_t):
+            return False
+        current = int(cgroup_read(self.group, "memory.current") or 0)
+        return current >= 0.9 * self.limit_bytes
 
 
 def reap_all() -> dict[int, tuple[int, float]]:
@@ -431,6 +468,7 @@ def _run_in(group: str, req: dict, payload: bytes, limits: dict) -> tuple[dict, 
     cpu_limit = float(limits["cpu_time_s"])
     killed_for = None
     status = None
+    thrash = ThrashWatch(group, int(limits["memory_kib"]) * 1024)
     while True:
         ended = reap_all()
         if pid in ended:
@@ -441,6 +479,8 @@ def _run_in(group: str, req: dict, payload: bytes, limits: dict) -> tuple[dict, 
             killed_for = "wall time"
         elif cgroup_cpu_s(group) > cpu_limit:
             killed_for = "cpu time"
+        elif thrash.thrashing(now):
+            killed_for = "memory"
         if killed_for:
             cgroup_kill(group)
             while pid not in ended:

@@ -496,7 +496,9 @@ def verdict(facts: dict[str, Any], limits: Limits, out_bytes: int, err_bytes: in
         result.exit_code = os.waitstatus_to_exitcode(wait_status)
     sig = result.signal
     output_bytes = limits.output_kib * 1024
-    if facts.get("killed_for"):
+    if facts.get("killed_for") == "memory":  # stalled at the limit (guest_agent.ThrashWatch)
+        result.status, result.message = Status.ML, "memory limit exceeded"
+    elif facts.get("killed_for"):
         result.status, result.message = Status.TO, f"{facts['killed_for']} limit exceeded"
     elif result.cpu_time_s > limits.cpu_time_s or sig == signals.SIGXCPU:
         result.status, result.message = Status.TO, "cpu time limit exceeded"
