@@ -140,8 +140,9 @@ class QemuHost(Host):
                           timeout_s=PROBE_TIMEOUT_S)  # fmt: skip
         except SandboxError as e:
             accel = "tcg"
+            why = " ".join(str(e).split())  # qemu's own words, on one line
             reason = (f"software emulation: a KVM guest did not boot within "
-                      f"{PROBE_TIMEOUT_S:.0f} s ({str(e)[:200]})")  # fmt: skip
+                      f"{PROBE_TIMEOUT_S:.0f} s ({why[:300]})")  # fmt: skip
         else:
             guest.kill()
             accel, reason = "kvm", f"KVM: a probe guest booted in {guest.ready_s:.1f} s"
