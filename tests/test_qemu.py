@@ -453,3 +453,16 @@ def test_the_sandbox_command_reports_the_qemu_backend(guest_image: str) -> None:
     assert info["accel"] in ("kvm", "tcg") and info["why"]
     assert info["image"].startswith(f"{guest_image}@")
     assert info["self_test"].startswith("OK")
+
+
+def test_an_assignment_is_evaluated_on_guests_like_on_the_other_backends(
+    qemu_host: QemuHost,
+) -> None:
+    """The executor builds, runs and judges through the VM API: the bash example's reference
+    solutions get their verdicts in guests (bash is in every Debian system)."""
+    from assay.check import check_package
+    from assay.package import open_package
+
+    with open_package(REPO / "examples" / "hello-bash") as assignment:
+        report = check_package(assignment, qemu_host)
+    assert report.ok, report
