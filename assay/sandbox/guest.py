@@ -319,7 +319,10 @@ class Guest:
                 qmp.execute("cont")
             finally:
                 qmp.close()
-        self.sock = _connect(self.dir / "agent.sock", timeout_s, self.alive)
+        try:
+            self.sock = _connect(self.dir / "agent.sock", timeout_s, self.alive)
+        except GuestDied as e:
+            raise GuestDied(f"{e}: {self.diagnosis()}") from None
         if self.restored:
             self.request({"op": "ping"}, timeout_s=deadline - time.monotonic())
         else:
@@ -334,7 +337,7 @@ class Guest:
             with contextlib.suppress(OSError):
                 text = (self.dir / name).read_text(errors="replace").strip()
                 if text:
-                    parts.append(f"{name}: …{text[-600:]}")
+                    parts.append(f"{name}: ...{text[-600:]}")
         code = self.process.poll()
         if code is not None:
             parts.insert(0, f"qemu exited with {code}")

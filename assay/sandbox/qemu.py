@@ -141,7 +141,7 @@ class QemuHost(Host):
         except SandboxError as e:
             accel = "tcg"
             why = " ".join(str(e).split())  # qemu's own words, on one line
-            reason = (f"software emulation: a KVM guest did not boot within "
+            reason = (f"software emulation: a KVM guest did not start within "
                       f"{PROBE_TIMEOUT_S:.0f} s ({why[:300]})")  # fmt: skip
         else:
             guest.kill()
@@ -170,6 +170,10 @@ class QemuHost(Host):
             "pool": f"{self.pool_size} guest(s) kept ready",
             "fresh_guest": "restored from a saved clean guest" if self.snapshot else "booted",
             "root": str(self.root),
+        } | {
+            f"last_{what}": f"{seconds:.1f} s"
+            for what, seconds in (("boot", pool.last_boot_s), ("restore", pool.last_restore_s))
+            if seconds is not None
         }
 
     def get_vm(self, *, box_size_kib: int = 256 * 1024, image: str | None = None) -> QemuVM:
