@@ -180,6 +180,24 @@ def test_a_crash_is_reported_with_its_signal(shared: QemuVM, tmp_path: Path) -> 
     assert_clean(shared, tmp_path)
 
 
+def test_the_agent_its_port_and_the_kernel_log_are_out_of_the_programs_reach(
+    shared: QemuVM, tmp_path: Path
+) -> None:
+    script = (
+        "kill -9 1 2>/dev/null || echo kill-refused; "
+        "cat /run/assay/stdin 2>/dev/null || echo work-refused; "
+        "for p in /dev/vport*; do cat $p 2>/dev/null || echo port-refused; done; "
+        "dmesg >/dev/null 2>&1 || echo dmesg-refused; "
+        "cat /proc/1/environ 2>/dev/null || echo environ-refused"
+    )
+    res, out, _ = run(shared, tmp_path, ["/bin/sh", "-c", script], LIMITS.replace(processes=4))
+    assert res.status is Status.OK, res
+    assert out.split() == [
+        "kill-refused", "work-refused", "port-refused", "dmesg-refused", "environ-refused",
+    ]  # fmt: skip
+    assert_clean(shared, tmp_path)
+
+
 # -- the limits ---------------------------------------------------------------------------------
 
 

@@ -277,6 +277,7 @@ class Guest:
             )  # fmt: skip
         if state_fd is not None:
             os.close(state_fd)
+        (self.dir / "pid").write_text(str(self.process.pid))
         try:
             self._attach(timeout_s)
         except BaseException:
@@ -461,3 +462,20 @@ def _kvm_group_usable() -> bool:
     except OSError:
         return False
     return st.st_gid != 0 and st.st_mode & 0o060 == 0o060
+
+
+def remove_stale_guests(base: Path) -> int:
+    """Remove the directories of guests whose qemu is gone (a tester that died, its qemu
+    killed with it, left them); the number removed."""
+    removed = 0
+    with contextlib.suppress(FileNotFoundError):
+        for entry in base.iterdir():
+            try:
+                pid = int((entry / "pid").read_text())
+                alive = b"qemu" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            except (OSError, ValueError):
+                alive = False
+            if not alive and time.time() - entry.stat().st_mtime > 60:
+                shutil.rmtree(entry, ignore_errors=True)
+                removed += 1
+    return removed

@@ -47,6 +47,7 @@ from .guest import (
     guest_files,
     qemu_binary,
     qemu_version,
+    remove_stale_guests,
 )
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ class QemuHost(Host):
     ) -> None:
         self.root = Path(root) / "qemu" if root is not None else _default_root()
         self.root.mkdir(parents=True, exist_ok=True)
+        remove_stale_guests(self.root / "guests")
         self.binary = qemu_binary()
         self.version = qemu_version(self.binary)
         self.default_image = image or os.environ.get("ASSAY_QEMU_IMAGE") or DEFAULT_IMAGE
