@@ -484,3 +484,15 @@ def test_an_assignment_is_evaluated_on_guests_like_on_the_other_backends(
     with open_package(REPO / "examples" / "hello-bash") as assignment:
         report = check_package(assignment, qemu_host)
     assert report.ok, report
+
+
+def test_image_build_guest_makes_a_bootable_image_once(guest_image: str) -> None:
+    """`assay image build NAME --guest` (the recipe is built already: nothing is rebuilt)."""
+    from typer.testing import CliRunner
+
+    from assay.cli import app
+
+    result = CliRunner().invoke(app, ["image", "build", guest_image, "--guest"])
+    assert result.exit_code == 0, result.output
+    assert "already built" in result.output
+    assert "guest disk:" in result.output and ".ext4" in result.output
