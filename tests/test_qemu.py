@@ -496,3 +496,12 @@ def test_image_build_guest_makes_a_bootable_image_once(guest_image: str) -> None
     assert result.exit_code == 0, result.output
     assert "already built" in result.output
     assert "guest disk:" in result.output and ".ext4" in result.output
+
+
+def test_runtimes_are_verified_inside_the_guest_not_on_the_tester(qemu_host: QemuHost) -> None:
+    """bash is in the guest; gcc is on the tester but not in the guest: c is not offered."""
+    from assay.runtimes.verify import verify_runtimes
+
+    found = {s.name: s for s in verify_runtimes(qemu_host, ["bash", "c"], use_cache=False)}
+    assert found["bash"].ok, found["bash"]
+    assert not found["c"].ok and "gcc" in found["c"].message

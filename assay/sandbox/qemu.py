@@ -98,7 +98,7 @@ class QemuHost(Host):
         remove_stale_guests(self.root / "guests")
         self.binary = qemu_binary()
         self.version = qemu_version(self.binary)
-        self.default_image = image or os.environ.get("ASSAY_QEMU_IMAGE") or DEFAULT_IMAGE
+        self.default_image: str = image or os.environ.get("ASSAY_QEMU_IMAGE") or DEFAULT_IMAGE
         self.pool_size = pool_size if pool_size is not None else _env_int("ASSAY_QEMU_POOL", 1)
         self.memory_mib = memory_mib or _env_int("ASSAY_QEMU_MEMORY_MIB", 1024)
         if snapshot is None:
@@ -324,6 +324,9 @@ class QemuVM(VM):
     def __init__(self, host: QemuHost, guest: Guest) -> None:
         self.host = host
         self.guest = guest
+        # the guest's system is its image's root: runtimes find their versions and their
+        # system paths there (paths a run asks to bind are already in the guest)
+        self.system_root = guest.files.image.root
         self._destroyed = False
         self._running: QemuProcess | None = None
 
@@ -398,10 +401,17 @@ class QemuVM(VM):
             raise SandboxError("the VM was destroyed")
         if self._running is not None:
             self._running.wait()
-        if readonly_binds:
+        own = self.guest.files.image.root
+        foreign = {
+            inside: source
+            for inside, source in (readonly_binds or {}).items()
+            if Path(source) != own / inside.lstrip("/")
+        }
+        if foreign:
             raise SandboxError(
-                "the qemu backend has no host directories to bind: a runtime that needs them "
-                "belongs in the guest image (assay image build NAME --guest --packages ...)"
+                f"the qemu backend cannot bind host directories into a guest ({foreign}): what "
+                "a run needs belongs in the guest image (assay image build NAME --guest "
+                "--packages ...)"
             )
         data = _read_stdin(stdin)
         wall = limits.effective_wall_time_s
