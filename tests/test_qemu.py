@@ -505,3 +505,43 @@ def test_runtimes_are_verified_inside_the_guest_not_on_the_tester(qemu_host: Qem
     found = {s.name: s for s in verify_runtimes(qemu_host, ["bash", "c"], use_cache=False)}
     assert found["bash"].ok, found["bash"]
     assert not found["c"].ok and "gcc" in found["c"].message
+
+
+# -- the parts without a guest --------------------------------------------------------------
+
+
+def test_the_accelerator_can_be_chosen_and_a_wrong_choice_is_named(guest_image: str) -> None:
+    host = QemuHost(image=guest_image, pool_size=0, accel="tcg")
+    assert (host.accel, host.accel_reason) == ("tcg", "chosen by ASSAY_QEMU_ACCEL")
+    with pytest.raises(SandboxError, match="ASSAY_QEMU_ACCEL='fast', use kvm or tcg"):
+        QemuHost(image=guest_image, pool_size=0, accel="fast")
+
+
+def test_a_missing_guest_image_says_how_to_build_one() -> None:
+    with pytest.raises(SandboxError, match="assay image build no-such-guest --guest"):
+        QemuHost(image="no-such-guest", pool_size=0)
+
+
+@pytest.mark.parametrize(
+    ("facts", "status", "message"),
+    [
+        ({"wait_status": 0}, Status.OK, ""),
+        ({"wait_status": 3 << 8}, Status.RE, "exit code 3"),
+        ({"wait_status": 127 << 8, "exec_error": "FileNotFoundError: x"}, Status.RE, "cannot run"),
+        ({"wait_status": 9, "killed_for": "wall time"}, Status.TO, "wall time limit"),
+        ({"wait_status": 9, "killed_for": "memory"}, Status.ML, "memory limit"),
+        ({"wait_status": 9, "oom": True}, Status.ML, "memory limit"),
+        ({"wait_status": 25}, Status.OL, "output limit"),  # SIGXFSZ
+        ({"wait_status": 11}, Status.SG, "signal 11 (SIGSEGV)"),
+        ({"wait_status": 1 << 8, "oversized": "big"}, Status.OL, "file size limit"),
+        ({"wait_status": None}, Status.XX, "lost the program"),
+    ],
+)
+def test_the_agents_facts_are_judged_by_the_other_backends_rules(
+    facts: dict[str, Any], status: Status, message: str
+) -> None:
+    from assay.sandbox.qemu import verdict
+
+    full = {"cpu_time_s": 0.1, "wall_time_s": 0.2, "memory_kib": 1024, **facts}
+    res = verdict(full, LIMITS, 10, 0)
+    assert res.status is status and message in res.message, res
