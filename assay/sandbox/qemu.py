@@ -235,6 +235,7 @@ class GuestPool:
             if not target.exists():
                 guest = self._boot()
                 try:
+                    guest.request({"op": "quiesce"}, timeout_s=BOOT_TIMEOUT_S)
                     guest.save(target)
                 finally:
                     guest.kill()
