@@ -340,7 +340,7 @@ class ThrashWatch:
     killer comes only when reclaim makes no progress, and dropping the program's own code and
     libraries from the page cache (to read them again from the disk) counts as progress: an
     emulated guest can spend many seconds so before the kill. A program at its limit that has
-    been stalled on memory for most of THRASH_WINDOW_S is judged as over it."""
+    been stalled on memory for most of WINDOW_S is judged as over it."""
 
     WINDOW_S = 0.5
     STALLED = 0.5  # of the window
@@ -471,7 +471,13 @@ def _run_in(group: str, req: dict, payload: bytes, limits: dict) -> tuple[dict, 
             os.setresgid(BOX_UID, BOX_UID, BOX_UID)
             os.setresuid(BOX_UID, BOX_UID, BOX_UID)
             os.chdir(BOX)
-            for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM):
+            for sig in (
+                signal.SIGPIPE,
+                signal.SIGXFSZ,
+                signal.SIGINT,
+                signal.SIGTERM,
+                signal.SIGHUP,
+            ):
                 signal.signal(sig, signal.SIG_DFL)
             os.execvpe(command[0], command, env)
         except BaseException as e:  # noqa: BLE001 - reported to the parent, then gone

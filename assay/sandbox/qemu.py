@@ -43,7 +43,6 @@ from .guest import (
     Guest,
     GuestDied,
     GuestFiles,
-    agent_hash,
     guest_files,
     qemu_binary,
     qemu_version,
@@ -223,7 +222,7 @@ class GuestPool:
             threading.Thread(target=self._refill, name="assay-qemu-pool", daemon=True).start()
 
     def state_path(self) -> Path:
-        h = agent_hash()
+        h = self.files.disk.stem.removeprefix("disk-")  # the agent of this disk
         return self.files.folder / f"state-{h}-{self.host.accel}-{self.host.memory_mib}.bin"
 
     def _saved_state(self) -> Path | None:
