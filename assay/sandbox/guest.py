@@ -77,7 +77,11 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 
 def agent_hash() -> str:
-    digest = hashlib.sha256(AGENT_SOURCE.read_bytes() + INIT_SCRIPT.encode())
+    """What a disk and a saved guest depend on besides the image: the agent, its init, and how
+    the guest is booted."""
+    digest = hashlib.sha256(
+        AGENT_SOURCE.read_bytes() + INIT_SCRIPT.encode() + KERNEL_ARGS.encode() + MACHINE.encode()
+    )
     return digest.hexdigest()[:12]
 
 

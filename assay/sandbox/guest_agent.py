@@ -42,6 +42,7 @@ PORT_NAME = "assay.agent"
 BOX_UID = 1000
 CPU_POLL_S = 0.02
 SCAN_MAX_ENTRIES = 100_000
+QUIESCE_FLOOR_KIB = 96 * 1024
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": BOX, "LANG": "C.UTF-8", "TMPDIR": "/tmp"}
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 MS_NOSUID, MS_NODEV = 2, 4
@@ -284,23 +285,29 @@ def op_setup(req: dict, payload: bytes) -> dict:
     return {"ok": True}
 
 
+def mem_free_kib() -> int:
+    with open("/proc/meminfo") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("MemFree:"))
+
+
 def op_quiesce(req: dict, payload: bytes) -> dict:
     """Before the tester saves this guest: drop the page cache and zero the free memory, so
-    that the saved state holds only what is in use (qemu writes a zero page as a flag)."""
+    that the saved state holds only what is in use (qemu saves a zero page as a flag). Memory
+    is taken 16 MiB at a time, all held until the end (a page given back could be taken again),
+    and never below QUIESCE_FLOOR_KIB free: the kernel must not run out (the agent is the one
+    process it may not kill)."""
     import mmap
 
     with open("/proc/sys/vm/drop_caches", "w") as f:
         f.write("3")
-    with open("/proc/meminfo") as f:
-        free_kib = next(int(line.split()[1]) for line in f if line.startswith("MemFree:"))
-    size = max(0, free_kib - 32 * 1024) * 1024  # a margin for the kernel
-    if size:
-        area = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-        address = ctypes.addressof(ctypes.c_char.from_buffer(area))
-        ctypes.memset(address, 0, size)  # every page faulted in, zeroed by the kernel
-        del address
+    held, chunk = [], 16 << 20
+    while mem_free_kib() > QUIESCE_FLOOR_KIB:
+        area = mmap.mmap(-1, chunk, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        area.write(bytes(chunk))  # every page faulted in: zeroed by the kernel
+        held.append(area)
+    for area in held:
         area.close()
-    return {"ok": True, "zeroed_kib": size // 1024}
+    return {"ok": True, "zeroed_kib": len(held) * chunk // 1024}
 
 
 # -- runs -----------------------------------------------------------------------------------
