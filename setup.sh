@@ -52,6 +52,9 @@ install_missing() {  # install_missing [apt options] -- packages...
 }
 install_missing -- "${packages[@]}"
 install_missing --no-install-recommends -- "${runtime_packages[@]}"
+# the qemu backend: its guests (without the recommended firmware and tools it does not use) and
+# their disks (mkfs.ext4 -d)
+install_missing --no-install-recommends -- qemu-system-x86 e2fsprogs
 # axe-core for the browser tests' accessibility checks, from the npm registry into .cache/axe/
 # (ignored by git); the tests inject it from disk and never load anything from the internet
 if [ ! -f .cache/axe/node_modules/axe-core/axe.min.js ]; then

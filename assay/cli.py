@@ -308,19 +308,31 @@ def sandbox_info(
         str | None,
         typer.Option(
             "--backend",
-            help="auto (default: the C launcher for a root tester, else bwrap), launcher or "
-            "bwrap. Also ASSAY_SANDBOX_BACKEND.",
+            help="auto (default: the C launcher for a root tester, else bwrap), launcher, "
+            "bwrap or qemu (a guest machine per VM; needs `assay image build guest --guest`). "
+            "Also ASSAY_SANDBOX_BACKEND.",
         ),
     ] = None,
 ) -> None:
     """Check that this machine can sandbox, and show how: the backend, its seccomp filter,
-    cgroups (and whether they favour dynamic modifications), the network, the box uids."""
+    cgroups (and whether they favour dynamic modifications), the network, the box uids; for
+    qemu, the accelerator (KVM or software emulation, and why), the guest image and the time a
+    fresh guest takes."""
+    import time
+
     host = _host(backend)
     from assay.sandbox import Limits
 
-    with host.get_vm() as vm:
-        res = vm.run(["/bin/sh", "-c", "echo ok"], Limits(processes=2))
+    started = time.monotonic()
+    try:
+        with host.get_vm() as vm:
+            got_vm_s = time.monotonic() - started
+            res = vm.run(["/bin/sh", "-c", "echo ok"], Limits(processes=2))
+    except SandboxError as e:
+        fail(f"the {host.name} sandbox cannot run a box here: {e}", EXIT_SANDBOX)
     info = host.describe()
+    if host.name == "qemu":
+        info["vm_ready"] = f"{got_vm_s:.1f} s"
     info["self_test"] = f"{res.status} ({res.wall_time_s * 1000:.1f} ms)"
     out.print(yaml.safe_dump(info, sort_keys=False), end="")
     if not res.ok:

@@ -38,6 +38,15 @@ def build(
     force: Annotated[
         bool, typer.Option("--force", help="Build again even if this recipe is built.")
     ] = False,
+    guest: Annotated[
+        bool,
+        typer.Option(
+            "--guest",
+            help="Also make it bootable by the qemu backend: adds a kernel, python3 and kmod, "
+            "and writes an ext4 disk of the root with the guest agent (the qemu backend's "
+            "default image is named 'guest').",
+        ),
+    ] = False,
 ) -> None:
     """Build an image with mmdebstrap (minbase + PACKAGES, from the Debian mirrors this
     host's apt uses) into ASSAY_IMAGES_DIR (/var/lib/assay/images) and make it the current
@@ -55,7 +64,13 @@ def build(
                 if not err.is_terminal:
                     err.print(line, highlight=False)
 
-            image, built = images.build(name, wanted, suite, force=force, progress=tick)
+            if guest:
+                from assay.sandbox.guest import build_guest_image
+
+                files, built = build_guest_image(name, wanted, suite, force=force, progress=tick)
+                image = files.image
+            else:
+                image, built = images.build(name, wanted, suite, force=force, progress=tick)
     except images.ImageError as e:
         _fail(str(e))
     manifest = image.manifest()
@@ -65,6 +80,8 @@ def build(
         f"at {image.root}",
         highlight=False,
     )
+    if guest:
+        out.print(f"guest disk: {files.disk} (kernel {files.kernel.name})", highlight=False)
 
 
 @image_app.command("list")

@@ -75,6 +75,7 @@ def course_image() -> str:
 LONGEST_FIRST = [
     "storer/test_scale_out.py",  # 207 s
     "test_images.py",  # 5 s, but 35-80 s more on a fresh machine (it builds the test image)
+    "test_qemu.py",  # 55 s of emulated guests; 3-5 min more on a fresh machine (image, first boot)
     "storer/test_browser.py",  # 89
     "storer/test_schema.py",  # 62
     "test_check_command.py",  # 61

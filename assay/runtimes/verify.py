@@ -41,6 +41,7 @@ _verified_here: set[str] = set()  # runtimes this process has seen work (name or
 def require_runtime(host: Host, name: str, image: str | None = None) -> None:
     """Raise ToolchainError unless ``name`` works in the sandbox (in course image ``image``, if
     given); verified once per process and image version."""
+    image = image if image is not None else host.default_image
     key = _label(name, image)
     if key in _verified_here:
         return
@@ -223,6 +224,7 @@ def verify_runtimes(
     rebuilt image verifies again)."""
     from assay.sandbox.images import resolve
 
+    image = image if image is not None else host.default_image
     found = resolve(image) if image is not None else None
     system_root = found.root if found is not None else None
     runtimes = all_runtimes()

@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 _hosts: dict[str, Host] = {}
 
 
-BACKENDS = ("launcher", "bwrap")
+BACKENDS = ("launcher", "bwrap", "qemu")
 
 
 def get_host(backend: str | None = None, root: Path | None = None) -> Host:
@@ -35,6 +35,10 @@ def get_host(backend: str | None = None, root: Path | None = None) -> Host:
             from .bwrap import BwrapHost
 
             _hosts[key] = BwrapHost(root)
+        elif backend == "qemu":  # never chosen by auto: a guest image must be built first
+            from .qemu import QemuHost
+
+            _hosts[key] = QemuHost(root)
         else:
             raise SandboxError(
                 f"unknown sandbox backend {backend!r}; available: auto, {', '.join(BACKENDS)}"

@@ -156,6 +156,9 @@ class Host(abc.ABC):
     """Makes VMs. One host per tester process."""
 
     name: str = "host"
+    #: the course image of a VM that names none (the qemu backend's guest image), if any:
+    #: runtimes are verified there, not on the tester's own system
+    default_image: str | None = None
 
     @abc.abstractmethod
     def get_vm(self, *, box_size_kib: int = 256 * 1024, image: str | None = None) -> VM:
