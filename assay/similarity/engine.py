@@ -37,7 +37,7 @@ class Options:
     common_limit_share: float = 0.1  # a fingerprint in more documents than this share ...
     common_limit_min: int = 10  # ... and than this number is ignored
     min_shared: int = 2  # fingerprints a candidate pair shares at least
-    candidate_share: float = 0.05  # ... and this share of the smaller document's fingerprints
+    candidate_share: float = 0.15  # ... and this share of the smaller document's fingerprints
     report_floor: float = 0.1  # pairs less similar than this are not reported
     max_pairs: int = 2000  # at most this many pairs reported
 

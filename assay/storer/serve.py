@@ -180,6 +180,7 @@ class Supervisor:
         from waitress import create_server
 
         from assay.storer.evaluation import services
+        from assay.storer.similarity import runner as similarity_runner
         from assay.storer.wsgi import application
 
         if not port_free(self.host, self.port):
@@ -225,6 +226,7 @@ class Supervisor:
         while not self.stop.wait(1.0):
             try:
                 services.watch_jobs()
+                similarity_runner.watch()  # similarity runs: lost ones again, queued ones started
             except Exception as e:  # a database hiccup must not stop the storer
                 print(f"watching jobs failed: {e}", file=sys.stderr)
             for name, proc in list(self.workers.items()):

@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "assay.storer.groups",
     "assay.storer.web",
     "assay.storer.authoring",
+    "assay.storer.similarity",
 ]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
