@@ -20,7 +20,13 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from assay.lib.archive import ArchiveError, ArchiveLimits, as_submitted, check_zip
+from assay.lib.archive import (
+    ARCHIVER_JUNK_DIRS,
+    ARCHIVER_JUNK_FILES,
+    ArchiveError,
+    ArchiveLimits,
+    check_zip,
+)
 from assay.similarity.engine import Document, Options, Report
 from assay.similarity.tokens import lexer_for
 from assay.storer.courses.models import Assignment
@@ -131,8 +137,9 @@ def submission_documents(submissions: list[Submission]) -> list[Document]:
 
 
 def archive_documents(data: bytes) -> list[Document]:
-    """A past years' archive as documents, one per top folder (after a single enclosing
-    folder, as "compress folder" makes, is set aside); files outside a folder are ignored.
+    """A past years' archive as documents, one per top folder (inside one enclosing folder, as
+    "compress folder" makes, when files are two folders deep in it); files outside a folder and
+    what archivers add (``__MACOSX/``, ``.DS_Store``) are ignored.
     Every member is checked before one is read (ArchiveError -> 400)."""
     files: dict[str, bytes] = {}
     try:
@@ -144,8 +151,16 @@ def archive_documents(data: bytes) -> list[Document]:
         raise ServiceError(400, "bad_archive", f"the archive was refused: {e}", "archive") from e
     except (zipfile.BadZipFile, OSError, EOFError) as e:
         raise ServiceError(400, "bad_archive", f"the archive is not a zip file: {e}", "archive") from e  # fmt: skip
+    files = {
+        name: content for name, content in files.items()
+        if name.split("/", 1)[0] not in ARCHIVER_JUNK_DIRS
+        and name.rsplit("/", 1)[-1] not in ARCHIVER_JUNK_FILES
+    }  # fmt: skip
+    tops = {name.split("/", 1)[0] for name in files}
+    if len(tops) == 1 and any(name.count("/") >= 2 for name in files):
+        files = {name.split("/", 1)[1]: content for name, content in files.items()}  # 2023/
     authors: dict[str, list[tuple[str, str]]] = {}
-    for name, content in sorted(as_submitted(files).items()):
+    for name, content in sorted(files.items()):
         if "/" not in name or submitted.is_binary(content):
             continue
         author, rest = name.split("/", 1)
