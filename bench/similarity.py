@@ -1,10 +1,13 @@
 """Similarity detection on a generated corpus with known plagiarism (issue 13, docs/performance.md).
 
-The corpus: ``--students`` C programs of about ``--lines`` lines, each written independently
-(random functions from a small grammar of statements, with each student's own names, over one
-skeleton every solution of the assignment shares: reading the input, printing the answer), and
-``--copies`` of them copied by another student and disguised by one of four transformations,
-or all four at once:
+The corpus: ``--students`` C programs of about ``--lines`` lines. The independent ones follow
+one of ``--approaches`` common solutions (random functions from a small grammar of statements,
+as students who solve the same assignment share an approach), each student writing a share
+``--own`` of the simple statements their own way, with their own names, comments and order of
+functions; so two independent students of one approach share about a third of their
+statements token for token, which makes a hard corpus (real independent work differs more).
+``--copies`` of them are copied by another student and disguised by one of four
+transformations, or all four at once:
 
 - rename: every identifier of the copy renamed (consistently);
 - reorder: the functions in another order;
@@ -345,6 +348,7 @@ def main() -> None:
     )
     parser.add_argument("--min-match", type=int, default=Options.min_match)
     parser.add_argument("--window", type=int, default=Options.window)
+    parser.add_argument("--workers", type=int, default=1, help="processes (engine.Options.workers)")
     parser.add_argument("--save", type=Path, help="write the corpus into this directory")
     args = parser.parse_args()
 
@@ -371,7 +375,9 @@ def main() -> None:
     started = time.perf_counter()
     last[0] = started
     report = compare(
-        documents, options=Options(min_match=args.min_match, window=args.window), progress=progress
+        documents,
+        options=Options(min_match=args.min_match, window=args.window, workers=args.workers),
+        progress=progress,
     )
     wall = time.perf_counter() - started
     stages[str(last[1])] = time.perf_counter() - last[0]
@@ -383,16 +389,23 @@ def main() -> None:
     scores = {frozenset((p.a, p.b)): p.similarity for p in report.pairs}
     print(f"corpus: {len(documents)} programs, {line_count:.0f} lines each on average, "
           f"{len(plagiarised)} plagiarised pairs (generated in {generated:.1f} s)")  # fmt: skip
-    print(f"options: min_match={args.min_match} window={args.window} threshold={args.threshold}")
+    print(
+        f"options: min_match={args.min_match} window={args.window} workers={args.workers} threshold={args.threshold}"
+    )
     print(f"wall time: {wall:.1f} s ({', '.join(f'{k} {v:.1f} s' for k, v in stages.items())}); "
           f"{report.candidates} candidate pairs tiled of {len(documents) * (len(documents) - 1) // 2}")  # fmt: skip
     print(f"precision: {precision:.3f} ({len(true)} of {len(found)} reported pairs)")
     print(f"recall: {recall:.3f} ({len(true)} of {len(plagiarised)} plagiarised pairs)")
     for how in TRANSFORMATIONS:
         pairs = [p for p, h in plagiarised.items() if h == how]
-        got = [scores.get(p, 0.0) for p in pairs]
+        got = [scores.get(p, 0.0) for p in pairs] or [0.0]
         print(f"  {how:9}: found {sum(p in true for p in pairs)} of {len(pairs)}, similarity "
               f"{min(got):.2f} to {max(got):.2f}")  # fmt: skip
+    for threshold in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+        at = {frozenset((p.a, p.b)) for p in report.pairs if p.similarity >= threshold}
+        hits = len(at & set(plagiarised))
+        print(f"  at {threshold:.1f}: precision {hits / len(at) if at else 1.0:.3f}, recall "
+              f"{hits / len(plagiarised) if plagiarised else 1.0:.3f} ({len(at)} pairs reported)")  # fmt: skip
     innocent = sorted((s for p, s in scores.items() if p not in plagiarised), reverse=True)
     top = ", ".join(f"{s:.2f}" for s in innocent[:5])
     print(

@@ -14,7 +14,7 @@ import pytest
 from assay.similarity.engine import Document, Options, compare
 from assay.similarity.fingerprints import kgram_hashes, winnow
 from assay.similarity.tiling import greedy_string_tiling
-from assay.similarity.tokens import Vocabulary, tokenise
+from assay.similarity.tokens import tokenise
 
 STATS = """\
 #include <stdio.h>
@@ -255,11 +255,10 @@ def test_two_past_years_documents_are_not_compared():
 
 
 def test_comments_docstrings_and_names_do_not_count_in_python():
-    vocabulary = Vocabulary()
-    plain, _ = tokenise([("w.py", WORDS)], vocabulary)
+    plain, _ = tokenise([("w.py", WORDS)])
     changed = WORDS.replace('"""The words of the text, lower case."""', '"""Other words."""')
     changed = changed.replace("counts", "tally").replace("# ", "# x")
-    again, _ = tokenise([("w.py", changed)], vocabulary)
+    again, _ = tokenise([("w.py", changed)])
     assert plain.kinds[:-1] == again.kinds[:-1]
 
 
@@ -305,3 +304,15 @@ def test_the_engine_process_refuses_input_it_cannot_read():
         timeout=60,
     )  # fmt: skip
     assert done.returncode == 2 and "error:" in done.stderr
+
+
+def test_worker_processes_give_the_same_report():
+    documents = [
+        Document(str(n), [("a.c", text)])
+        for n, text in enumerate(
+            [STATS, renamed(STATS), reordered(STATS), with_dead_code(STATS)] * 3
+        )
+    ]
+    one = compare(documents, options=Options(workers=1))
+    two = compare(documents, options=Options(workers=2))
+    assert one.pairs == two.pairs and one.candidates == two.candidates == 66

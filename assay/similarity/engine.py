@@ -19,12 +19,14 @@ teacher's base code; Django-free (the storer runs it in a process of its own).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+import multiprocessing
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any, TypeVar
 
 from .fingerprints import kgram_hashes, winnow
 from .tiling import Tile, greedy_string_tiling
-from .tokens import Tokens, Vocabulary, tokenise
+from .tokens import Tokens, tokenise
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 TOKENISING, COMPARING = "tokenising", "comparing"
@@ -35,11 +37,12 @@ class Options:
     min_match: int = 15  # tokens: the shortest run that counts (k-grams, tiles)
     window: int = 8  # winnowing window: any shared run of min_match + window - 1 is seen
     common_limit_share: float = 0.1  # a fingerprint in more documents than this share ...
-    common_limit_min: int = 10  # ... and than this number is ignored
+    common_limit_min: int = 50  # ... and than this number is ignored
     min_shared: int = 2  # fingerprints a candidate pair shares at least
     candidate_share: float = 0.15  # ... and this share of the smaller document's fingerprints
     report_floor: float = 0.1  # pairs less similar than this are not reported
     max_pairs: int = 2000  # at most this many pairs reported
+    workers: int = 1  # processes (forked) that tokenise and tile
 
 
 @dataclass
@@ -102,36 +105,72 @@ def compare(
     options: Options | None = None,
     progress: Progress | None = None,
 ) -> Report:
-    """Compare every pair worth it among ``documents`` (the module's steps)."""
+    """Compare every pair worth it among ``documents`` (the module's steps). With
+    ``options.workers`` > 1, steps 1-3 and 5 run in that many forked processes: call it so only
+    from a process without threads (``python -m assay.similarity``)."""
     options = options or Options()
     report = progress or (lambda stage, done, total: None)
-    vocabulary = Vocabulary()
     k = options.min_match
-    base = tokenise(base_files, vocabulary)[0] if base_files else None
+    base = tokenise(base_files, len(documents))[0] if base_files else None
     base_hashes = kgram_hashes(base.kinds, k) if base else []
     base_fingerprints = set(winnow(base_hashes, options.window)) if base else set()
-
-    prepared: list[_Prepared] = []
-    without_code: list[str] = []
-    report(TOKENISING, 0, len(documents))
-    for done, document in enumerate(documents, start=1):
-        tokens, names = tokenise(document.files, vocabulary)
-        if not names:
-            without_code.append(document.key)
-        else:
-            prepared.append(_prepare(document, tokens, names, k, options, base, base_hashes, base_fingerprints))  # fmt: skip
-        report(TOKENISING, done, len(documents))
-
-    candidates = _candidates(prepared, options)
-    pairs: list[Pair] = []
-    report(COMPARING, 0, len(candidates))
-    for done, (x, y) in enumerate(candidates, start=1):
-        pair = _tile(prepared[x], prepared[y], k)
-        if pair.similarity >= options.report_floor:
-            pairs.append(pair)
-        report(COMPARING, done, len(candidates))
+    _shared.update(
+        documents=documents, options=options, base=(base, base_hashes, base_fingerprints)
+    )
+    try:
+        n = len(documents)
+        report(TOKENISING, 0, n)
+        ready = _map(_prepare_one, range(n), options.workers, lambda done: report(TOKENISING, done, n))  # fmt: skip
+        prepared = [p for p in ready if p is not None]
+        without_code = [d.key for d, p in zip(documents, ready, strict=True) if p is None]
+        candidates = _candidates(prepared, options)
+        _shared["prepared"] = prepared
+        m = len(candidates)
+        report(COMPARING, 0, m)
+        tiled = _map(_tile_one, candidates, options.workers, lambda done: report(COMPARING, done, m))  # fmt: skip
+    finally:
+        _shared.clear()
+    pairs = [p for p in tiled if p.similarity >= options.report_floor]
     pairs.sort(key=lambda p: (-p.similarity, -p.matched, p.a, p.b))
-    return Report(pairs[: options.max_pairs], len(prepared), without_code, len(candidates), options)
+    return Report(pairs[: options.max_pairs], len(prepared), without_code, m, options)
+
+
+# what the worker processes need, set before they fork (and cleared after)
+_shared: dict[str, Any] = {}
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _map(function: Callable[[T], R], items: Sequence[T], workers: int, tick: Callable[[int], None]) -> list[R]:  # fmt: skip
+    """``[function(item) for item in items]``, in ``workers`` forked processes when it is worth
+    it; ``tick(done)`` as results come (in order)."""
+    out: list[R] = []
+    if workers <= 1 or len(items) < 4 * workers:
+        for item in items:
+            out.append(function(item))
+            tick(len(out))
+        return out
+    chunk = max(1, min(16, len(items) // (workers * 8)))
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        for result in pool.imap(function, items, chunksize=chunk):
+            out.append(result)
+            tick(len(out))
+    return out
+
+
+def _prepare_one(index: int) -> _Prepared | None:
+    document: Document = _shared["documents"][index]
+    tokens, names = tokenise(document.files, index)
+    if not names:
+        return None
+    base, base_hashes, base_fingerprints = _shared["base"]
+    options: Options = _shared["options"]
+    return _prepare(document, tokens, names, options.min_match, options, base, base_hashes, base_fingerprints)  # fmt: skip
+
+
+def _tile_one(pair: tuple[int, int]) -> Pair:
+    prepared: list[_Prepared] = _shared["prepared"]
+    return _tile(prepared[pair[0]], prepared[pair[1]], _shared["options"].min_match)
 
 
 def _prepare(

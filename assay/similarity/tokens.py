@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import zlib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -51,8 +52,8 @@ def normalised_kind(kind: TokenType, value: str) -> str | None:
 
 @dataclass
 class Tokens:
-    """A document's tokens: ``kinds[i]`` (an integer from a ``Vocabulary``; file boundaries are
-    unique negative numbers that match nothing), the file it is in and its first and last line
+    """A document's tokens: ``kinds[i]`` (``kind_id``; file boundaries are unique negative
+    numbers that match nothing), the file it is in and its first and last line
     (1-based, as the code view numbers them)."""
 
     kinds: list[int] = field(default_factory=list)
@@ -70,24 +71,21 @@ class Tokens:
         self.last_lines.append(last)
 
 
-class Vocabulary:
-    """Normalised kinds as small integers, shared by every document of a comparison; file
-    boundaries get fresh negative numbers, so no match ever spans two files."""
+def kind_id(text: str) -> int:
+    """A normalised kind as a non-negative integer, the same in every process (so documents
+    tokenised by different worker processes compare); two kinds of the ~300 a language has
+    share one with a chance of about 1 in 50,000, which merges them, nothing worse."""
+    return zlib.crc32(text.encode()) & 0x7FFFFFFF
 
-    def __init__(self) -> None:
-        self.ids: dict[str, int] = {}
-        self.normal: dict[tuple[TokenType, str], str | None] = {}  # normalised_kind, remembered
-        self.boundaries = 0
 
-    def id(self, text: str) -> int:
-        found = self.ids.get(text)
-        if found is None:
-            found = self.ids[text] = len(self.ids)
-        return found
+def boundary(document: int, file: int) -> int:
+    """The token after a document's file: negative, and unique to the pair, so it equals no
+    token of any document and no match ever spans two files."""
+    return -((document << 20) + min(file, (1 << 20) - 2) + 1)
 
-    def boundary(self) -> int:
-        self.boundaries += 1
-        return -self.boundaries
+
+_normal: dict[tuple[TokenType, str], int | None] = {}  # normalised_kind's kind_id, remembered
+_STR = kind_id("STR")
 
 
 def lexer_for(name: str, text: str) -> Lexer | None:
@@ -117,7 +115,7 @@ def normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def tokenise_file(name: str, text: str, file: int, vocabulary: Vocabulary, into: Tokens) -> bool:
+def tokenise_file(name: str, text: str, file: int, into: Tokens) -> bool:
     """Append the normalised tokens of one file to ``into``; False when it is not source code."""
     text = normalise_newlines(text[:MAX_FILE_CHARS])
     lexer = lexer_for(name, text)
@@ -125,32 +123,34 @@ def tokenise_file(name: str, text: str, file: int, vocabulary: Vocabulary, into:
         return False
     line_starts = [0, *itertools.accumulate(len(line) + 1 for line in text.split("\n"))]
     pending_string = False  # consecutive string parts are one literal
-    memo = vocabulary.normal
+    memo = _normal
     for offset, kind, value in lexer.get_tokens_unprocessed(text):
         try:
             normal = memo[kind, value]
         except KeyError:
-            normal = memo[kind, value] = normalised_kind(kind, value)
+            text_kind = normalised_kind(kind, value)
+            normal = memo[kind, value] = kind_id(text_kind) if text_kind is not None else None
         if normal is None:
             continue
         first = bisect.bisect_right(line_starts, offset)
         last = bisect.bisect_right(line_starts, offset + max(len(value.rstrip("\n")) - 1, 0))
-        if normal == "STR" and pending_string and into.files and into.files[-1] == file:
+        if normal == _STR and pending_string and into.files and into.files[-1] == file:
             into.last_lines[-1] = last
             continue
-        pending_string = normal == "STR"
-        into.append(vocabulary.id(normal), file, first, last)
+        pending_string = normal == _STR
+        into.append(normal, file, first, last)
     return True
 
 
-def tokenise(files: list[tuple[str, str]], vocabulary: Vocabulary) -> tuple[Tokens, list[str]]:
+def tokenise(files: list[tuple[str, str]], document: int = 0) -> tuple[Tokens, list[str]]:
     """The tokens of a document made of ``files`` ((name, text), taken in name order, each
-    followed by a boundary), and the names of the files that counted (source code only)."""
+    followed by a boundary; ``document``: its number, unique in a comparison), and the names of
+    the files that counted (source code only)."""
     out = Tokens()
     names: list[str] = []
     for name, text in sorted(files):
         index = len(names)
-        if tokenise_file(name, text, index, vocabulary, out):
+        if tokenise_file(name, text, index, out):
             names.append(name)
-            out.append(vocabulary.boundary(), index, 0, 0)
+            out.append(boundary(document, index), index, 0, 0)
     return out, names

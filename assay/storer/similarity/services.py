@@ -16,6 +16,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -85,7 +86,7 @@ def start(
 def _options() -> dict[str, Any]:
     from dataclasses import asdict
 
-    return asdict(Options())
+    return asdict(Options(workers=max(1, settings.SIMILARITY_WORKERS)))
 
 
 def _safe_name(name: str, default: str) -> str:
