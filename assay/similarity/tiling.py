@@ -7,6 +7,7 @@ as well as one left in place, and a block cut by inserted code is found as its p
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,60 +29,59 @@ def greedy_string_tiling(
     b_marked: bytearray | None = None,
 ) -> list[Tile]:
     """The tiles of ``a`` and ``b``; ``*_hashes``: the hash of the ``min_match`` tokens at each
-    position (fingerprints.kgram_hashes), ``*_marked``: tokens that may not be part of a tile
-    (base code; not changed). Rounds, until a round finds no run of ``min_match`` tokens:
+    position, None where they may not start a tile (fingerprints.kgram_hashes, with the marked
+    tokens excluded), ``*_marked``: tokens that may not be part of a tile (base code).
 
-    1. index the positions of ``b`` where ``min_match`` unmarked tokens start, by hash;
-    2. for each such position of ``a``, look its hash up and extend each equal run as far as
-       both sides stay equal and unmarked (only from where it starts: the run one token
-       earlier would contain it);
-    3. take the runs longest first, each that overlaps no tile taken so far; a run cut by a
-       longer one is found again, shorter, in the next round.
+    1. Index the positions of ``b`` by hash; for each position of ``a`` with a hash, look it
+       up and extend each equal run as far as both sides stay equal and unmarked, only from
+       where the run starts (the run one token earlier would contain it): every maximal run of
+       at least ``min_match`` tokens, once (Karp-Rabin: a run is found by its first hash).
+    2. Take the runs longest first (a heap). A run that overlaps no tile becomes one. A run
+       that does is cut by the tiles into what is left of it, and each part of at least
+       ``min_match`` goes back into the heap: marks only grow, so a run never reaches past its
+       ends, and no other run appears; nothing needs scanning again.
     """
     ma = bytearray(a_marked) if a_marked is not None else bytearray(len(a))
     mb = bytearray(b_marked) if b_marked is not None else bytearray(len(b))
-    tiles: list[Tile] = []
     k = min_match
     na, nb = len(a), len(b)
-    while True:
-        index: dict[int, list[int]] = {}
-        for t in _free_starts(b_hashes, mb, k):
-            index.setdefault(b_hashes[t], []).append(t)  # type: ignore[arg-type]
-        if not index:
-            break
-        runs: list[tuple[int, int, int]] = []
-        for i in _free_starts(a_hashes, ma, k):
-            for t in index.get(a_hashes[i], ()):  # type: ignore[arg-type]
-                if i and t and a[i - 1] == b[t - 1] and not ma[i - 1] and not mb[t - 1]:
-                    continue  # not where the run starts
-                if a[i : i + k] != b[t : t + k]:
-                    continue  # a hash collision
-                n = k
-                while i + n < na and t + n < nb and a[i + n] == b[t + n] and not ma[i + n] and not mb[t + n]:  # fmt: skip
-                    n += 1
-                runs.append((n, i, t))
-        if not runs:
-            break
-        runs.sort(key=lambda r: (-r[0], r[1], r[2]))
-        for n, i, t in runs:
-            if any(ma[i : i + n]) or any(mb[t : t + n]):
-                continue
+    index: dict[int, list[int]] = {}
+    for t, h in enumerate(b_hashes):
+        if h is not None:
+            index.setdefault(h, []).append(t)
+    heap: list[tuple[int, int, int]] = []  # (-length, a, b)
+    for i, h in enumerate(a_hashes):
+        if h is None or h not in index:
+            continue
+        for t in index[h]:
+            if i and t and a[i - 1] == b[t - 1] and not ma[i - 1] and not mb[t - 1]:
+                continue  # not where the run starts
+            if a[i : i + k] != b[t : t + k]:
+                continue  # a hash collision
+            n = k
+            while i + n < na and t + n < nb and a[i + n] == b[t + n] and not ma[i + n] and not mb[t + n]:  # fmt: skip
+                n += 1
+            heap.append((-n, i, t))
+    heapq.heapify(heap)
+    tiles: list[Tile] = []
+    while heap:
+        n, i, t = heapq.heappop(heap)
+        n = -n
+        if not any(ma[i : i + n]) and not any(mb[t : t + n]):
             ma[i : i + n] = b"\x01" * n
             mb[t : t + n] = b"\x01" * n
             tiles.append(Tile(i, t, n))
+            continue
+        p = 0
+        while p < n:  # the parts of the run still free on both sides
+            if ma[i + p] or mb[t + p]:
+                p += 1
+                continue
+            q = p
+            while q < n and not ma[i + q] and not mb[t + q]:
+                q += 1
+            if q - p >= k:
+                heapq.heappush(heap, (p - q, i + p, t + p))
+            p = q
     tiles.sort(key=lambda tile: tile.a)
     return tiles
-
-
-def _free_starts(hashes: Sequence[int | None], marked: bytearray, k: int) -> list[int]:
-    """Positions where ``k`` unmarked tokens start (and a hash exists)."""
-    out = []
-    clean = 0
-    n = len(hashes)
-    # walk from the end: clean = unmarked tokens from here on
-    for p in range(n - 1, -1, -1):
-        clean = 0 if marked[p] else clean + 1
-        if clean >= k and hashes[p] is not None:
-            out.append(p)
-    out.reverse()
-    return out
