@@ -124,6 +124,8 @@ def tokenise_file(name: str, text: str, file: int, into: Tokens) -> bool:
     line_starts = [0, *itertools.accumulate(len(line) + 1 for line in text.split("\n"))]
     pending_string = False  # consecutive string parts are one literal
     memo = _normal
+    kinds, files, firsts, lasts = into.kinds, into.files, into.first_lines, into.last_lines
+    where = bisect.bisect_right
     for offset, kind, value in lexer.get_tokens_unprocessed(text):
         try:
             normal = memo[kind, value]
@@ -132,13 +134,16 @@ def tokenise_file(name: str, text: str, file: int, into: Tokens) -> bool:
             normal = memo[kind, value] = kind_id(text_kind) if text_kind is not None else None
         if normal is None:
             continue
-        first = bisect.bisect_right(line_starts, offset)
-        last = bisect.bisect_right(line_starts, offset + max(len(value.rstrip("\n")) - 1, 0))
-        if normal == _STR and pending_string and into.files and into.files[-1] == file:
-            into.last_lines[-1] = last
+        first = where(line_starts, offset)
+        last = where(line_starts, offset + len(value.rstrip("\n")) - 1) if "\n" in value else first
+        if normal == _STR and pending_string and files and files[-1] == file:
+            lasts[-1] = last
             continue
         pending_string = normal == _STR
-        into.append(normal, file, first, last)
+        kinds.append(normal)
+        files.append(file)
+        firsts.append(first)
+        lasts.append(last)
     return True
 
 
