@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -280,3 +281,26 @@ def _file(name: str, data: bytes):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, data)
+
+
+def test_an_archive_is_read_up_to_a_total_counted_as_it_is_read(cast, monkeypatch):
+    monkeypatch.setattr(services, "ARCHIVE_TOTAL_BYTES", 1000)
+    archive = zipped({f"2023/s{n}/main.c": ALICE for n in range(3)})  # 3 × 900 bytes
+    with pytest.raises(evaluation.ServiceError) as refused:
+        services.start(cast.sum, cast.users["teacher"], archive=("x.zip", archive))
+    assert refused.value.field == "archive" and "more than 0 MiB" in refused.value.message
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_launched_after_the_commit_is_done_by_the_runner_thread(cast):
+    a, b = submit(cast, "alice", ALICE), submit(cast, "bob", BOB)
+    run = services.start(cast.sum, cast.users["teacher"])  # autocommit: launched at once
+    deadline = timezone.now() + dt.timedelta(seconds=60)
+    while timezone.now() < deadline:
+        run.refresh_from_db()
+        if run.state in SimilarityRun.FINAL:
+            break
+        time.sleep(0.1)
+    assert run.state == "done", run.error
+    pair = SimilarityPair.objects.get(run=run)
+    assert {pair.a_submission_id, pair.b_submission_id} == {a.id, b.id}

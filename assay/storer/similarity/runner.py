@@ -19,13 +19,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import queue
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Any
 
@@ -45,33 +45,39 @@ MAX_ATTEMPTS = 2
 TIMEOUT_S = 3600  # a comparison that takes longer is stopped (failed)
 PROGRESS_EVERY_S = 0.5  # at most this often a progress update is written
 
-_executor: ThreadPoolExecutor | None = None
+_queue: queue.SimpleQueue[int] = queue.SimpleQueue()
+_worker: threading.Thread | None = None
 _lock = threading.Lock()
 _held: set[int] = set()  # runs this process has launched and not finished
 
 
 def launch(run_id: int) -> None:
-    """Run ``run_id`` in this process's runner thread (after what it runs now)."""
-    global _executor
+    """Run ``run_id`` in this process's runner thread (after what it runs now). The thread is
+    a daemon: stopping the storer does not wait for a comparison (its child process ends at
+    its next progress line, its pipe closed, and the run is taken again: ``watch``)."""
+    global _worker
     with _lock:
         if run_id in _held:
             return
         _held.add(run_id)
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="similarity")
-    _executor.submit(_in_thread, run_id)
+        if _worker is None or not _worker.is_alive():
+            _worker = threading.Thread(target=_work, name="similarity", daemon=True)
+            _worker.start()
+    _queue.put(run_id)
 
 
-def _in_thread(run_id: int) -> None:
-    try:
-        close_old_connections()
-        execute(run_id)
-    except Exception:  # noqa: BLE001 - a runner thread must survive any run
-        log.exception("similarity run %s failed", run_id)
-    finally:
-        with _lock:
-            _held.discard(run_id)
-        connection.close()
+def _work() -> None:
+    while True:
+        run_id = _queue.get()
+        try:
+            close_old_connections()
+            execute(run_id)
+        except Exception:  # noqa: BLE001 - a runner thread must survive any run
+            log.exception("similarity run %s failed", run_id)
+        finally:
+            with _lock:
+                _held.discard(run_id)
+            connection.close()
 
 
 def execute(run_id: int, isolated: bool = True) -> bool:

@@ -43,6 +43,7 @@ ARCHIVED = "archive:"  # a document key's prefix for a past year's author
 ARCHIVE_LIMITS = ArchiveLimits(max_members=20_000, max_member_bytes=8 * 1024 * 1024)
 BASE_LIMITS = ArchiveLimits(max_members=500, max_member_bytes=8 * 1024 * 1024)
 MAX_SOURCE_BYTES = submitted.FILE_CAP_BYTES  # what counts of one file
+ARCHIVE_TOTAL_BYTES = 256 * 1024 * 1024  # what is read of an archive at most, all files together
 
 
 def start(
@@ -145,9 +146,16 @@ def archive_documents(data: bytes) -> list[Document]:
     files: dict[str, bytes] = {}
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            total = 0
             for info, name in check_zip(zf, ARCHIVE_LIMITS):
                 with zf.open(info) as member:
                     files[name] = member.read(MAX_SOURCE_BYTES)
+                total += len(files[name])  # counted as read: a header may lie
+                if total > ARCHIVE_TOTAL_BYTES:
+                    raise ArchiveError(
+                        f"more than {ARCHIVE_TOTAL_BYTES // (1024 * 1024)} MiB of files: "
+                        "leave out what is not source code"
+                    )
     except ArchiveError as e:
         raise ServiceError(400, "bad_archive", f"the archive was refused: {e}", "archive") from e
     except (zipfile.BadZipFile, OSError, EOFError) as e:
