@@ -25,6 +25,8 @@ packages=(
   zip          # result and bundle archives in tests
   openssh-client openssh-server  # the SSH transport (ssh-keygen; the tests start their own sshd)
   chromium     # the browser tests drive Debian's chromium (Playwright, no download)
+  libldap2-dev libsasl2-dev  # python-ldap (django-auth-ldap: LDAP logins) compiles against them
+  slapd ldap-utils  # the LDAP login tests start their own slapd (tests/storer/slapd.py)
 )
 runtime_packages=()
 for def in assay/runtimes/defs/*.yaml; do

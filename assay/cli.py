@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from assay.image_cli import image_app
+from assay.lti_cli import lti_app
 from assay.package import PackageError, open_package
 from assay.sandbox import SandboxError, get_host
 
@@ -27,6 +28,7 @@ app = typer.Typer(
 tester_app = typer.Typer(help="Tester commands: evaluate job bundles.", no_args_is_help=True)
 app.add_typer(tester_app, name="tester")
 app.add_typer(image_app, name="image")
+app.add_typer(lti_app, name="lti")
 
 out = Console(width=None if sys.stdout.isatty() else 150)
 err = Console(stderr=True)

@@ -195,6 +195,75 @@ def machine_ticks() -> int:
     return sum(fields) - fields[3] - fields[4]  # busy: all but idle and iowait
 
 
+def request_kind(method: str, route: str) -> str:
+    """Which account a request of the rush belongs to: the goal's (issue 10: the POST, the
+    tester's claim, bundle, heartbeats and result, and a browser's polls of the page's live
+    part), the CLI's (`assay submit --wait` following its submission), a browser opening the
+    page, or alice's watching GETs (this script's measurement of the pages)."""
+    if (method, route) == ("POST", "/api/assignments/N/submissions") or route.startswith(
+        "/api/tester/"
+    ):
+        return "goal"
+    if route == "/submissions/N/body/":
+        return "goal"
+    if (method, route) == ("GET", "/api/submissions/N"):
+        return "cli"
+    if route == "/submissions/N/":
+        return "page"
+    return "alice"
+
+
+KIND_LABELS = {
+    "goal": "the goal's account: POST, claim + bundle, heartbeats, result, a browser's polls",
+    "cli": "`assay submit --wait` following it (GET /api/submissions/N)",
+    "page": "a browser opening the submission's page",
+    "alice": "alice's watching GETs (this script's page timings)",
+}
+
+
+def request_cpu_rows(
+    log: Path, start: float, end: float, submissions: int, storer_s: float
+) -> list[str]:
+    """Where the storer's cpu went during the rush, per kind of request (the storer's own
+    per-request accounting, ASSAY_REQUEST_CPU_LOG: the serving thread's cpu in the application),
+    per submission. The rest (the server's loop and its other threads, the broker's publishing
+    thread) is shared among the kinds in proportion to their requests."""
+    if not log.exists() or not submissions:
+        return []
+    per: dict[tuple[str, str], list[float]] = {}
+    for line in log.read_text().splitlines():
+        when, method, route, ms = line.split(" ")
+        if start <= float(when) <= end + 1:
+            per.setdefault((method, route), []).append(float(ms))
+    requests = sum(len(v) for v in per.values())
+    total = sum(sum(v) for v in per.values())
+    rest = max(0.0, storer_s * 1000 - total)
+    rows = [
+        f"storer cpu per submission by request ({requests} requests: {total / submissions:.1f}"
+        f" core-ms in the application, {rest / submissions:.1f} outside it, of"
+        f" {storer_s * 1000 / submissions:.1f})",
+        f"  {'request':58s} {'per sub':>8s} {'ms each':>8s} {'ms/sub':>7s}",
+    ]
+    ranked = sorted(per.items(), key=lambda kv: -sum(kv[1]))
+    for (method, route), times in ranked[:14]:
+        rows.append(
+            f"  {method + ' ' + route:58.58s} {len(times) / submissions:8.2f}"
+            f" {sum(times) / len(times):8.2f} {sum(times) / submissions:7.2f}"
+        )
+    kinds: dict[str, list[float]] = {}
+    for (method, route), times in per.items():
+        kinds.setdefault(request_kind(method, route), []).extend(times)
+    rows.append("  by account, with its share of the cpu outside the application:")
+    for kind, label in KIND_LABELS.items():
+        times = kinds.get(kind, [])
+        share = rest * len(times) / requests if requests else 0.0
+        rows.append(
+            f"    {label:74.74s} {(sum(times) + share) / submissions:6.1f} core-ms"
+            f" ({len(times) / submissions:.1f} requests)"
+        )
+    return rows
+
+
 class CpuMeter:
     """Where the cpu time of the rush goes: the storer, its testers (their processes, with the
     builds and runs they reaped), the database's backends, the broker, this script, and everything else."""
@@ -813,7 +882,8 @@ def find_duplicates(
 def run(args: argparse.Namespace, config: Embedded | PostgresRabbitmq) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="assay-rush-"))
     data = tmp / "data"
-    server = Server(data, args.testers, config.env())
+    request_log = data.parent / "requests.log"
+    server = Server(data, args.testers, {**config.env(), "ASSAY_REQUEST_CPU_LOG": str(request_log)})
     expected_tests = sum(1 for p in (SUM_C / "tests").iterdir() if p.is_dir())
     load_before = os.getloadavg()
     busy_before = cpu_busy()
@@ -891,11 +961,13 @@ def run(args: argparse.Namespace, config: Embedded | PostgresRabbitmq) -> int:
         cpu_before = meter.snapshot()
         watcher.start()
         t0 = time.perf_counter()
+        wall0 = time.time()
         rush.deadline = t0 + args.timeout
         rush.barrier.wait(timeout=60)
         for t in [*threads, *browsers]:
             t.join(timeout=max(1.0, rush.deadline - time.perf_counter() + 30))
         t_end = time.perf_counter()
+        wall_end = time.time()
         cpu = CpuMeter.delta(cpu_before, meter.snapshot())
         if spy is not None:
             spy.send_signal(signal.SIGINT)  # py-spy writes its profile and ends
@@ -1058,6 +1130,8 @@ def run(args: argparse.Namespace, config: Embedded | PostgresRabbitmq) -> int:
         + ", ".join(f"{label} {cpu[key]:.1f}" for key, label in parts)
         + " core-s"
     )
+    for line in request_cpu_rows(request_log, wall0, wall_end, len(subs), cpu["storer"]):
+        print(line)
     print("submission -> result latency")
     print(row("storer total_s (job created -> stored)", total_s))
     print(row("client (POST -> result seen, long polling)", client_s))

@@ -95,8 +95,10 @@ LONGEST_FIRST = [
     "storer/test_web_pages.py",  # 24
     "storer/test_permissions.py",  # 21
     "storer/test_browser_groups.py",  # 20
+    "storer/test_sso_served.py",  # 20, an assay demo, slapd and an OpenID Connect provider
     "storer/test_tls.py",  # 19
     "storer/test_s3_storage.py",  # 19
+    "storer/test_sso_ldap.py",  # 15, starts slapd
 ]
 
 

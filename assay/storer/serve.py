@@ -129,6 +129,7 @@ WILDCARD_HOSTS = ("", "0.0.0.0", "::")
 # the web server's threads: requests that long-poll a submission each hold one while they wait
 # (evaluation/changes.py: MAX_WAITERS of them at most), the others serve everything else
 THREADS = 64
+LTI_PERIOD_S = 5  # how often the loop sends due scores to the LMSs (retries are slower)
 
 
 def serving_settings(host: str, port: int, tls: bool) -> dict[str, Any]:
@@ -180,6 +181,7 @@ class Supervisor:
         from waitress import create_server
 
         from assay.storer.evaluation import services
+        from assay.storer.lti import scores as lti_scores
         from assay.storer.similarity import runner as similarity_runner
         from assay.storer.wsgi import application
 
@@ -223,12 +225,19 @@ class Supervisor:
             signal.signal(sig, lambda *_: self.stop.set())
         backoff: dict[str, float] = {}
         tokens = dict(credentials)
+        lti_due = 0.0
         while not self.stop.wait(1.0):
             try:
                 services.watch_jobs()
                 similarity_runner.watch()  # similarity runs: lost ones again, queued ones started
             except Exception as e:  # a database hiccup must not stop the storer
                 print(f"watching jobs failed: {e}", file=sys.stderr)
+            if time.monotonic() >= lti_due:
+                lti_due = time.monotonic() + LTI_PERIOD_S
+                try:
+                    lti_scores.periodic()  # scores back to the LMSs, retried (docs/lti.md)
+                except Exception as e:
+                    print(f"sending scores to the LMS failed: {e}", file=sys.stderr)
             for name, proc in list(self.workers.items()):
                 if proc.poll() is not None and time.monotonic() >= backoff.get(name, 0):
                     print(

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from assay.storer.sso.conf import sso_settings
+
 
 def env_str(name: str, default: str = "") -> str:
     value = os.environ.get(name)
@@ -103,6 +105,7 @@ INSTALLED_APPS = [
     "assay.storer.groups",
     "assay.storer.web",
     "assay.storer.authoring",
+    "assay.storer.lti",
     "assay.storer.similarity",
 ]
 LOGIN_URL = "/login/"
@@ -225,6 +228,19 @@ AXES_LOCKOUT_CALLABLE = "assay.storer.security.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "assay.storer.security.client_address"
 AXES_DISABLE_ACCESS_LOG = True  # failures are kept (for the cool-off); successes are not logged
 AXES_VERBOSE = False
+
+# single sign-on (issue 13): OpenID Connect (OIDC, None unless ASSAY_OIDC_ISSUER is set), LDAP
+# (django-auth-ldap's AUTH_LDAP_*, when ASSAY_LDAP_SERVER_URI is set) and local passwords
+# (ASSAY_LOCAL_LOGIN); docs/sso.md. A password is tried against the directory first, then
+# against the local accounts; axes counts the failures of both.
+INSTALLED_APPS.append("assay.storer.sso")
+_sso = sso_settings(env_str, env_bool, env_int, env_list)
+OIDC: dict[str, Any] | None = _sso.pop("OIDC")
+LOCAL_PASSWORD_LOGIN: bool = _sso.pop("LOCAL_PASSWORD_LOGIN")
+LDAP_ENABLED: bool = _sso.pop("LDAP_ENABLED")
+globals().update(_sso)  # AUTH_LDAP_*
+if LDAP_ENABLED:
+    AUTHENTICATION_BACKENDS.insert(1, "assay.storer.sso.ldap.DirectoryBackend")
 
 ROOT_URLCONF = "assay.storer.urls"
 WSGI_APPLICATION = "assay.storer.wsgi.application"
@@ -381,3 +397,17 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("ASSAY_LOG_LEVEL", "WARNING")},
     "loggers": {"assay": {"level": env_str("ASSAY_LOG_LEVEL", "INFO"), "propagate": True}},
 }
+
+# LTI 1.3 (docs/lti.md): scores go back to the LMS in a background thread of the storer (and
+# from its loop, which retries); the tests send them from the loop's function alone
+LTI_SEND_IN_THREAD = env_bool("ASSAY_LTI_SEND_IN_THREAD", True)
+# the LMS origins that may show assay's pages in an iframe (e.g. https://moodle.example.edu);
+# empty: none may (the LMS opens assay in a new window). Framed pages need the session cookie
+# in a third-party context: SameSite=None, which browsers take only over HTTPS.
+LTI_FRAME_ANCESTORS = env_list("ASSAY_LTI_FRAME_ANCESTORS", [])
+if LTI_FRAME_ANCESTORS:
+    CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+        "frame-ancestors 'none'", "frame-ancestors 'self' " + " ".join(LTI_FRAME_ANCESTORS)
+    )
+    MIDDLEWARE.remove("django.middleware.clickjacking.XFrameOptionsMiddleware")
+    SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "None"

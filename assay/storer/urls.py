@@ -6,6 +6,8 @@ from assay.storer.api import api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("lti/", include("assay.storer.lti.urls")),
+    path("", include("assay.storer.sso.urls")),  # single sign-on (docs/sso.md)
     path("", include("assay.storer.web.urls")),
 ]
 

@@ -43,14 +43,22 @@ class BundleError(ValueError):
     """A bundle is malformed; the message names the member."""
 
 
+FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+
+
 def _zip_bytes(entries: list[tuple[str, bytes | Path]]) -> bytes:
+    """A zip of ``entries``; members that are zips themselves are stored, not deflated again."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         for name, content in entries:
+            kind = zipfile.ZIP_STORED if name.endswith(".zip") else None
             if isinstance(content, Path):
-                zf.write(content, name)
+                zf.write(content, name, compress_type=kind)
             else:
-                zf.writestr(name, content)
+                # a fixed date: the same job gives the same bytes, whenever it is built
+                info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
+                info.external_attr = 0o644 << 16
+                zf.writestr(info, content, kind or zipfile.ZIP_DEFLATED, compresslevel=1)
     return buf.getvalue()
 
 
@@ -82,7 +90,7 @@ def build_bundle(
     members: list[tuple[str, bytes | Path]] = [
         ("archive.zip", _zip_bytes(sorted(with_includes(assignment, spec.runtime, files).items()))),
         ("tests.zip", tests if tests is not None else tests_zip(assignment)),
-        ("course_config", yaml.safe_dump(course_config or {"course": "local"}).encode()),
+        ("course_config", yamlio.safe_dump(course_config or {"course": "local"}).encode()),
         ("submission_config", yamlio.safe_dump(spec.to_dict(), sort_keys=False).encode()),
         ("build.sh", build_sh.encode()),
         ("run.sh", run_sh.encode()),

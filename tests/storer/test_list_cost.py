@@ -161,6 +161,8 @@ OTHER_LISTS = {
     "a student's rubric": ("alice", "/assignments/{a}/rubric", rows.rubric_items),
     "grades": ("teacher", "/courses/prog1/grades", api_grades_of("teacher")),
     "a student's grades": ("alice", "/courses/prog1/grades", api_grades_of("alice")),
+    "progress": ("teacher", "/courses/prog1/progress", api_grades_of("teacher")),
+    "progress of more assignments": ("teacher", "/courses/prog1/progress", lambda cast, n: rows.assignments(cast, n)),
     "queues": ("teacher", "/queues", rows.queues),
     "a draft's files": ("teacher", "/assignments/{a}/draft", rows.draft_tests),
     "a draft's tests": ("teacher", "/assignments/{a}/draft/tests", rows.draft_tests),
@@ -217,7 +219,15 @@ def test_the_other_pages_cost_the_same_for_5_and_40_rows(cast, page):
 
 
 @pytest.mark.parametrize(
-    "page", ["/courses/prog1/grades/", "/courses/prog1/assignments/sum/stats/"]
+    "page",
+    [
+        "/courses/prog1/grades/",
+        "/courses/prog1/assignments/sum/stats/",
+        # issue 13: the statistics' CSV files, and the course's progress per student
+        "/courses/prog1/assignments/sum/stats/first-accepted.csv",
+        "/courses/prog1/progress/",
+        "/courses/prog1/progress.csv",
+    ],
 )
 def test_the_grades_and_statistics_cost_the_same_for_5_and_40_graded_students(cast, page):
     web = login(cast, "teacher")

@@ -118,3 +118,50 @@ def test_a_change_made_elsewhere_is_seen_at_the_next_recheck(live_server, cast, 
     Job.objects.filter(submission=submission).update(state=Job.RUNNING)
     waiter.join(timeout=10)
     assert not waiter.is_alive() and answered["doc"]["status"] == "running"
+
+
+def long_poll_in_thread(live_server, cast, sid: int, since: str) -> tuple[threading.Thread, dict]:
+    answered: dict[str, object] = {}
+
+    def poll() -> None:
+        r = get(live_server, cast, sid, wait=20, since=since)
+        answered["at"], answered["doc"] = time.monotonic(), r.json()
+
+    waiter = threading.Thread(target=poll)
+    waiter.start()
+    time.sleep(0.3)
+    return waiter, answered
+
+
+def test_a_claim_is_answered_within_minor_s_and_the_end_at_once(
+    live_server, cast, submission, monkeypatch
+):
+    # the job taken by a tester is a minor change: told within MINOR_S, not at once, so that a
+    # short evaluation's end arrives in the same answer; the end itself wakes the waiter at once
+    monkeypatch.setattr(changes, "RECHECK_S", 60.0)
+    monkeypatch.setattr(changes, "MINOR_S", 30.0)
+    first = get(live_server, cast, submission.id).json()
+    waiter, answered = long_poll_in_thread(live_server, cast, submission.id, first["version"])
+    job = submission.jobs.get()
+    services.claim(job.id, job.attempt, cast.tester)
+    time.sleep(1.0)
+    assert "doc" not in answered  # claimed: a minor change, the waiter waits on
+    job.refresh_from_db()
+    job.state, job.verdict = Job.DONE, "AC"
+    job.save()
+    waiter.join(timeout=15)
+    assert not waiter.is_alive(), "the end of the job did not answer the long poll"
+    assert answered["doc"]["status"] == "done"  # one answer for claimed + done
+
+
+def test_a_claim_alone_is_answered_after_minor_s(live_server, cast, submission, monkeypatch):
+    monkeypatch.setattr(changes, "RECHECK_S", 60.0)
+    monkeypatch.setattr(changes, "MINOR_S", 1.5)
+    first = get(live_server, cast, submission.id).json()
+    waiter, answered = long_poll_in_thread(live_server, cast, submission.id, first["version"])
+    job = submission.jobs.get()
+    claimed_at = time.monotonic()
+    services.claim(job.id, job.attempt, cast.tester)
+    waiter.join(timeout=15)
+    assert not waiter.is_alive() and answered["doc"]["status"] == "running"
+    assert answered["at"] - claimed_at >= 1.5  # held back MINOR_S, then told (well before 20 s)

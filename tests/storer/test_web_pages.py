@@ -40,6 +40,8 @@ PAGES = [
     ("/courses/prog1/assignments/sum/manage/", [302, 403, 404, 200, 404, 200]),
     ("/courses/prog1/assignments/sum/manage/versions/", [302, 403, 404, 200, 404, 200]),
     ("/courses/prog1/assignments/sum/stats/", [302, 403, 404, 200, 404, 200]),
+    ("/courses/prog1/assignments/sum/stats/failed-tests.csv", [302, 403, 404, 200, 404, 200]),
+    ("/courses/prog1/progress/", [302, 403, 404, 200, 404, 200]),
     ("/manage/queue/", [302, 403, 403, 403, 403, 200]),
 ]
 WHO = [None, "alice", "carol", "teacher", "tina", "admin"]

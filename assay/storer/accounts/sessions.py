@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.sessions.backends import db
@@ -36,7 +37,15 @@ def _session_sql() -> str:
 
 
 class UserBackend(ModelBackend):
-    """Django's ``ModelBackend``; a session's user is read with one raw SELECT."""
+    """Django's ``ModelBackend``; a session's user is read with one raw SELECT. Local passwords
+    are checked unless ASSAY_LOCAL_LOGIN is false (single sign-on only, docs/sso.md)."""
+
+    def authenticate(
+        self, request: Any, username: Any = None, password: Any = None, **kwargs: Any
+    ) -> Any:
+        if not settings.LOCAL_PASSWORD_LOGIN:
+            return None
+        return super().authenticate(request, username, password, **kwargs)
 
     def get_user(self, user_id: Any) -> Any:
         User = get_user_model()

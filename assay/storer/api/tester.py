@@ -70,9 +70,12 @@ def heartbeat(request, body: HeartbeatIn):
         if body.versions is not None:
             tester.runtime_versions = body.versions
         tester.save(update_fields=["runtimes", "slots", "runtime_versions", "images"])
-    services.heartbeat(tester, body.jobs)
-    for p in body.progress:
-        progress.record(tester, p.job, p.attempt, p.tests_done, p.tests_total)
+    recorded = {
+        p.job for p in body.progress
+        if progress.record(tester, p.job, p.attempt, p.tests_done, p.tests_total)
+    }  # fmt: skip
+    # a job whose progress was recorded has its heartbeat_at already
+    services.heartbeat(tester, [j for j in body.jobs if j not in recorded])
     return {"ok": True}
 
 

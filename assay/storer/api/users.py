@@ -583,22 +583,43 @@ def follow(
         if event is None:  # every waiting slot is taken: answer now
             return doc
         seen = changes.snapshot().get(submission_id)
+        minor_at: float | None = None  # when a minor change (below) woke it, not read since
         while (left := deadline - time.monotonic()) > 0:
+            if minor_at is not None:
+                left = min(left, max(0.0, minor_at + changes.MINOR_S - time.monotonic()))
             woken = event.wait(min(left, changes.RECHECK_S))
-            event.clear()
+            major = changes.take(event)
             now = changes.snapshot().get(submission_id)
             waited = time.monotonic() - started
-            # read again when this submission's job changed, not for every job of the others;
-            # the queue moving alone counts once the request has waited QUEUE_MOVES_S
+            # read again when this submission's job changed, not for every job of the others:
+            # its end (or a new attempt) at once; the job claimed or its progress (minor: the
+            # page says "running, test 3 of 4") within MINOR_S, at once if its end follows; the
+            # queue moving alone once the request has waited QUEUE_MOVES_S
+            if _state(now) != _state(seen):
+                if _minor_move(seen, now):
+                    woken = True
+                else:
+                    major = True
+            if woken and not major and minor_at is None:
+                minor_at = time.monotonic()
             queue_moves_s = changes.QUEUE_MOVES_S
-            if woken or _state(now) != _state(seen) or (now != seen and waited >= queue_moves_s):
-                seen = now
+            if (
+                major
+                or (minor_at is not None and time.monotonic() - minor_at >= changes.MINOR_S)
+                or (now != seen and waited >= queue_moves_s)
+            ):
+                seen, minor_at = now, None
                 doc = read()
                 if _significant(doc["version"]) != _significant(since):
                     return doc
             if doc["version"] != since and waited >= queue_moves_s:
                 return doc
     return doc
+
+
+def _minor_move(seen: changes.Entry | None, now: changes.Entry | None) -> bool:
+    """The same job and attempt, taken by a tester since (queued -> running)."""
+    return seen is not None and now is not None and seen[0] == now[0] and seen[2] == now[2]
 
 
 def _state(entry: changes.Entry | None) -> tuple[Any, ...] | None:

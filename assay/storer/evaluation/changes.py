@@ -29,10 +29,13 @@ RECHECK_S = 1.0
 # ahead of it, and each change is a request
 QUEUE_MOVES_S = 5.0
 MAX_WAITERS = 48  # of the web server's threads (serve.py: THREADS)
+# a job claimed or its progress ("running, test 7 of 20") is answered this long after it happened
+# at the latest, its end at once: a short evaluation is one answer, not one per step
+MINOR_S = 1.0
 
 waiters = threading.BoundedSemaphore(MAX_WAITERS)
 _lock = threading.Lock()
-_watching: dict[int, set[threading.Event]] = {}
+_watching: dict[int, set[Waiter]] = {}
 _generation = 0
 
 # submission id -> (latest active job id, state, attempt, position in its queue or None)
@@ -46,18 +49,37 @@ def generation() -> int:
     return _generation
 
 
-def touch(submission_id: int | None) -> None:
-    """Wake the requests waiting on this submission (now: call it after the change committed)."""
+class Waiter(threading.Event):
+    """Set when the submission changes; ``major`` unless every change since was ``minor``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.major = False
+
+
+def touch(submission_id: int | None, *, minor: bool = False) -> None:
+    """Wake the requests waiting on this submission (now: call it after the change committed).
+    A ``minor`` change (a job claimed, its progress) is answered within MINOR_S; any other at
+    once."""
     global _generation
     with _lock:
         _generation += 1
-        for event in _watching.get(submission_id or 0, ()):
-            event.set()
+        for waiter in _watching.get(submission_id or 0, ()):
+            waiter.major = waiter.major or not minor
+            waiter.set()
 
 
-def touch_on_commit(submission_id: int | None) -> None:
+def take(waiter: Waiter) -> bool:
+    """Whether a major change woke ``waiter`` (cleared for the next wait)."""
+    with _lock:
+        major, waiter.major = waiter.major, False
+        waiter.clear()
+    return major
+
+
+def touch_on_commit(submission_id: int | None, *, minor: bool = False) -> None:
     if submission_id is not None:
-        transaction.on_commit(lambda: touch(submission_id))
+        transaction.on_commit(lambda: touch(submission_id, minor=minor))
 
 
 def changed(instance: Any = None, **_: Any) -> None:
@@ -66,13 +88,13 @@ def changed(instance: Any = None, **_: Any) -> None:
 
 
 @contextmanager
-def watching(submission_id: int) -> Iterator[threading.Event | None]:
+def watching(submission_id: int) -> Iterator[Waiter | None]:
     """An event set when the submission changes, while this request waits on it; None when
     ``MAX_WAITERS`` requests already wait (answer at once)."""
     if not waiters.acquire(False):
         yield None
         return
-    event = threading.Event()
+    event = Waiter()
     with _lock:
         _watching.setdefault(submission_id, set()).add(event)
     try:

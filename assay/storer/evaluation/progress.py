@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
+
 from assay.storer import rawsql
 
 from . import changes
@@ -23,13 +25,14 @@ def record(tester: Tester, job_id: int, attempt: int, tests_done: int, tests_tot
         "tests_total": tests_total,
     }
     held = {"state": Job.RUNNING, "attempt": attempt, "tester": tester.id}
-    if not rawsql.update(Job, job_id, {"progress": progress}, where=held):
+    values = {"progress": progress, "heartbeat_at": timezone.now()}
+    if not rawsql.update(Job, job_id, values, where=held):
         return False
     row = rawsql.one(
         f"SELECT {rawsql.column(Job, 'submission')} FROM {rawsql.table(Job)} WHERE id = %s",
         [job_id],
     )
-    changes.touch_on_commit(row[0] if row else None)
+    changes.touch_on_commit(row[0] if row else None, minor=True)
     return True
 
 

@@ -40,7 +40,7 @@ from assay.storer.courses.models import Assignment, AssignmentVersion, Course
 from assay.tester.bundle import build_bundle, tests_zip
 from assay.tester.spec import SubmissionError, make_spec
 
-from . import changes, queries
+from . import changes, queries, signals
 from .models import Job, Submission, SubmissionFile, Tester, TestResult
 
 log = logging.getLogger("assay.storer")
@@ -695,7 +695,8 @@ def claim(job_id: int, attempt: int, tester: Tester) -> Job:
     )
     assert row is not None  # a job is never deleted while it runs
     job = rawsql.load(Job, row, CLAIMED)
-    changes.touch_on_commit(job.submission_id)  # queued -> running, for those waiting on it
+    # queued -> running, for those waiting on it: shown within changes.MINOR_S, or with the end
+    changes.touch_on_commit(job.submission_id, minor=True)
     return job
 
 
@@ -762,9 +763,15 @@ def _tests_zip(version: AssignmentVersion, pkg: PackageModel) -> bytes:
     return data
 
 
+# a tester's last_seen_at is written again once it is this old (a heartbeat carrying a job's
+# progress comes every 0.5 s; "alive" is 60 s, queries.ALIVE)
+SEEN_RESOLUTION = dt.timedelta(seconds=10)
+
+
 def heartbeat(tester: Tester, job_ids: list[int]) -> None:
     now = timezone.now()
-    Tester.objects.filter(pk=tester.pk).update(last_seen_at=now)
+    if tester.last_seen_at is None or now - tester.last_seen_at >= SEEN_RESOLUTION:
+        rawsql.update(Tester, tester.pk, {"last_seen_at": now})
     if tester.last_seen_at is None or now - tester.last_seen_at > dt.timedelta(seconds=30):
         queries.forget_testers()  # a tester back (or new): estimates and "no tester" see it now
     if job_ids:
@@ -918,6 +925,7 @@ def _ingest_evaluation(
         rawsql.update(Job, job.id, {"result_archive": job.result_archive.name})
         _count_done(tester, job)
         changes.touch_on_commit(job.submission_id)
+        signals.send_on_commit(signals.result_stored, submission_id=job.submission_id)
     return job
 
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from assay.storer import rawsql
 from assay.storer.courses.models import Assignment, Membership
 from assay.storer.courses.permissions import can_supervise
+from assay.storer.evaluation import signals
 from assay.storer.evaluation.grades import Grade, course_grades
 from assay.storer.evaluation.services import ServiceError
 
@@ -309,4 +310,5 @@ def save(
             adjustment=adjustment, changed_by=user, changed_at=adjustment.changed_at,
             changes=changes,
         )  # fmt: skip
+        signals.send_on_commit(signals.grade_adjusted, assignment_id=a.id, student_id=student.pk)
     return adjustment

@@ -145,21 +145,31 @@ def share(submission: Submission) -> list[int]:
     """Share a new submission with its author's team if the assignment is evaluated in teams
     (in the caller's transaction; one query when there is nothing to share): the ids of the
     members it is shared with."""
-    Member = Group.members.through
-    rows = list(
-        Member.objects.filter(
-            group__course_id=submission.assignment.course_id,
-            group__kind=Group.TEAM,
-            group__members__id=submission.author_id,
-            group__course__assignments__teams__assignment_id=submission.assignment_id,
-        )
-        .exclude(user_id=submission.author_id)
-        .values_list("group_id", "user_id")
-    )
+    rows = rawsql.rows(_team_mates_sql(), [submission.assignment_id, submission.author_id])
     SharedSubmission.objects.bulk_create(
         SharedSubmission(submission=submission, user_id=uid, group_id=gid) for gid, uid in rows
     )
     return [uid for _, uid in rows]
+
+
+@functools.cache
+def _team_mates_sql() -> str:
+    """(team, user) of the author's team mates when the assignment is evaluated in teams (params:
+    the assignment, the author): a student is in at most one team of a course."""
+    c, t = rawsql.column, rawsql.table
+    Member = Group.members.through
+    return (
+        f"SELECT m.{c(Member, 'group')}, m.{c(Member, 'user')}"
+        f" FROM {t(TeamAssignment)} ta"
+        f" JOIN {t(Assignment)} a ON a.id = ta.{c(TeamAssignment, 'assignment')}"
+        f" JOIN {t(Group)} g ON g.{c(Group, 'course')} = a.{c(Assignment, 'course')}"
+        f" AND g.{c(Group, 'kind')} = '{Group.TEAM}'"
+        f" JOIN {t(Member)} mine ON mine.{c(Member, 'group')} = g.id"
+        f" JOIN {t(Member)} m ON m.{c(Member, 'group')} = g.id"
+        f" WHERE ta.{c(TeamAssignment, 'assignment')} = %s AND mine.{c(Member, 'user')} = %s"
+        f" AND m.{c(Member, 'user')} <> mine.{c(Member, 'user')}"
+        f" ORDER BY m.{c(Member, 'group')}, m.{c(Member, 'user')}"
+    )
 
 
 def shares_of(submission_id: int) -> list[Any]:

@@ -1,7 +1,6 @@
 """The grades page (students in pages, each cell linking to the submission that counts, late
-ones marked), its CSV (every student, a late column per assignment) and an assignment's
-statistics (students, not submissions): all from evaluation.grades.course_grades (the
-statistics through evaluation.statistics)."""
+ones marked) and its CSV (every student, a late column per assignment): both from
+evaluation.grades.course_grades. The statistics pages are web/statistics.py."""
 
 from __future__ import annotations
 
@@ -14,13 +13,11 @@ from django.shortcuts import get_object_or_404, render
 
 from assay.storer.courses.models import Assignment, Course
 from assay.storer.evaluation.grades import Grade, course_grades
-from assay.storer.evaluation.statistics import assignment_statistics
 from assay.storer.groups import services as group_services
 from assay.storer.groups.models import Group
 
 from .paging import page_of
 from .staff import supervisor_required
-from .views import assignment_or_404
 
 
 def _rows(
@@ -99,31 +96,3 @@ def grades_csv(request: HttpRequest, course: Course) -> HttpResponse:
     response = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{course.slug}-grades.csv"'
     return response
-
-
-@supervisor_required
-def stats(request: HttpRequest, course: Course, assignment_slug: str) -> HttpResponse:
-    """Students, not submissions (evaluation/statistics.py), drawn: a bar per bin of the score
-    distribution, and each test's pass rate."""
-    a = assignment_or_404(course, assignment_slug, request.user)
-    chosen = _group_context(request, course)
-    found = assignment_statistics(a, chosen["group"])
-    top = max(b.count for b in found.distribution) or 1
-    distribution = [
-        {
-            "low": b.low,
-            "high": b.high,
-            "count": b.count,
-            "height": round(100 * b.count / top),
-            "x": 30 + i * 38,
-            "y": 110 - round(100 * b.count / top),
-            "label_x": 30 + i * 38 + 16,
-        }  # fmt: skip
-        for i, b in enumerate(found.distribution)
-    ]
-    context = {
-        "course": course, "a": a, "distribution": distribution, "tests": found.tests,
-        "students": found.students, "enrolled": found.enrolled, "counts": a.get_counts_display(),
-        **chosen,
-    }  # fmt: skip
-    return render(request, "web/stats.html", context)

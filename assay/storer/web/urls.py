@@ -2,25 +2,29 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from assay.storer.authoring.urls import urlpatterns as authoring_urls
+from assay.storer.sso import views as sso_views
 
 from . import administration, code, feedback, grading, join, members, queue, staff, views
 from . import grades as grade_pages
 from . import groups as group_pages
 from . import rules as rules_pages
 from . import similarity as similarity_pages
+from . import statistics as statistics_pages
 
 app_name = "web"
 A = "courses/<slug:slug>/assignments/<slug:assignment_slug>"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", sso_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("courses/<slug:slug>/", views.course, name="course"),
     path("courses/<slug:slug>/new-assignment/", staff.new_assignment, name="new_assignment"),
     path("courses/<slug:slug>/submissions/", staff.course_submissions, name="course_submissions"),
     path("courses/<slug:slug>/grades/", grade_pages.grades, name="grades"),
     path("courses/<slug:slug>/grades.csv", grade_pages.grades_csv, name="grades_csv"),
+    path("courses/<slug:slug>/progress/", statistics_pages.progress, name="progress"),
+    path("courses/<slug:slug>/progress.csv", statistics_pages.progress_csv, name="progress_csv"),
     path("courses/<slug:slug>/members/", members.members, name="members"),
     path("courses/<slug:slug>/groups/", group_pages.groups, name="groups"),
     path("courses/<slug:slug>/groups/<int:group_id>/", group_pages.group, name="group"),
@@ -60,7 +64,8 @@ urlpatterns = [
     path("courses/<slug:slug>/settings/", rules_pages.course_settings, name="course_settings"),
     path(f"{A}/", views.assignment, name="assignment"),
     path(f"{A}/submissions/", views.submissions_partial, name="submission_rows"),
-    path(f"{A}/stats/", grade_pages.stats, name="stats"),
+    path(f"{A}/stats/", statistics_pages.stats, name="stats"),
+    path(f"{A}/stats/<slug:section>.csv", statistics_pages.stats_csv, name="stats_csv"),
     path(f"{A}/grades/<str:username>/", grading.grade, name="grade"),
     path("grades/<int:assignment_id>/<int:student_id>/", grading.grade_of, name="grade_of"),
     path(f"{A}/manage/rubric/", grading.rubric, name="rubric"),
