@@ -132,7 +132,7 @@ def similarity_pair(
         files = services.side_files(run, submission, archived)
         other = "b" if side == "a" else "a"
         shown = [
-            {"name": name, "html": _marked_code(name, text, side, other, regions), "anchor": f"{side}{n}"}
+            {"name": name, "html": _marked_code(name, text, f"{side}{n}", side, other, regions)}
             for n, (name, text) in enumerate(files, start=1)
             if any(r[f"{side}_file"] == name for r in regions)
         ]  # fmt: skip
@@ -151,7 +151,7 @@ def similarity_pair(
 
 
 def _marked_code(
-    name: str, text: str, side: str, other: str, regions: list[dict[str, Any]]
+    name: str, text: str, anchor: str, side: str, other: str, regions: list[dict[str, Any]]
 ) -> SafeString:
     """The file highlighted as the code view does, each line of a matching region in its
     region's colour, the region's first line with its number linking to the other side."""
@@ -159,7 +159,7 @@ def _marked_code(
     out = ['<pre class="hl"><code>']
     for n, line in enumerate(highlighted_lines(name, text), start=1):
         region = next((r for r in mine if r[f"{side}_first"] <= n <= r[f"{side}_last"]), None)
-        ident = f"{side}-{_slug(name)}-L{n}"
+        ident = f"{anchor}-L{n}"  # line n of this side's file: a2-L12
         css = f"line m{region['colour']}" if region else "line"
         marker = ""
         if region and n == region[f"{side}_first"]:
@@ -177,7 +177,3 @@ def _marked_code(
         )
     out.append("</code></pre>")
     return mark_safe("".join(out))
-
-
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in name)[:60]
