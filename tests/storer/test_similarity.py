@@ -17,7 +17,9 @@ import time
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from assay.storer.courses.models import Membership
@@ -244,7 +246,7 @@ def test_the_teacher_starts_a_run_and_reads_the_ranked_pairs_and_the_pair(
     a, b = submit(cast, "alice", ALICE), submit(cast, "bob", BOB)
     c = login(cast, "teacher")
     page = c.get(BASE(cast)).content.decode()
-    assert "Compare the latest submissions" in page and "2 now" in page
+    assert "Compare the latest submissions" in page and "2 have submitted" in page
     with django_capture_on_commit_callbacks(execute=True):
         r = c.post(BASE(cast), {"base_code": _file("base.c", b"int unused_base;\n")})
     run = SimilarityRun.objects.get()
@@ -304,3 +306,23 @@ def test_a_run_launched_after_the_commit_is_done_by_the_runner_thread(cast):
     assert run.state == "done", run.error
     pair = SimilarityPair.objects.get(run=run)
     assert {pair.a_submission_id, pair.b_submission_id} == {a.id, b.id}
+
+
+def test_the_ranked_pairs_cost_the_same_queries_for_two_pairs_or_twenty(
+    cast, inline, django_capture_on_commit_callbacks
+):
+    submit(cast, "alice", ALICE)
+    submit(cast, "bob", BOB)
+    run = run_now(cast, django_capture_on_commit_callbacks)
+    c = login(cast, "teacher")
+    c.get(f"{BASE(cast)}{run.id}/")  # warm the caches
+    with CaptureQueriesContext(connection) as few:
+        c.get(f"{BASE(cast)}{run.id}/")
+    first = SimilarityPair.objects.get(run=run, rank=1)
+    for rank in range(2, 21):
+        first.pk, first.rank = None, rank
+        first.save()
+    with CaptureQueriesContext(connection) as many:
+        html = c.get(f"{BASE(cast)}{run.id}/").content.decode()
+    assert html.count(', side by side"') == 20
+    assert len(many.captured_queries) == len(few.captured_queries)

@@ -122,6 +122,17 @@ def latest_submissions(assignment: Assignment) -> list[Submission]:
     return sorted(latest.values(), key=lambda s: s.id)
 
 
+def authors_count(assignment: Assignment) -> int:
+    """How many students have submitted (one query; a team counts once per member)."""
+    return (
+        Submission.objects.filter(assignment=assignment)
+        .order_by()
+        .values("author_id")
+        .distinct()
+        .count()
+    )
+
+
 def submission_documents(submissions: list[Submission]) -> list[Document]:
     """Each submission's text files (up to MAX_SOURCE_BYTES each): one query for the files."""
     files: dict[int, list[SubmissionFile]] = {}

@@ -66,7 +66,7 @@ def similarity(request: HttpRequest, course: Course, assignment_slug: str) -> Ht
     runs = SimilarityRun.objects.filter(assignment=a).select_related("requested_by")[:20]
     context = {
         "course": course, "a": a, "form": form, "runs": runs,
-        "latest": len(services.latest_submissions(a)),
+        "authors": services.authors_count(a),
     }  # fmt: skip
     return render(request, "web/similarity.html", context, status=status)
 
