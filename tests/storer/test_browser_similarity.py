@@ -45,7 +45,7 @@ def test_the_teacher_compares_the_submissions_and_reads_the_copy_side_by_side(br
     teacher.goto(f"{server.url}/courses/demo/assignments/sum-c/manage/")
     teacher.get_by_role("link", name="Similarity").click()
     expect(teacher.get_by_role("heading", name=re.compile("^Similarity of "))).to_be_visible()
-    expect(teacher.get_by_role("main")).to_contain_text("2 now")
+    expect(teacher.get_by_role("main")).to_contain_text("2 have submitted")
     assert_accessible(teacher)
     # with last year's submissions: Zoe's is Alice's solution again, Yann's his own
     teacher.get_by_label("Past years' submissions (optional)").set_input_files(
