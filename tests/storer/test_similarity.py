@@ -326,3 +326,13 @@ def test_the_ranked_pairs_cost_the_same_queries_for_two_pairs_or_twenty(
         html = c.get(f"{BASE(cast)}{run.id}/").content.decode()
     assert html.count(', side by side"') == 20
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_a_comparison_that_takes_too_long_is_stopped_and_failed(cast, monkeypatch):
+    submit(cast, "alice", ALICE)
+    submit(cast, "bob", BOB)
+    monkeypatch.setattr(runner, "TIMEOUT_S", 0.05)  # the child has not even started Python
+    run = SimilarityRun.objects.create(assignment=cast.sum)
+    runner.execute(run.id, isolated=True)
+    run.refresh_from_db()
+    assert run.state == "failed" and "took more than 0.05 s" in run.error

@@ -144,7 +144,14 @@ def _in_child(given: services.Inputs, options: engine.Options, progress: engine.
             [*nice, sys.executable, "-m", "assay.similarity"],
             stdin=stdin, stdout=subprocess.PIPE, stderr=stderr, text=True,
         )  # fmt: skip
-        deadline = time.monotonic() + TIMEOUT_S
+        timed_out = threading.Event()
+
+        def stop() -> None:
+            timed_out.set()
+            child.kill()
+
+        watchdog = threading.Timer(TIMEOUT_S, stop)  # even if it says nothing more
+        watchdog.start()
         report = None
         try:
             assert child.stdout is not None
@@ -154,13 +161,14 @@ def _in_child(given: services.Inputs, options: engine.Options, progress: engine.
                     report = message["report"]
                 else:
                     progress(message["stage"], message["done"], message["total"])
-                if time.monotonic() > deadline:
-                    raise EngineFailed(f"the comparison took more than {TIMEOUT_S} s: stopped")
             child.wait(timeout=60)
         finally:
+            watchdog.cancel()
             if child.poll() is None:
                 child.kill()
                 child.wait()
+        if timed_out.is_set():
+            raise EngineFailed(f"the comparison took more than {TIMEOUT_S} s: stopped")
         if child.returncode != 0 or report is None:
             stderr.seek(0)
             said = stderr.read().decode(errors="replace").strip().splitlines()
