@@ -246,3 +246,23 @@ def test_an_image_whose_system_leads_to_the_hosts_is_refused(tmp_path: Path) -> 
     assert all_runtimes()["haskell"].readonly_binds_in(root) == {
         "/var/lib/ghc": root / "var" / "lib" / "ghc"
     }
+
+
+def test_a_checker_runs_on_the_jobs_image(host: Host, course_image: str, tmp_path: Path) -> None:
+    # the checker accepts only where GNU hello is: on the image, not on the tester host
+    package = package_with_image(tmp_path, course_image)
+    doc = yaml.safe_load((package / "assignment.yaml").read_text())
+    doc["judge"] = {"type": "checker", "checker": "checker.py"}
+    (package / "assignment.yaml").write_text(yaml.safe_dump(doc))
+    (package / "checker.py").write_text(
+        "import shutil, sys\nsys.exit(42 if shutil.which('hello') else 43)\n"
+    )
+    solution = sorted((package / "solutions" / "accepted").iterdir())[0]
+    files = {solution.name: solution.read_bytes()}
+    with open_package(package) as assignment:
+        spec = make_spec(assignment, files)
+        tests = {t.name: t for t in assignment.tests}
+        evaluation = Executor(host, "t1").evaluate(
+            spec, files, tests, tmp_path / "result", checker_source=package / "checker.py"
+        )
+    assert [t["verdict"] for t in evaluation.doc["tests"]] == ["AC"] * len(tests), evaluation.doc

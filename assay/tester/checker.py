@@ -57,10 +57,14 @@ class PreparedChecker:
     binds: dict[str, Path] | None = None  # host directories the checker's runtime reads
 
     @classmethod
-    def build(cls, host: Host, judge: Judge, runtime_name: str, main: str) -> PreparedChecker:
+    def build(
+        cls, host: Host, judge: Judge, runtime_name: str, main: str, image: str | None = None
+    ) -> PreparedChecker:
+        """``image``: the course image the job runs on; the checker runs on it too (what the
+        teacher's checker needs, numpy say, is on the image, not on the tester host)."""
         assert judge.checker is not None
         runtime = get_runtime(runtime_name)
-        vm = host.get_vm(box_size_kib=256 * 1024)
+        vm = host.get_vm(box_size_kib=256 * 1024, image=image)
         scratch = scratch_dir("assay-checker-")
         try:
             vm.copy_in(judge.checker, ".")

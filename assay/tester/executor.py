@@ -138,8 +138,10 @@ class Executor:
                     if checker_source is None or spec.checker_runtime is None:
                         raise CheckerError("the judge needs a checker, and the job has none")
                     judge.checker = checker_source
+                    if self.verify_runtimes and spec.image:
+                        require_runtime(self.host, spec.checker_runtime, spec.image)
                     own_checker = checker = PreparedChecker.build(
-                        self.host, judge, spec.checker_runtime, spec.checker_main
+                        self.host, judge, spec.checker_runtime, spec.checker_main, spec.image
                     )
                 doc["tests"] = []
                 for t in spec.tests:

@@ -16,6 +16,7 @@ rule) result, a re-evaluation, a staff override, bonus or rubric item (docs/lti.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import threading
 from collections.abc import Iterable
@@ -32,6 +33,7 @@ from pylti1p3.grade import Grade
 from pylti1p3.lineitem import LineItem
 from pylti1p3.service_connector import ServiceConnector
 
+from assay.storer import rawsql
 from assay.storer.courses.models import Assignment
 from assay.storer.evaluation import signals
 from assay.storer.evaluation.grades import course_grades
@@ -58,17 +60,27 @@ def connect() -> None:
 
 
 def on_result_stored(sender: Any, submission_id: int, **kwargs: Any) -> None:
-    row = Submission.objects.filter(pk=submission_id).values_list("assignment_id", "author_id")
-    found = row.first()
+    # every stored result asks: one SELECT, that finds nothing unless the assignment is linked
+    found = rawsql.one(_linked_submission_sql(), [submission_id])
     if found is None:
         return
     assignment_id, author_id = found
-    if not LtiLink.objects.filter(assignment_id=assignment_id).exists():
-        return
     team = SharedSubmission.objects.filter(submission_id=submission_id).values_list(
         "user_id", flat=True
     )
     grade_changed(assignment_id, [author_id, *team])
+
+
+@functools.cache
+def _linked_submission_sql() -> str:
+    """(assignment, author) of a submission whose assignment has a resource link (params: the
+    submission)."""
+    c, t = rawsql.column, rawsql.table
+    return (
+        f"SELECT {c(Submission, 'assignment', 's')}, {c(Submission, 'author', 's')}"
+        f" FROM {t(Submission)} s WHERE s.id = %s AND EXISTS (SELECT 1 FROM {t(LtiLink)} l"
+        f" WHERE {c(LtiLink, 'assignment', 'l')} = {c(Submission, 'assignment', 's')})"
+    )
 
 
 def on_grade_adjusted(sender: Any, assignment_id: int, student_id: int, **kwargs: Any) -> None:
