@@ -25,7 +25,7 @@ DATA_DIR_OPTION = typer.Option(
 
 
 def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -94,13 +94,22 @@ def add_platform(
     try:
         found.full_clean(exclude=["private_key"])
     except ValidationError as e:
-        _fail("; ".join(f"{k}: {' '.join(v)}" for k, v in e.message_dict.items()))
+        _fail("; ".join(_bad_option(found, k, v) for k, v in e.message_dict.items()))
     found.save()
     out.print(f"registered {found}", highlight=False)
     for label, url in _urls().items():
         out.print(f"{label}: {url}", highlight=False)
     out.print("assay's public key (JWK), if the LMS asks for a key instead of a URL:")
     out.print(json.dumps(found.public_jwk()), highlight=False, soft_wrap=True)
+
+
+def _bad_option(platform: object, field: str, messages: list[str]) -> str:
+    """A registration's invalid field as the option that gave it, with its value."""
+    option = {"name": "NAME", "deployment_ids": "--deployment"}.get(
+        field, "--" + field.replace("_", "-")
+    )
+    value = getattr(platform, field, "")
+    return f"{option} {value!r}: {' '.join(messages)}"
 
 
 @lti_app.command("add-deployment")

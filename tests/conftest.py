@@ -100,6 +100,7 @@ LONGEST_FIRST = [
     "storer/test_tls.py",  # 19
     "storer/test_s3_storage.py",  # 19
     "storer/test_sso_ldap.py",  # 15, starts slapd
+    "storer/test_browser_lti.py",  # 10, chromium (the storer in process, no demo)
 ]
 
 

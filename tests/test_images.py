@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -266,3 +267,23 @@ def test_a_checker_runs_on_the_jobs_image(host: Host, course_image: str, tmp_pat
             spec, files, tests, tmp_path / "result", checker_source=package / "checker.py"
         )
     assert [t["verdict"] for t in evaluation.doc["tests"]] == ["AC"] * len(tests), evaluation.doc
+
+
+def test_a_validation_runs_on_the_course_image_when_the_package_names_none(
+    host: Host, course_image: str, tmp_path: Path
+) -> None:
+    # a package whose accepted solution needs GNU hello (on the image, not on the host), naming
+    # no image: valid on the course's image (the claim's X-Assay-Image), not on the host
+    from assay.tester.worker import validate_package
+
+    package = tmp_path / "package"
+    shutil.copytree(EXAMPLES / "hello-bash", package)
+    for solution in (package / "solutions" / "accepted").iterdir():
+        solution.write_text("command -v hello >/dev/null || exit 1\n" + solution.read_text())
+    archive = tmp_path / "package.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for p in sorted(package.rglob("*")):
+            if p.is_file():
+                zf.write(p, p.relative_to(package).as_posix())
+    assert validate_package(archive, course_image)["ok"] is True
+    assert validate_package(archive)["ok"] is False  # on the host: no hello

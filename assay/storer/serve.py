@@ -158,6 +158,32 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
+def loop_duties(lti_due: float) -> float:
+    """One turn (a second) of the storer's loop: the jobs and the similarity runs watched and,
+    once ``lti_due`` (a ``time.monotonic()``) has come, the scores due to the LMSs sent,
+    retries included (docs/lti.md). A failure is printed, never raised: a database or LMS hiccup must not stop
+    the storer. Returns when the LMS duty is due next."""
+    from assay.storer.evaluation import services
+    from assay.storer.lti import scores as lti_scores
+    from assay.storer.similarity import runner as similarity_runner
+
+    try:
+        services.watch_jobs()
+    except Exception as e:
+        print(f"watching jobs failed: {e}", file=sys.stderr)
+    try:
+        similarity_runner.watch()  # similarity runs: lost ones again, queued ones started
+    except Exception as e:
+        print(f"watching similarity runs failed: {e}", file=sys.stderr)
+    if time.monotonic() >= lti_due:
+        lti_due = time.monotonic() + LTI_PERIOD_S
+        try:
+            lti_scores.periodic()
+        except Exception as e:
+            print(f"sending scores to the LMS failed: {e}", file=sys.stderr)
+    return lti_due
+
+
 class Supervisor:
     """Runs the storer server, the testers, and the storer's background loop."""
 
@@ -181,8 +207,6 @@ class Supervisor:
         from waitress import create_server
 
         from assay.storer.evaluation import services
-        from assay.storer.lti import scores as lti_scores
-        from assay.storer.similarity import runner as similarity_runner
         from assay.storer.wsgi import application
 
         if not port_free(self.host, self.port):
@@ -227,17 +251,7 @@ class Supervisor:
         tokens = dict(credentials)
         lti_due = 0.0
         while not self.stop.wait(1.0):
-            try:
-                services.watch_jobs()
-                similarity_runner.watch()  # similarity runs: lost ones again, queued ones started
-            except Exception as e:  # a database hiccup must not stop the storer
-                print(f"watching jobs failed: {e}", file=sys.stderr)
-            if time.monotonic() >= lti_due:
-                lti_due = time.monotonic() + LTI_PERIOD_S
-                try:
-                    lti_scores.periodic()  # scores back to the LMSs, retried (docs/lti.md)
-                except Exception as e:
-                    print(f"sending scores to the LMS failed: {e}", file=sys.stderr)
+            lti_due = loop_duties(lti_due)
             for name, proc in list(self.workers.items()):
                 if proc.poll() is not None and time.monotonic() >= backoff.get(name, 0):
                     print(

@@ -93,12 +93,14 @@ class StorerClient:
             return None  # already taken, finished or given up: drop the message
         return self._check(r).json()
 
-    def claim_bundle(self, job_id: int, attempt: int) -> bytes | None:
-        """Claim the job and receive its bundle in one request; None: already taken."""
+    def claim_bundle(self, job_id: int, attempt: int) -> tuple[bytes, str | None] | None:
+        """Claim the job and receive its bundle in one request, with the course image the job
+        was routed by (a validation's package may not name it: the course's); None: already
+        taken."""
         r = self._send("POST", f"/jobs/{job_id}/claim", json={"attempt": attempt, "bundle": True})
         if r.status_code == 409:
             return None
-        return self._check(r).content
+        return self._check(r).content, r.headers.get("X-Assay-Image") or None
 
     def bundle(self, job_id: int, attempt: int) -> bytes:
         return self._check(
@@ -221,14 +223,15 @@ def _run_claimed(job_id: int, attempt: int, work_prefix: str, body: Any) -> str:
     dropped as "stale"."""
     c = client()
     started = time.monotonic()
-    bundle = c.claim_bundle(job_id, attempt)
-    if bundle is None:
+    claimed = c.claim_bundle(job_id, attempt)
+    if claimed is None:
         return "stale"
+    bundle, image = claimed
     steps = {"claim_s": round(time.monotonic() - started, 4)}  # the bundle's download included
     work = scratch_dir(f"{work_prefix}-{job_id}-")
     try:
         with beating(job_id, attempt) as report:
-            return body(c, work, steps, report, bundle)
+            return body(c, work, steps, report, bundle, image)
     except StorerRefused as e:
         if e.status == 409:
             return "stale"  # given up meanwhile: another attempt owns it now
@@ -243,8 +246,9 @@ def run_evaluation(job_id: int, attempt: int) -> str:
     from assay.tester.executor import Executor
 
     def evaluate(
-        c: StorerClient, work: Path, steps: dict[str, float], report: ProgressReport, bundle: bytes
-    ) -> str:
+        c: StorerClient, work: Path, steps: dict[str, float], report: ProgressReport,
+        bundle: bytes, _image: str | None,
+    ) -> str:  # fmt: skip
         started = time.monotonic()
         try:
             opened = open_bundle(bundle, work / "bundle")
@@ -276,20 +280,30 @@ def run_evaluation(job_id: int, attempt: int) -> str:
     return _run_claimed(job_id, attempt, "assay-job", evaluate)
 
 
-def run_validation(job_id: int, attempt: int) -> str:
+def validate_package(package: Path, image: str | None = None) -> dict[str, Any]:
+    """The validation report of a package (its reference solutions evaluated); on ``image``
+    (the course's) when the package names none. SandboxError when this tester cannot."""
     from assay.check import check_package
     from assay.package import PackageError, open_package
 
+    try:
+        with open_package(package) as assignment:
+            if assignment.image is None and image:
+                assignment.image = image
+            return check_package(assignment, get_host()).to_dict()
+    except PackageError as e:
+        return {"ok": False, "error": f"the package is malformed: {e}"}
+
+
+def run_validation(job_id: int, attempt: int) -> str:
     def validate(
-        c: StorerClient, work: Path, steps: dict[str, float], _: ProgressReport, bundle: bytes
-    ) -> str:
+        c: StorerClient, work: Path, steps: dict[str, float], _: ProgressReport, bundle: bytes,
+        image: str | None,
+    ) -> str:  # fmt: skip
         package = work / "package.zip"
         package.write_bytes(bundle)
         try:
-            with open_package(package) as assignment:
-                report = check_package(assignment, get_host()).to_dict()
-        except PackageError as e:
-            report = {"ok": False, "error": f"the package is malformed: {e}"}
+            report = validate_package(package, image)
         except SandboxError as e:
             c.fail(job_id, attempt, f"SandboxError: {e}", retry=True)
             return "failed"

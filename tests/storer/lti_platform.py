@@ -232,7 +232,15 @@ class LtiPlatform:
         if self.fail_scores > 0:
             self.fail_scores -= 1
             return 503, {}, b"the gradebook is busy"
-        self.scores.append({**json.loads(body), "lineitem": item_id})
+        score = json.loads(body)
+        # AGS: scoreGiven is a number >= 0 (above scoreMaximum is extra credit), and
+        # scoreMaximum goes with it
+        given, maximum = score.get("scoreGiven"), score.get("scoreMaximum")
+        if given is not None and (
+            not isinstance(given, int | float) or given < 0 or maximum is None
+        ):
+            return 400, {}, b"scoreGiven must be a number >= 0, with scoreMaximum"
+        self.scores.append({**score, "lineitem": item_id})
         return 200, {}, b""
 
     def lineitems_request(
@@ -329,7 +337,12 @@ def serve(platform: LtiPlatform) -> ThreadingHTTPServer:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     platform.url = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True, name="lti-platform").start()
+    threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        daemon=True,
+        name="lti-platform",
+    ).start()  # a short poll: shutdown() at the end of the module returns at once
     return server
 
 

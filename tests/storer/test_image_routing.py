@@ -88,3 +88,27 @@ def test_a_package_on_an_image_is_validated_by_a_tester_that_has_it(cast):
     assert job.queue in queues_for("default", ["c"], images={"py-numpy": ["c"]})
     assert job.queue not in queues_for("default", ["c"])
     assert broker.validation_queue("default") in queues_for("default", ["c"])
+
+
+def test_a_package_naming_no_image_is_validated_on_the_courses(cast):
+    from .conftest import package_zip
+
+    cast.sum.course.config = {**cast.sum.course.config, "image": "old-gcc"}
+    cast.sum.course.save()
+    version = services.add_version(cast.sum, package_zip("sum-c"), cast.users["teacher"])
+    job = models.Job.objects.get(version=version, kind=models.Job.VALIDATION)
+    assert job.queue == "assay.default.validate.old-gcc"
+    # the tester learns the image from the claim (the package itself does not name it)
+    r = Api(cast.tester_token).post(
+        f"/tester/jobs/{job.id}/claim", json={"attempt": 1, "bundle": True}
+    )
+    assert r.status_code == 200 and r["X-Assay-Job-Kind"] == "validation"
+    assert r["X-Assay-Image"] == "old-gcc"
+
+
+def test_a_claim_on_the_hosts_system_names_no_image(cast):
+    job = submit(cast, cast.sum)
+    r = Api(cast.tester_token).post(
+        f"/tester/jobs/{job.id}/claim", json={"attempt": 1, "bundle": True}
+    )
+    assert r.status_code == 200 and not r.has_header("X-Assay-Image")

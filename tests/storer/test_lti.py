@@ -17,18 +17,29 @@ import html
 import io
 import json
 import re
+import threading
+import time
 import zipfile
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from assay.storer import serve as storer_serve
 from assay.storer.courses.models import Membership
 from assay.storer.evaluation import services
 from assay.storer.grading import services as grading
 from assay.storer.lti import scores
-from assay.storer.lti.models import LtiAccount, LtiContext, LtiLink, Platform, ScoreReport
+from assay.storer.lti.models import (
+    LtiAccount,
+    LtiContext,
+    LtiLink,
+    Platform,
+    ScoreReport,
+    new_private_key,
+)
 
 from .conftest import SUM_OK
 from .lti_platform import (
@@ -59,8 +70,21 @@ def lms():
     server.shutdown()
 
 
+@pytest.fixture(scope="module")
+def tool_key() -> str:
+    """assay's key pair for the LMS, made once for the module (a 2048-bit RSA key costs 0.1 to
+    0.3 s; a registration saved without one makes its own, as test_lti_cli.py checks)."""
+    return new_private_key()
+
+
+@pytest.fixture(scope="module")
+def stranger_key() -> rsa.RSAPrivateKey:
+    """A key that is not the platform's: a forged launch's, or the platform's next one."""
+    return rsa_key()
+
+
 @pytest.fixture
-def platform(lms: LtiPlatform, cast, settings) -> LtiPlatform:
+def platform(lms: LtiPlatform, cast, settings, tool_key) -> LtiPlatform:
     """The LMS registered in assay (trusting its e-mail addresses), and assay's keys given to
     the LMS."""
     settings.LTI_SEND_IN_THREAD = False  # the tests send with the storer loop's function
@@ -70,6 +94,7 @@ def platform(lms: LtiPlatform, cast, settings) -> LtiPlatform:
         name="Test LMS", issuer=lms.issuer, client_id=lms.client_id,
         deployment_ids=[lms.deployment_id], auth_login_url=f"{lms.url}/auth",
         auth_token_url=f"{lms.url}/token", jwks_url=f"{lms.url}/jwks", trust_email=True,
+        private_key=tool_key,
     )  # fmt: skip
     lms.tool_jwks = Client().get("/lti/jwks/").json()
     return lms
@@ -198,9 +223,9 @@ def refused(r, words: str) -> None:
     assert message and words in message.group(1), message and message.group(1)
 
 
-def test_a_launch_with_a_bad_signature_is_refused(cast, platform, linked):
+def test_a_launch_with_a_bad_signature_is_refused(cast, platform, linked, stranger_key):
     client = Client()
-    r, _ = launch(client, platform, learner(platform, linked), key=rsa_key())
+    r, _ = launch(client, platform, learner(platform, linked), key=stranger_key)
     refused(r, "bad signature")
     assert logged_in(client) is None
     assert not LtiAccount.objects.exists()
@@ -373,6 +398,69 @@ def test_every_new_best_result_and_every_override_reach_the_lms(
     assert ScoreReport.objects.get().state == ScoreReport.SENT
 
 
+def test_a_bonus_above_the_maximum_is_sent_as_extra_credit_and_a_penalty_never_below_zero(
+    cast, platform, linked, lena, django_capture_on_commit_callbacks
+):
+    # AGS lets scoreGiven exceed scoreMaximum (extra credit; the LMS's grade item decides
+    # whether it counts): assay sends the grade as computed, as its own grades table shows it
+    evaluate(cast, lena, 99, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        grading.save(cast.sum, lena, cast.users["teacher"], bonus=3, bonus_reason="Tidy code.")
+    assert scores.send_due()["sent"] == 1
+    sent = platform.scores[-1]
+    assert (sent["scoreGiven"], sent["scoreMaximum"]) == (13, 10)
+    # a penalty larger than the points: 0, never negative (AGS: scoreGiven >= 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        grading.save(cast.sum, lena, cast.users["teacher"], bonus=-25, bonus_reason="Copied.")
+    assert scores.send_due() == {"sent": 1, "retry": 0, "failed": 0}
+    sent = platform.scores[-1]
+    assert (sent["scoreGiven"], sent["scoreMaximum"]) == (0, 10)
+
+
+def wait_for(condition, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.mark.django_db(transaction=True)  # the sender thread reads what the test committed
+def test_a_new_best_result_reaches_the_lms_from_the_storers_sender_thread(
+    cast, platform, linked, lena, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.LTI_SEND_IN_THREAD = True  # as the storer runs: nobody calls send_due here
+    senders = []
+    send_due = scores.send_due
+
+    def watched() -> dict[str, int]:
+        senders.append(threading.current_thread().name)
+        return send_due()
+
+    monkeypatch.setattr(scores, "send_due", watched)
+    evaluate(cast, lena, 99, django_capture_on_commit_callbacks)
+    wait_for(lambda: ScoreReport.objects.filter(state=ScoreReport.SENT).exists())
+    assert [(s["userId"], s["scoreGiven"]) for s in platform.scores] == [("s-1", 10)]
+    assert senders and all(name.startswith("lti-scores") for name in senders), senders
+
+
+def test_the_storers_loop_sends_the_due_scores_every_few_seconds(
+    cast, platform, linked, lena, django_capture_on_commit_callbacks, monkeypatch, capsys
+):
+    evaluate(cast, lena, 99, django_capture_on_commit_callbacks)  # queued, not sent (no thread)
+    assert not platform.scores
+    due = storer_serve.loop_duties(0.0)
+    assert [s["scoreGiven"] for s in platform.scores] == [10]
+    assert due - time.monotonic() == pytest.approx(storer_serve.LTI_PERIOD_S, abs=1)
+    # before it is due again the turn does not look; an LMS duty that fails is printed, and the
+    # loop goes on
+    calls = []
+    monkeypatch.setattr(scores, "periodic", lambda: calls.append(1) or 1 / 0)
+    assert storer_serve.loop_duties(due) == due and not calls
+    storer_serve.loop_duties(0.0)
+    assert calls == [1]
+    assert "sending scores to the LMS failed: division by zero" in capsys.readouterr().err
+
+
 def test_a_score_the_lms_cannot_take_now_is_sent_again_later(
     cast, platform, linked, lena, django_capture_on_commit_callbacks
 ):
@@ -459,10 +547,10 @@ def test_the_tool_publishes_its_keys_and_a_canvas_configuration(cast, platform):
     assert config["target_link_uri"] == platform.redirect_uri
 
 
-def test_a_platform_that_rotates_its_key_is_followed(cast, platform, linked, lms):
+def test_a_platform_that_rotates_its_key_is_followed(cast, platform, linked, lms, stranger_key):
     launch(Client(), platform, learner(platform, linked))  # its key set is cached now
     old = (lms.key, lms.kid)
-    lms.key, lms.kid = rsa_key(), "platform-2"
+    lms.key, lms.kid = stranger_key, "platform-2"
     try:
         r, _ = launch(Client(), platform, learner(platform, linked))
         assert r.status_code == 302, text(r)

@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from ninja import Field, File, Router, Schema
 from ninja.files import UploadedFile
 
+from assay import broker
 from assay.storer.evaluation import progress, services
 from assay.storer.evaluation.models import Job
 
@@ -91,6 +92,9 @@ def claim(request, job_id: Id, body: ClaimIn):
     if body.bundle:
         response = _bundle_response(services.held_job(job.id, job.attempt, request.auth))
         response["X-Assay-Job-Kind"] = job.kind
+        image = broker.parse_queue(job.queue)[2]
+        if image:  # the course image the job was routed by (a package may not name it)
+            response["X-Assay-Image"] = image
         return response
     return {"job": job.id, "attempt": job.attempt, "kind": job.kind}
 

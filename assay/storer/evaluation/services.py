@@ -214,9 +214,10 @@ def add_version(
         else:
             job = Job.objects.create(
                 kind=Job.VALIDATION, version=version,
-                # the package's own image: its solutions run there (check_package reads it)
+                # the package's image, else the course's: its solutions run there (the tester
+                # reads the package's, and the course's from the claim's X-Assay-Image)
                 queue=broker.validation_queue(
-                    _pool(locked.course, validation=True), meta.get("image") or None
+                    _pool(locked.course, validation=True), job_image(locked.course, version)
                 ),
                 requested_by=user,
             )  # fmt: skip

@@ -4,6 +4,7 @@ login between its initiation and its launch, and the scores waiting to go back t
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -68,20 +69,30 @@ class Platform(models.Model):
 
     def public_jwk(self) -> dict[str, Any]:
         """The public half of the key, as a JWK with its key id (the RFC 7638 thumbprint)."""
-        jwk = JWK.from_pem(self.private_key.encode())
-        public = json.loads(jwk.export_public())
-        public.update(alg="RS256", use="sig", kid=jwk.thumbprint())
-        return public
+        return dict(_public_jwk(self.private_key))
 
     def public_pem(self) -> str:
-        key = serialization.load_pem_private_key(self.private_key.encode(), password=None)
-        return (
-            key.public_key()
-            .public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-            .decode()
-        )
+        return _public_pem(self.private_key)
+
+
+# Loading an RSA private key checks it (about 0.1 s of CPU), and every launch, deep linking
+# answer, score batch and key set request needs the public half: derived once per key.
+@functools.lru_cache(maxsize=64)
+def _public_jwk(private_pem: str) -> dict[str, Any]:
+    jwk = JWK.from_pem(private_pem.encode())
+    public = json.loads(jwk.export_public())
+    public.update(alg="RS256", use="sig", kid=jwk.thumbprint())
+    return public
+
+
+@functools.lru_cache(maxsize=64)
+def _public_pem(private_pem: str) -> str:
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 class LtiAccount(models.Model):
