@@ -93,6 +93,7 @@ LONGEST_FIRST = [
     "storer/test_browser_results.py",  # 25
     "storer/test_browser_code.py",  # 24
     "storer/test_browser_rules.py",  # 24
+    "storer/test_browser_similarity.py",  # 24-30, a demo without testers
     "storer/test_web_pages.py",  # 24
     "storer/test_permissions.py",  # 21
     "storer/test_browser_groups.py",  # 20

@@ -159,17 +159,22 @@ def port_free(host: str, port: int) -> bool:
 
 
 def loop_duties(lti_due: float) -> float:
-    """One turn (a second) of the storer's loop: the jobs watched and, once ``lti_due`` (a
-    ``time.monotonic()``) has come, the scores due to the LMSs sent, retries included
-    (docs/lti.md). A failure is printed, never raised: a database or LMS hiccup must not stop
+    """One turn (a second) of the storer's loop: the jobs and the similarity runs watched and,
+    once ``lti_due`` (a ``time.monotonic()``) has come, the scores due to the LMSs sent,
+    retries included (docs/lti.md). A failure is printed, never raised: a database or LMS hiccup must not stop
     the storer. Returns when the LMS duty is due next."""
     from assay.storer.evaluation import services
     from assay.storer.lti import scores as lti_scores
+    from assay.storer.similarity import runner as similarity_runner
 
     try:
         services.watch_jobs()
     except Exception as e:
         print(f"watching jobs failed: {e}", file=sys.stderr)
+    try:
+        similarity_runner.watch()  # similarity runs: lost ones again, queued ones started
+    except Exception as e:
+        print(f"watching similarity runs failed: {e}", file=sys.stderr)
     if time.monotonic() >= lti_due:
         lti_due = time.monotonic() + LTI_PERIOD_S
         try:

@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "assay.storer.web",
     "assay.storer.authoring",
     "assay.storer.lti",
+    "assay.storer.similarity",
 ]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -369,6 +370,9 @@ HEARTBEAT_TIMEOUT_S = env_int("ASSAY_HEARTBEAT_TIMEOUT_S", 30)
 SPOOL_TIMEOUT_S = env_int("ASSAY_SPOOL_TIMEOUT_S", 3600)
 # a queued job nobody claimed for this long is sent to the broker again (a message may be lost)
 REDISPATCH_AFTER_S = env_int("ASSAY_REDISPATCH_AFTER_S", 60)
+
+# similarity runs (issue 13, docs/similarity.md): the processes one comparison uses
+SIMILARITY_WORKERS = env_int("ASSAY_SIMILARITY_WORKERS", 1)
 
 # uploads (issue 9): the largest request body of each kind of upload, refused with 413 from its
 # Content-Length before anything is read, and counted as it streams in should it be longer

@@ -46,6 +46,9 @@ UPLOADS: list[tuple[re.Pattern[str], str, str]] = [
     (re.compile(r"^/courses/[^/]+/assignments/[^/]+/$"), SUBMISSION, "files"),
     (re.compile(r"^/courses/[^/]+/new-assignment/$"), PACKAGE, "package"),
     (re.compile(r"^/courses/[^/]+/assignments/[^/]+/manage/upload/$"), PACKAGE, "package"),
+    # similarity: a past years' archive (and base code), limited as a package
+    (re.compile(r"^/api/assignments/[^/]+/similarity/?$"), PACKAGE, "archive"),
+    (re.compile(r"^/courses/[^/]+/assignments/[^/]+/manage/similarity/$"), PACKAGE, "archive"),
 ]
 
 

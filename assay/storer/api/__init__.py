@@ -9,6 +9,7 @@ from ninja.parser import Parser
 from . import authoring as authoring_api
 from . import code, errors, feedback, grading, groups, roster, tester, users
 from . import rules as rules_api
+from . import similarity as similarity_api
 from . import statistics as statistics_api
 
 
@@ -78,4 +79,5 @@ api.add_router("/", grading.router)
 api.add_router("/", rules_api.router)
 api.add_router("/", statistics_api.router)
 api.add_router("/", authoring_api.router)
+api.add_router("/", similarity_api.router)
 api.add_router("/tester", tester.router)

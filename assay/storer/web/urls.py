@@ -8,6 +8,7 @@ from . import administration, code, feedback, grading, join, members, queue, sta
 from . import grades as grade_pages
 from . import groups as group_pages
 from . import rules as rules_pages
+from . import similarity as similarity_pages
 from . import statistics as statistics_pages
 
 app_name = "web"
@@ -80,6 +81,22 @@ urlpatterns = [
     ),
     path(f"{A}/manage/reevaluate-all/", staff.reevaluate_all, name="reevaluate_all"),
     path(f"{A}/manage/progress/<str:batch>/", staff.batch_progress, name="batch_progress"),
+    path(f"{A}/manage/similarity/", similarity_pages.similarity, name="similarity"),
+    path(
+        f"{A}/manage/similarity/<int:run_id>/",
+        similarity_pages.similarity_run,
+        name="similarity_run",
+    ),
+    path(
+        f"{A}/manage/similarity/<int:run_id>/progress/",
+        similarity_pages.similarity_progress,
+        name="similarity_progress",
+    ),
+    path(
+        f"{A}/manage/similarity/<int:run_id>/pairs/<int:rank>/",
+        similarity_pages.similarity_pair,
+        name="similarity_pair",
+    ),
     path(f"{A}/manage/extensions/", rules_pages.extensions_page, name="extensions"),
     path(
         f"{A}/manage/extensions/<str:username>/revoke/",
