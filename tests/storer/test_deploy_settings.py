@@ -241,6 +241,10 @@ PAGES = {
     "authoring_solutions": f"{A}/edit/solutions/",
     "authoring_package": f"{A}/edit/package/",
     "authoring_download": f"{A}/edit/package.zip",
+    "similarity": f"{A}/manage/similarity/",
+    "similarity_run": f"{A}/manage/similarity/{{r}}/",
+    "similarity_progress": f"{A}/manage/similarity/{{r}}/progress/",
+    "similarity_pair": f"{A}/manage/similarity/{{r}}/pairs/1/",
 }
 POST_ONLY = {"login", "logout", "upload_version", "publish_version", "reevaluate_all", "evaluate",
              "reevaluate", "retry", "feedback_add", "comment_delete", "delete_group",
@@ -248,6 +252,21 @@ POST_ONLY = {"login", "logout", "upload_version", "publish_version", "reevaluate
              "admin_user_mail", "rubric_add", "rubric_edit", "rubric_delete", "revoke_extension", "unpublish",
              "authoring_preview", "authoring_delete_test"}  # fmt: skip
 OTHER_PAGES = ["/admin/", "/admin/auth/user/", "/admin/auth/user/add/", "/api/docs"]
+
+
+def similarity_run(cast, done):
+    """A finished comparison with one pair (the submission against itself), its regions."""
+    from assay.storer.similarity.models import SimilarityPair, SimilarityRun
+
+    run = SimilarityRun.objects.create(
+        assignment=cast.sum, requested_by=cast.users["admin"], state=SimilarityRun.DONE,
+        submissions=2, candidates=1,
+    )  # fmt: skip
+    SimilarityPair.objects.create(
+        run=run, rank=1, a_submission=done, b_submission=done, similarity=1.0,
+        coverage_a=1.0, coverage_b=1.0, matched=10,
+    )  # fmt: skip
+    return run
 
 
 def test_every_page_sends_the_csp_and_none_has_inline_script_or_style(cast, done):
@@ -262,6 +281,7 @@ def test_every_page_sends_the_csp_and_none_has_inline_script_or_style(cast, done
         "s": done.id, "c": comment.id, "a": cast.sum.id, "u": alice.pk,
         "g": save_group(cast.prog1, name="Lab 1", kind="lab", members=["alice"]).id,
         "key": set_open(cast.prog1, True).key,
+        "r": similarity_run(cast, done).id,
     }  # fmt: skip
     start_from_version(cast.sum, cast.users["admin"])
     for path in [*PAGES.values(), *OTHER_PAGES]:
