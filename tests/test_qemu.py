@@ -410,7 +410,9 @@ def test_cpu_time_and_memory_agree_with_the_guest_kernel(shared: QemuVM, tmp_pat
         f"peak {memory} vs maxrss {kernel_memory} KiB"
     )
     print(report)
-    assert kernel_cpu > 0.3, report
+    # aimed at 0.6 s from one probe; an emulated guest on a busy host runs the same loop at
+    # half the speed or twice: enough work to compare is what counts
+    assert kernel_cpu > 0.15, report
     assert abs(cpu - start_s - kernel_cpu) <= 0.05 * kernel_cpu + 0.05, report
     assert kernel_memory > 48 * 1024, report
     assert abs(memory - kernel_memory) <= 0.1 * kernel_memory, report

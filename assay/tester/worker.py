@@ -129,16 +129,17 @@ class StorerClient:
         slots: int | None = None,
         progress: list[dict[str, int]] | None = None,
         versions: dict[str, str] | None = None,
-        images: list[str] | None = None,
+        images: dict[str, list[str]] | None = None,
     ) -> None:
         """``progress``: per running job, ``{job, attempt, tests_done, tests_total}``;
         ``versions``: per offered runtime, what its version command printed; ``images``: the
-        course images offered, as ``name@version``."""
+        course images offered (``name@version``), each with the runtimes that work in it."""
         body: dict[str, Any] = {"jobs": jobs}
         if runtimes is not None:
             body["runtimes"] = runtimes
         if images is not None:
-            body["images"] = images
+            body["images"] = sorted(images)
+            body["image_runtimes"] = images
         if versions is not None:
             body["versions"] = versions
         if slots is not None:
@@ -440,9 +441,7 @@ def start_worker(
     by_image = offered_images(images, runtimes or [])
     runtimes = offered_runtimes(runtimes or [])
     # fail now if the credential is bad
-    client().heartbeat(
-        [], runtimes=runtimes, slots=slots, versions=VERSIONS, images=sorted(by_image)
-    )
+    client().heartbeat([], runtimes=runtimes, slots=slots, versions=VERSIONS, images=by_image)
     by_name = {label.partition("@")[0]: r for label, r in by_image.items()}
 
     def idle_beat() -> None:

@@ -97,6 +97,20 @@ class Server:
         self.logins = json.loads((self.data_dir / "demo-logins.json").read_text())
         return self
 
+    def wait_for_testers(self, timeout: float = 180) -> Server:
+        """Until every local tester has said hello (verified its runtimes and images): on a
+        busy machine that takes longer than a test's wait for one evaluation."""
+        names = {f"local-{i}" for i in range(1, self.testers + 1)}
+        deadline = time.monotonic() + timeout
+        with self.api("admin") as api:
+            while time.monotonic() < deadline:
+                assert self.proc is not None and self.proc.poll() is None, self.output()
+                seen = {t["name"] for t in api.get("/testers").json() if t["last_seen_at"]}
+                if names <= seen:
+                    return self
+                time.sleep(0.2)
+        raise AssertionError(f"the demo's testers did not say hello:\n{self.output()}")
+
     def output(self) -> str:
         return (self.data_dir.parent / Path(self.log.name).name).read_text(errors="replace")[-5000:]
 

@@ -28,6 +28,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Server]:
     s = Server(tmp_path_factory.mktemp("browser") / "data", free_port(), {}).start()
+    s.wait_for_testers()
     yield s
     s.stop()
 

@@ -112,3 +112,22 @@ def test_a_claim_on_the_hosts_system_names_no_image(cast):
         f"/tester/jobs/{job.id}/claim", json={"attempt": 1, "bundle": True}
     )
     assert r.status_code == 200 and not r.has_header("X-Assay-Image")
+
+
+def test_a_tester_counts_for_an_image_only_with_a_runtime_that_works_in_it(cast, on_image):
+    job = submit(cast, on_image)  # C on py-numpy
+    heartbeat = {"jobs": [], "runtimes": ["c"], "images": ["py-numpy@0123abcd"]}
+    Api(cast.other_tester_token).post(
+        "/tester/heartbeat",
+        json={**heartbeat, "image_runtimes": {"py-numpy@0123abcd": ["python3"]}},
+    )
+    assert models.Tester.objects.get(name="t2").image_runtimes == {"py-numpy@0123abcd": ["python3"]}
+    queries.forget_testers()
+    assert queries.testers_for(job.queue) == []  # C does not work in its py-numpy
+    assert [t.name for t in queries.testers_for("assay.default.python3.py-numpy")] == ["t2"]
+    Api(cast.other_tester_token).post(
+        "/tester/heartbeat",
+        json={**heartbeat, "image_runtimes": {"py-numpy@0123abcd": ["python3", "c"]}},
+    )
+    queries.forget_testers()
+    assert [t.name for t in queries.testers_for(job.queue)] == ["t2"]

@@ -49,6 +49,13 @@ class HeartbeatIn(Schema):
     images: list[Annotated[str, Field(max_length=100)]] | None = Field(
         None, max_length=1000, description="the course images offered, as name@version"
     )
+    image_runtimes: (
+        dict[Annotated[str, Field(max_length=100)], list[Annotated[str, Field(max_length=30)]]]
+        | None
+    ) = Field(
+        None, max_length=1000, description="per offered image (name@version), the runtimes "
+        "that work inside it",
+    )  # fmt: skip
     progress: list[ProgressIn] = Field(
         [], max_length=10_000, description="running jobs' progress: tests done of tests in all"
     )
@@ -61,16 +68,21 @@ class HeartbeatIn(Schema):
 )
 def heartbeat(request, body: HeartbeatIn):
     tester = request.auth
-    if any(x is not None for x in (body.runtimes, body.slots, body.versions, body.images)):
+    said = (body.runtimes, body.slots, body.versions, body.images, body.image_runtimes)
+    if any(x is not None for x in said):
         if body.runtimes is not None:
             tester.runtimes = body.runtimes
         if body.images is not None:
             tester.images = body.images
+        if body.image_runtimes is not None:
+            tester.image_runtimes = body.image_runtimes
         if body.slots is not None:
             tester.slots = body.slots
         if body.versions is not None:
             tester.runtime_versions = body.versions
-        tester.save(update_fields=["runtimes", "slots", "runtime_versions", "images"])
+        tester.save(
+            update_fields=["runtimes", "slots", "runtime_versions", "images", "image_runtimes"]
+        )
     recorded = {
         p.job for p in body.progress
         if progress.record(tester, p.job, p.attempt, p.tests_done, p.tests_total)

@@ -25,6 +25,8 @@ class Tester(models.Model):
     runtime_versions = models.JSONField(default=dict, blank=True)
     # the course images it offers, as name@version (empty: none)
     images = models.JSONField(default=list, blank=True)
+    # name@version -> the runtimes that work inside that image (an older tester: none said)
+    image_runtimes = models.JSONField(default=dict, blank=True)
     pool = models.CharField(max_length=50, default="default")
     slots = models.PositiveIntegerField(default=1)
     revoked = models.BooleanField(default=False)

@@ -68,8 +68,22 @@ def testers_for(queue: str, alive: timedelta = ALIVE) -> list[Tester]:
         if t.last_seen_at is not None
         and t.last_seen_at >= at - alive
         and (runtime == "validate" or not t.runtimes or runtime in t.runtimes or image)
-        and (image is None or image in {i.partition("@")[0] for i in t.images})
+        and (image is None or _offers(t, image, runtime))
     ]
+
+
+def _offers(tester: Tester, image: str, runtime: str) -> bool:
+    """Whether the tester offers ``image`` (any version) with ``runtime`` working inside it (a
+    tester that did not say which runtimes work in it: any)."""
+    return any(
+        label.partition("@")[0] == image
+        and (
+            runtime == "validate"
+            or label not in (tester.image_runtimes or {})
+            or runtime in tester.image_runtimes[label]
+        )
+        for label in tester.images
+    )
 
 
 def estimated_wait_s(job: Job, position: int | None) -> float | None:
