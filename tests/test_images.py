@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
 
+from assay.lib.archive import zip_directory
 from assay.package import PackageError, open_package
 from assay.runtimes.verify import verify_runtimes
 from assay.sandbox import Host, Limits, SandboxError, Status, images
@@ -285,9 +285,6 @@ def test_a_validation_runs_on_the_course_image_when_the_package_names_none(
     for solution in (package / "solutions" / "accepted").iterdir():
         solution.write_text("command -v hello >/dev/null || exit 1\n" + solution.read_text())
     archive = tmp_path / "package.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        for p in sorted(package.rglob("*")):
-            if p.is_file():
-                zf.write(p, p.relative_to(package).as_posix())
+    zip_directory(package, archive)
     assert validate_package(archive, course_image)["ok"] is True
     assert validate_package(archive)["ok"] is False  # on the host: no hello
